@@ -1,0 +1,52 @@
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "common/version.h"
+#include "runtime/doctor.h"
+#include "runtime/threads.h"
+
+#include <ATen/Parallel.h>
+
+namespace emotune::cli {
+namespace {
+
+struct DoctorOptions {
+  double seconds = 1.0;
+  int size = 1024;
+};
+
+void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
+  apply_thread_option(globals);
+  const auto blas = runtime::detect_blas();
+  fmt::print("emotune {}\n", kVersion);
+  fmt::print("threads: {} intra-op (machine has {})\n", at::get_num_threads(),
+             runtime::hardware_threads());
+  fmt::print("BLAS: {} ({})\n", blas.vendor, blas.library.empty() ? "?" : blas.library);
+  if (!blas.config.empty()) fmt::print("BLAS build: {}\n", blas.config);
+  const auto gemm = runtime::measure_gemm(options.seconds, options.size);
+  fmt::print("fp32 GEMM {}x{}: {:.1f} GFLOP/s (median of {} in {:.2f} s)\n", gemm.size, gemm.size,
+             gemm.gflops, gemm.repetitions, gemm.seconds);
+  if (blas.is_reference) {
+    fmt::print(stderr,
+               "WARNING: libtorch is using the reference (netlib) BLAS, about 30x slower than an "
+               "optimized one. Install one: apt-get install libopenblas0-openmp\n");
+    throw ExitStatus{2};
+  }
+}
+
+[[maybe_unused]] const bool registered = register_command(
+    "doctor", "Check the runtime: BLAS in use, threads, and a matrix-multiply GFLOP/s figure",
+    [](CLI::App& command, const GlobalOptions& globals) {
+      auto options = std::make_shared<DoctorOptions>();
+      command.add_option("--seconds", options->seconds, "How long to measure GEMM")
+          ->capture_default_str()
+          ->check(CLI::PositiveNumber);
+      command.add_option("--size", options->size, "Matrix size for the GEMM measurement")
+          ->capture_default_str()
+          ->check(CLI::Range(16, 8192));
+      command.callback([options, &globals] { run_doctor(*options, globals); });
+    });
+
+}  // namespace
+}  // namespace emotune::cli

@@ -1,0 +1,12 @@
+#pragma once
+
+#include <filesystem>
+#include <string>
+
+namespace emotune {
+
+// The data directory holding wassa2021/ and goemotions/: the --data value when given, else
+// $EMOTUNE_DATA; an Error that says how to set it otherwise.
+std::filesystem::path resolve_data_dir(const std::string& cli_value);
+
+}  // namespace emotune

@@ -1,0 +1,87 @@
+#include "common/test_paths.h"
+
+#include <sys/wait.h>
+
+#include <atomic>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace emotune::testing {
+namespace {
+
+std::filesystem::path from_env_or(const char* name, const std::filesystem::path& fallback) {
+  const char* value = std::getenv(name);
+  if (value != nullptr && *value != '\0') return std::filesystem::absolute(value);
+  return fallback;
+}
+
+std::string slurp(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+}  // namespace
+
+std::filesystem::path data_dir() {
+  return from_env_or("EMOTUNE_DATA",
+                     std::filesystem::path(EMOTUNE_SOURCE_DIR) / ".." / "shared" / "data");
+}
+
+std::filesystem::path hf_fixtures_dir() {
+  return from_env_or("EMOTUNE_HF_FIXTURES", std::filesystem::path(EMOTUNE_SOURCE_DIR) / ".." /
+                                                "shared" / "fixtures" / "hf");
+}
+
+std::filesystem::path cli_path() {
+  return from_env_or("EMOTUNE_CLI", std::filesystem::path(EMOTUNE_BINARY_DIR) / "emotune");
+}
+
+TempDir::TempDir() {
+  static std::atomic<int> counter{0};
+  path_ = std::filesystem::path(EMOTUNE_BINARY_DIR) / "test-tmp" /
+          (std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::filesystem::remove_all(path_);
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out += c;
+    }
+  }
+  return out + "'";
+}
+
+CommandResult run_command(const std::string& command_line) {
+  TempDir capture;
+  const auto out_path = capture / "stdout";
+  const auto err_path = capture / "stderr";
+  const std::string full = command_line + " >" + shell_quote(out_path.string()) + " 2>" +
+                           shell_quote(err_path.string());
+  const int status = std::system(full.c_str());
+  CommandResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = slurp(out_path);
+  result.err = slurp(err_path);
+  return result;
+}
+
+CommandResult run_cli(const std::string& arguments) {
+  return run_command(shell_quote(cli_path().string()) + " " + arguments);
+}
+
+}  // namespace emotune::testing
