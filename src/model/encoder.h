@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <torch/torch.h>
@@ -28,5 +29,25 @@ class Encoder : public torch::nn::Module {
   // The checkpoint-class prefix of this family ("bert", "roberta", "electra", "albert").
   virtual std::string weight_prefix() const = 0;
 };
+
+}  // namespace emotune::model
+
+namespace emotune::model {
+
+struct EncoderOptions {
+  // Override the checkpoint's dropout probabilities (e.g. 0 for parity tests); unset = config.
+  std::optional<double> hidden_dropout;
+  std::optional<double> attention_dropout;
+};
+
+// Builds the encoder described by `dir`/config.json (model_type bert | roberta | electra |
+// albert) and loads `dir`/model.safetensors into it by the checkpoint's own tensor names,
+// accepting bare base-model names and task/pre-training class prefixes ("electra.", ...).
+std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
+                                      const EncoderOptions& options = {});
+
+// The same architecture with freshly initialised weights (config.json only).
+std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json,
+                                        const EncoderOptions& options = {});
 
 }  // namespace emotune::model
