@@ -35,13 +35,7 @@ class ProgressReporter : public io::DownloadObserver {
     started_ = Clock::now();
     last_draw_ = {};
     resumed_from_ = resumed_from;
-    if (!terminal_) {
-      fmt::print(stderr, "fetching {} ({}{})\n", name, total ? human_bytes(*total) : "size unknown",
-                 resumed_from > 0 ? ", resuming at " + human_bytes(resumed_from) : "");
-      std::fflush(stderr);
-    } else {
-      draw(name, resumed_from, total, true);
-    }
+    if (terminal_) draw(name, resumed_from, total, true);
   }
 
   void file_progress(const std::string& name, std::uint64_t done,
@@ -50,18 +44,19 @@ class ProgressReporter : public io::DownloadObserver {
   }
 
   void file_finished(const io::DownloadedFile& file) override {
-    if (terminal_ && file.outcome != io::FileOutcome::up_to_date) {
+    const bool fetched = file.outcome != io::FileOutcome::up_to_date;
+    if (terminal_ && fetched) {
       draw(file.name, file.bytes, file.bytes, true);
-      fmt::print(stderr, "\n");
-    }
-    const char* how = file.outcome == io::FileOutcome::up_to_date ? "already present"
-                      : file.outcome == io::FileOutcome::resumed  ? "resumed"
-                                                                  : "downloaded";
-    if (!terminal_ || file.outcome == io::FileOutcome::up_to_date) {
-      fmt::print(stderr, "{} {} ({}){}\n", how, file.name, human_bytes(file.bytes),
+      fmt::print(stderr, "{}\n", file.sha256_verified ? " sha256 ok" : "");
+    } else {
+      const std::string how = file.outcome == io::FileOutcome::up_to_date ? "already present"
+                              : file.outcome == io::FileOutcome::resumed
+                                  ? fmt::format("resumed at {}", human_bytes(resumed_from_))
+                                  : "downloaded";
+      fmt::print(stderr, "{} {} ({}){}\n", file.name, how, human_bytes(file.bytes),
                  file.sha256_verified ? ", sha256 ok" : "");
-      std::fflush(stderr);
     }
+    std::fflush(stderr);
   }
 
  private:

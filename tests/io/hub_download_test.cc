@@ -31,13 +31,15 @@ struct HubFile {
   std::string content;
   bool lfs = false;                             // served through a redirect, named by its sha256
   std::optional<std::string> announced_sha256;  // what X-Linked-Etag claims (default: the truth)
+  // The storage's first answer breaks off the connection after this many bytes.
+  std::optional<std::size_t> first_transfer_breaks_at;
 };
 
 HubFile git_file(std::string content) {
-  return {std::move(content), false, std::nullopt};
+  return {std::move(content), false, std::nullopt, std::nullopt};
 }
 HubFile lfs_file(std::string content) {
-  return {std::move(content), true, std::nullopt};
+  return {std::move(content), true, std::nullopt, std::nullopt};
 }
 
 struct HubRepo {
@@ -169,6 +171,10 @@ class FakeHub {
     const auto sha256 = sha256_hex(file->second.content);
     if (file->second.lfs) {
       blobs_[sha256] = file->second.content;
+      if (file->second.first_transfer_breaks_at && !broken_once_.contains(id + "/" + name)) {
+        break_at_[sha256] = *file->second.first_transfer_breaks_at;
+        broken_once_.insert(id + "/" + name);
+      }
       res.status = 302;
       res.set_header("Location", endpoint() + "/storage/" + sha256);
       res.set_header("ETag", "\"" + sha256.substr(0, 40) + "\"");  // the pointer's git oid
@@ -187,6 +193,20 @@ class FakeHub {
       res.status = 404;
       return;
     }
+    const auto cut = break_at_.find(blob->first);
+    if (cut != break_at_.end()) {
+      // Sends the first bytes, then drops the connection, as a flaky network would.
+      res.set_content_provider(
+          blob->second.size(), "application/octet-stream",
+          [content = blob->second, cut_at = cut->second](std::size_t offset, std::size_t length,
+                                                         httplib::DataSink& sink) {
+            if (offset >= cut_at) return false;
+            sink.write(content.data() + offset, std::min(length, cut_at - offset));
+            return true;
+          });
+      break_at_.erase(cut);
+      return;
+    }
     // set_content lets the server answer Range requests with 206 and the asked-for bytes.
     res.set_content(blob->second, "application/octet-stream");
   }
@@ -198,6 +218,8 @@ class FakeHub {
   std::map<std::string, HubRepo> repos_;
   std::map<std::string, std::string> renames_;
   std::map<std::string, std::string> blobs_;
+  std::map<std::string, std::size_t> break_at_;
+  std::set<std::string> broken_once_;
   std::vector<RecordedRequest> requests_;
 };
 
@@ -329,6 +351,31 @@ TEST_F(HubDownloadTest, ResumesAnIncompleteFileWithARangeRequest) {
   ASSERT_EQ(storage.size(), 1u);
   EXPECT_EQ(storage[0].range, "bytes=" + std::to_string(half) + "-");
   EXPECT_EQ(storage[0].status, 206);
+}
+
+TEST_F(HubDownloadTest, ABrokenTransferIsResumedWithoutStartingOver) {
+  auto repo = fixture_repo();
+  auto& weights = repo.files.at("model.safetensors");
+  const auto cut = weights.content.size() / 3;
+  weights.first_transfer_breaks_at = cut;
+  hub.add_repo("org/flaky", repo);
+  const auto result = download("org/flaky", {"model.safetensors"});
+  EXPECT_EQ(read_file(result.dir / "model.safetensors"), weights.content);
+  const auto storage = requests_to("/storage/");
+  ASSERT_EQ(storage.size(), 2u);
+  EXPECT_EQ(storage[0].range, "");
+  EXPECT_EQ(storage[1].range, "bytes=" + std::to_string(cut) + "-");
+
+  // With one attempt only, the error says how to resume and the partial file stays.
+  hub.add_repo("org/flaky-again", repo);
+  settings.max_attempts = 1;
+  const auto message = error_of([&] {
+    download_repo(settings,
+                  {"org/flaky-again", "main", dir.path() / "again", {"model.safetensors"}});
+  });
+  EXPECT_THAT(message, HasSubstr("run the same command again to resume"));
+  EXPECT_EQ(fs::file_size(dir.path() / "again" / "model.safetensors.incomplete"), cut);
+  EXPECT_FALSE(fs::exists(dir.path() / "again" / "model.safetensors"));
 }
 
 TEST_F(HubDownloadTest, KeepsFilesWhoseSha256AlreadyMatches) {
@@ -559,7 +606,7 @@ TEST_F(DownloadCommandTest, DownloadsIntoTheGivenFolderAndSendsHfToken) {
                                              emotune::testing::shell_quote(out.string()));
   ASSERT_EQ(run.exit_code, 0) << run.err;
   EXPECT_THAT(run.out, HasSubstr(std::string("org/tiny-bert (") + kCommit + ")"));
-  EXPECT_THAT(run.err, HasSubstr("downloaded model.safetensors"));
+  EXPECT_THAT(run.err, HasSubstr("model.safetensors downloaded"));
   EXPECT_THAT(run.err, HasSubstr("sha256 ok"));
   EXPECT_EQ(read_file(out / "config.json"), fixture_repo().files.at("config.json").content);
   EXPECT_FALSE(fs::exists(out / "README.md"));
