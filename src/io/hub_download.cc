@@ -1,7 +1,9 @@
 #include "io/hub_download.h"
 
 #include <curl/curl.h>
+#include <fcntl.h>
 #include <fnmatch.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -311,8 +313,12 @@ Error status_error(const RepoContext& context, const std::string& url, const Htt
   } else if (response.status == 404) {
     what = fmt::format("repository '{}' or revision '{}' not found (check both).{}",
                        context.repo_id, context.revision, token_hint);
+  } else if (response.status == 429) {
+    what = "too many requests: the hub is rate-limiting; wait a minute and run again";
+  } else if (response.status >= 500) {
+    what = "the server failed; try again later";
   } else {
-    what = "the server refused the request";
+    what = "unexpected answer";
   }
   std::string message = fmt::format("{}: HTTP {}: {}", url, response.status, what);
   if (!server_says.empty()) message += fmt::format(" (server: {})", server_says);
@@ -543,6 +549,30 @@ DownloadedFile download_file(const RepoContext& context, const std::string& reso
   return out;
 }
 
+// Two downloads into one folder would append to the same .incomplete files; the second
+// one is refused while the first holds this lock (released when its process ends).
+class FolderLock {
+ public:
+  explicit FolderLock(const fs::path& dir)
+      : fd_(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC)) {
+    if (fd_ < 0) throw error_in(dir, fmt::format("cannot open ({})", std::strerror(errno)));
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      const int err = errno;
+      ::close(fd_);
+      throw error_in(dir, err == EWOULDBLOCK
+                              ? "another download is writing into this folder; wait for it to "
+                                "finish"
+                              : fmt::format("cannot lock ({})", std::strerror(err)));
+    }
+  }
+  ~FolderLock() { ::close(fd_); }
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+
+ private:
+  int fd_;
+};
+
 bool matches_any(const std::string& name, const std::vector<std::string>& patterns) {
   return std::any_of(patterns.begin(), patterns.end(), [&](std::string pattern) {
     // As the hub clients do, "folder/" means everything in it.
@@ -555,6 +585,13 @@ bool matches_any(const std::string& name, const std::vector<std::string>& patter
 
 HubSettings hub_settings_from_env() {
   HubSettings settings;
+  if (const auto offline = env("HF_HUB_OFFLINE")) {
+    const auto value = to_lower(*offline);
+    if (value == "1" || value == "on" || value == "yes" || value == "true") {
+      throw Error(fmt::format("HF_HUB_OFFLINE={}: hub downloads are disabled; unset it to download",
+                              *offline));
+    }
+  }
   if (auto endpoint = env("HF_ENDPOINT")) {
     while (endpoint->ends_with('/')) endpoint->pop_back();
     if (!endpoint->starts_with("http://") && !endpoint->starts_with("https://")) {
@@ -733,6 +770,7 @@ DownloadResult download_repo(const HubSettings& settings, const DownloadRequest&
 
   const std::set<std::string> listed(listing.files.begin(), listing.files.end());
   fs::create_directories(result.dir);
+  const FolderLock lock(result.dir);
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto file = download_file(context, resolve_revision, names[i], result.dir, observer);
     if (request.include.empty() && names[i] == "model.safetensors.index.json") {

@@ -1,7 +1,9 @@
 #include "io/hub_download.h"
 
+#include <fcntl.h>
 #include <httplib.h>
 #include <netinet/in.h>
+#include <sys/file.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -517,6 +519,25 @@ TEST_F(HubDownloadTest, RefusesListingsThatEscapeTheFolderAndRepositoriesWithout
   EXPECT_THAT(error_of([&] { download("org/legacy"); }), HasSubstr("no safetensors weights"));
 }
 
+TEST_F(HubDownloadTest, OneDownloadAtATimePerFolder) {
+  fs::create_directories(dir.path() / "out");
+  const int fd = ::open((dir.path() / "out").c_str(), O_RDONLY | O_DIRECTORY);
+  ASSERT_GE(fd, 0);
+  ASSERT_EQ(::flock(fd, LOCK_EX), 0);
+  EXPECT_THAT(error_of([&] { download("org/tiny-bert"); }),
+              HasSubstr("another download is writing into this folder"));
+  ::close(fd);
+  EXPECT_NO_THROW(download("org/tiny-bert"));
+}
+
+TEST_F(HubDownloadTest, ServerFailuresNameTheStatus) {
+  // The storage path of an unknown blob answers 404 without the hub's error headers.
+  settings.endpoint = hub.endpoint() + "/storage";
+  const auto message = error_of([&] { download("org/tiny-bert"); });
+  EXPECT_THAT(message, HasSubstr("HTTP 404"));
+  EXPECT_THAT(message, HasSubstr("'org/tiny-bert' or revision 'main' not found"));
+}
+
 TEST(HubUrls, QuoteRevisionAsOneSegmentAndKeepFolders) {
   EXPECT_EQ(hub_file_url("https://huggingface.co", "google/electra-small-discriminator", "main",
                          "config.json"),
@@ -568,6 +589,7 @@ TEST(HubSettingsFromEnv, ReadsEndpointAndTokenAsTheHubClientsDo) {
   TempDir dir;
   ScopedEnv env;
   env.set("HF_ENDPOINT", "http://127.0.0.1:9/");
+  env.set("HF_HUB_OFFLINE", std::nullopt);
   env.set("HF_TOKEN", std::nullopt);
   env.set("HUGGING_FACE_HUB_TOKEN", std::nullopt);
   env.set("HF_TOKEN_PATH", (dir / "token").string());
@@ -586,12 +608,18 @@ TEST(HubSettingsFromEnv, ReadsEndpointAndTokenAsTheHubClientsDo) {
   EXPECT_EQ(hub_settings_from_env().endpoint, "https://huggingface.co");
   env.set("HF_ENDPOINT", "huggingface.co");
   EXPECT_THROW(hub_settings_from_env(), Error);
+  env.set("HF_ENDPOINT", std::nullopt);
+  env.set("HF_HUB_OFFLINE", "1");
+  EXPECT_THROW(hub_settings_from_env(), Error);
+  env.set("HF_HUB_OFFLINE", "0");
+  EXPECT_NO_THROW(hub_settings_from_env());
 }
 
 class DownloadCommandTest : public HubDownloadTest {
  protected:
   DownloadCommandTest() {
     env.set("HF_ENDPOINT", hub.endpoint());
+    env.set("HF_HUB_OFFLINE", std::nullopt);
     env.set("HF_TOKEN", std::nullopt);
     env.set("HUGGING_FACE_HUB_TOKEN", std::nullopt);
     env.set("HF_TOKEN_PATH", (dir / "no-token").string());
