@@ -409,6 +409,15 @@ bool is_transient(CURLcode status) {
   }
 }
 
+void make_folder(const fs::path& dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec || !fs::is_directory(dir)) {
+    throw error_in(dir, fmt::format("cannot create this folder ({})",
+                                    ec ? ec.message() : "a file of that name is in the way"));
+  }
+}
+
 enum class FetchStatus { complete, broken, range_refused };
 
 struct FetchAttempt {
@@ -429,6 +438,8 @@ FetchAttempt fetch_rest(const RepoContext& context, const std::string& name,
   std::string write_error;
   bool started = false;
   const BodySink sink = [&](const HttpResponse& response, std::string_view chunk) {
+    // The body of a redirect on the way is no part of the file.
+    if (response.status >= 300 && response.status < 400) return true;
     if (!started) {
       started = true;
       // The server ignored the Range request and sends the whole file: start over.
@@ -481,7 +492,7 @@ DownloadedFile download_file(const RepoContext& context, const std::string& reso
   const auto url = hub_file_url(context.settings.endpoint, context.repo_id, resolve_revision, name);
   const auto metadata = file_metadata(context, name, url);
   const fs::path target = dir / name;
-  fs::create_directories(target.parent_path());
+  make_folder(target.parent_path());
   DownloadedFile out{.name = name, .path = target};
 
   if (metadata.sha256 && fs::is_regular_file(target) &&
@@ -769,7 +780,7 @@ DownloadResult download_repo(const HubSettings& settings, const DownloadRequest&
   }
 
   const std::set<std::string> listed(listing.files.begin(), listing.files.end());
-  fs::create_directories(result.dir);
+  make_folder(result.dir);
   const FolderLock lock(result.dir);
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto file = download_file(context, resolve_revision, names[i], result.dir, observer);

@@ -35,13 +35,15 @@ struct HubFile {
   std::optional<std::string> announced_sha256;  // what X-Linked-Etag claims (default: the truth)
   // The storage's first answer breaks off the connection after this many bytes.
   std::optional<std::size_t> first_transfer_breaks_at;
+  // The storage URL redirects once more (with a body), as CDNs may.
+  bool storage_redirects = false;
 };
 
 HubFile git_file(std::string content) {
-  return {std::move(content), false, std::nullopt, std::nullopt};
+  return {std::move(content), false, std::nullopt, std::nullopt, false};
 }
 HubFile lfs_file(std::string content) {
-  return {std::move(content), true, std::nullopt, std::nullopt};
+  return {std::move(content), true, std::nullopt, std::nullopt, false};
 }
 
 struct HubRepo {
@@ -70,6 +72,12 @@ class FakeHub {
                 [this](const httplib::Request& req, httplib::Response& res) { resolve(req, res); });
     server_.Get(R"(/storage/([0-9a-f]{64}))",
                 [this](const httplib::Request& req, httplib::Response& res) { storage(req, res); });
+    server_.Get(R"(/hop/([0-9a-f]{64}))",
+                [this](const httplib::Request& req, httplib::Response& res) {
+                  res.status = 302;
+                  res.set_header("Location", endpoint() + "/storage/" + req.matches[1].str());
+                  res.set_content("<html>moved</html>", "text/html");
+                });
     server_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       std::lock_guard lock(mutex_);
       requests_.push_back({req.method, req.path, req.get_header_value("Range"),
@@ -178,7 +186,9 @@ class FakeHub {
         broken_once_.insert(id + "/" + name);
       }
       res.status = 302;
-      res.set_header("Location", endpoint() + "/storage/" + sha256);
+      res.set_header(
+          "Location",
+          endpoint() + (file->second.storage_redirects ? "/hop/" : "/storage/") + sha256);
       res.set_header("ETag", "\"" + sha256.substr(0, 40) + "\"");  // the pointer's git oid
       res.set_header("X-Linked-Etag", "\"" + file->second.announced_sha256.value_or(sha256) + "\"");
       res.set_header("X-Linked-Size", std::to_string(file->second.content.size()));
@@ -494,6 +504,22 @@ TEST_F(HubDownloadTest, IncludePatternsSelectFilesAndFolders) {
 
   EXPECT_THAT(error_of([&] { download("org/tiny-bert", {"*.gguf"}); }),
               HasSubstr("no file of 'org/tiny-bert' at revision 'main' matches --include *.gguf"));
+}
+
+TEST_F(HubDownloadTest, StorageRedirectsAreFollowedWithoutTheirBodies) {
+  auto repo = fixture_repo();
+  repo.files.at("model.safetensors").storage_redirects = true;
+  hub.add_repo("org/hopping", repo);
+  const auto result = download("org/hopping", {"model.safetensors"});
+  EXPECT_EQ(read_file(result.dir / "model.safetensors"),
+            repo.files.at("model.safetensors").content);
+  EXPECT_EQ(requests_to("/hop/").size(), 1u);
+  EXPECT_EQ(requests_to("/storage/").size(), 1u);
+}
+
+TEST_F(HubDownloadTest, AFileInTheWayOfTheFolderIsAClearError) {
+  write_file_atomic(dir.path() / "out", "not a folder");
+  EXPECT_THAT(error_of([&] { download("org/tiny-bert"); }), HasSubstr("cannot create this folder"));
 }
 
 TEST_F(HubDownloadTest, RenamedRepositoryIsFollowed) {
