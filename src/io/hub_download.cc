@@ -418,6 +418,15 @@ void make_folder(const fs::path& dir) {
   }
 }
 
+// Where "Content-Range: bytes START-END/TOTAL" starts; nullopt when absent or malformed.
+std::optional<std::uint64_t> content_range_start(const HttpResponse& response) {
+  const auto range = response.header("content-range");
+  if (!range || !range->starts_with("bytes ")) return std::nullopt;
+  const auto dash = range->find('-');
+  if (dash == std::string::npos) return std::nullopt;
+  return parse_size(range->substr(6, dash - 6));
+}
+
 enum class FetchStatus { complete, broken, range_refused };
 
 struct FetchAttempt {
@@ -437,6 +446,7 @@ FetchAttempt fetch_rest(const RepoContext& context, const std::string& name,
   std::uint64_t written = have;
   std::string write_error;
   bool started = false;
+  bool range_mismatch = false;
   const BodySink sink = [&](const HttpResponse& response, std::string_view chunk) {
     // The body of a redirect on the way is no part of the file.
     if (response.status >= 300 && response.status < 400) return true;
@@ -450,6 +460,11 @@ FetchAttempt fetch_rest(const RepoContext& context, const std::string& name,
           return false;
         }
         written = 0;
+      }
+      // A range that does not start where the partial file ends would splice the file.
+      if (response.status == 206 && content_range_start(response) != have) {
+        range_mismatch = true;
+        return false;
       }
     }
     if (std::fwrite(chunk.data(), 1, chunk.size(), file.get()) != chunk.size()) {
@@ -471,6 +486,11 @@ FetchAttempt fetch_rest(const RepoContext& context, const std::string& name,
   }
   if (!write_error.empty()) throw Error(write_error);
   if (response.status == 416) return {FetchStatus::range_refused, "range not satisfiable"};
+  if (range_mismatch) {
+    return {FetchStatus::range_refused,
+            fmt::format("the server sent bytes from {} on where {} were asked for",
+                        response.header("content-range").value_or("?"), have)};
+  }
   if (response.curl_status != CURLE_OK) {
     if (is_transient(response.curl_status)) {
       return {FetchStatus::broken,
@@ -553,8 +573,9 @@ DownloadedFile download_file(const RepoContext& context, const std::string& reso
   }
   std::error_code ec;
   fs::rename(partial, target, ec);
-  if (ec)
+  if (ec) {
     throw error_in(target, fmt::format("cannot move the download in place ({})", ec.message()));
+  }
   out.bytes = got;
   if (observer != nullptr) observer->file_finished(out);
   return out;
