@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "text/added_tokens.h"
+#include "text/bpe_merges.h"
 #include "text/gpt2_pretokenizer.h"
 
 namespace emotune::text {
@@ -26,7 +27,6 @@ namespace emotune::text {
 namespace {
 
 namespace fs = std::filesystem;
-using SymbolId = std::int32_t;
 
 struct StringHash {
   using is_transparent = void;
@@ -37,16 +37,6 @@ struct StringHash {
 
 template <typename Value>
 using StringMap = std::unordered_map<std::string, Value, StringHash, std::equal_to<>>;
-
-struct Merge {
-  std::int32_t rank = 0;
-  SymbolId result = 0;
-};
-
-std::uint64_t pair_key(SymbolId left, SymbolId right) {
-  return (static_cast<std::uint64_t>(static_cast<std::uint32_t>(left)) << 32) |
-         static_cast<std::uint32_t>(right);
-}
 
 // Reads vocab.json as (token, id) pairs in file order without building a DOM (the file has
 // ~50k keys), so that duplicate keys and ids resolve as Python's json/dict do: last wins.
@@ -197,7 +187,6 @@ class ByteBpeTokenizer final : public Tokenizer {
   void run(std::string_view text, Sink&& sink) const;
   template <typename Sink>
   void bpe_word(std::string_view word, Sink& sink) const;
-  std::vector<SymbolId> merge_word(std::string_view word) const;
 
   SymbolId intern(std::string_view text);
   std::int64_t resolve_added_id(const std::string& content);
@@ -219,7 +208,7 @@ class ByteBpeTokenizer final : public Tokenizer {
   std::vector<std::int64_t> symbol_vocab_id_;  // -1: not in vocab.json
   StringMap<SymbolId> symbol_ids_;
   std::array<SymbolId, 256> byte_symbol_{};
-  std::unordered_map<std::uint64_t, Merge> merges_;
+  BpeMergeTable merges_;
 
   std::vector<std::string> id_to_token_;
   std::vector<bool> has_id_;
@@ -237,6 +226,7 @@ class ByteBpeTokenizer final : public Tokenizer {
   Gpt2PreTokenizer pretokenizer_;
 
   static constexpr std::size_t kCacheCapacity = 1 << 16;
+  static constexpr std::size_t kCacheMaxWordBytes = 256;
   mutable std::shared_mutex cache_mutex_;
   mutable StringMap<std::vector<SymbolId>> cache_;
 };
@@ -346,7 +336,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
       merged += fields[1];
       const auto result = intern(merged);
       // Python's dict(zip(merges, range(...))): a repeated merge keeps its last rank.
-      merges_[pair_key(left, right)] = Merge{rank++, result};
+      merges_.add(left, right, rank++, result);
     }
   }
 
@@ -496,43 +486,15 @@ void ByteBpeTokenizer::bpe_word(std::string_view word, Sink& sink) const {
       return;
     }
   }
-  auto symbols = merge_word(word);
-  for (const auto symbol : symbols) sink(nullptr, symbol);
-  std::unique_lock lock(cache_mutex_);
-  if (cache_.size() >= kCacheCapacity) cache_.clear();
-  cache_.emplace(std::string(word), std::move(symbols));
-}
-
-std::vector<SymbolId> ByteBpeTokenizer::merge_word(std::string_view word) const {
   std::vector<SymbolId> symbols;
   symbols.reserve(word.size());
   for (const char c : word) symbols.push_back(byte_symbol_[static_cast<unsigned char>(c)]);
-  while (symbols.size() > 1) {
-    const Merge* best = nullptr;
-    SymbolId best_left = 0;
-    SymbolId best_right = 0;
-    for (std::size_t i = 0; i + 1 < symbols.size(); ++i) {
-      const auto it = merges_.find(pair_key(symbols[i], symbols[i + 1]));
-      if (it != merges_.end() && (best == nullptr || it->second.rank < best->rank)) {
-        best = &it->second;
-        best_left = symbols[i];
-        best_right = symbols[i + 1];
-      }
-    }
-    if (best == nullptr) break;
-    // Every occurrence of the best pair, left to right, without overlaps.
-    std::size_t out = 0;
-    for (std::size_t i = 0; i < symbols.size();) {
-      if (i + 1 < symbols.size() && symbols[i] == best_left && symbols[i + 1] == best_right) {
-        symbols[out++] = best->result;
-        i += 2;
-      } else {
-        symbols[out++] = symbols[i++];
-      }
-    }
-    symbols.resize(out);
-  }
-  return symbols;
+  merges_.apply(symbols);
+  for (const auto symbol : symbols) sink(nullptr, symbol);
+  if (word.size() > kCacheMaxWordBytes) return;  // rare; would only crowd the cache
+  std::unique_lock lock(cache_mutex_);
+  if (cache_.size() >= kCacheCapacity) cache_.clear();
+  cache_.emplace(std::string(word), std::move(symbols));
 }
 
 std::string ByteBpeTokenizer::decode(const std::vector<std::int64_t>& ids,

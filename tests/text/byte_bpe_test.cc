@@ -2,12 +2,15 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/error.h"
 #include "common/test_paths.h"
+#include "text/bpe_merges.h"
 #include "text/byte_bpe.h"
 #include "text/gpt2_pretokenizer.h"
 #include "text/token_goldens.h"
@@ -130,7 +133,7 @@ TEST(ByteBpe, ByteMapIsAReversiblePermutation) {
 
 TEST(ByteBpe, InvalidUtf8InputIsAnError) {
   const auto& t = roberta();
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string("abc\xff"), std::string("\xc3"), std::string("x\xed\xa0\x80y"),
         std::string("\xc0\xaf"), std::string("\xf4\x90\x80\x80")}) {
     const auto message = error_of([&] { t.tokenize(bad); });
@@ -210,6 +213,47 @@ TEST(ByteBpe, ConcurrentCallsAgree) {
   EXPECT_EQ(mismatches, (std::vector<int>{0, 0, 0, 0}));
 }
 
+TEST(BpeMergeTable, HeapFormAgreesWithRescanningOnRandomTables) {
+  std::mt19937 random(2021);
+  for (int table_round = 0; table_round < 60; ++table_round) {
+    // Symbols are interned strings, so different merges may share a result, as in merges.txt.
+    std::vector<std::string> texts = {"a", "b", "c"};
+    std::map<std::string, SymbolId> ids = {{"a", 0}, {"b", 1}, {"c", 2}};
+    BpeMergeTable table;
+    for (int rank = 0; rank < 60; ++rank) {
+      std::uniform_int_distribution<std::size_t> pick(0, texts.size() - 1);
+      const auto left = pick(random);
+      const auto right = pick(random);
+      const auto merged = texts[left] + texts[right];
+      auto [it, added] = ids.emplace(merged, static_cast<SymbolId>(texts.size()));
+      if (added) texts.push_back(merged);
+      table.add(static_cast<SymbolId>(left), static_cast<SymbolId>(right), rank, it->second);
+    }
+    for (int word_round = 0; word_round < 60; ++word_round) {
+      std::vector<SymbolId> word(std::uniform_int_distribution<std::size_t>(0, 200)(random));
+      for (auto& symbol : word) symbol = std::uniform_int_distribution<SymbolId>(0, 2)(random);
+      auto by_rescanning = word;
+      auto with_heap = word;
+      table.apply_by_rescanning(by_rescanning);
+      table.apply_with_heap(with_heap);
+      ASSERT_EQ(by_rescanning, with_heap) << "table " << table_round << " word " << word_round;
+    }
+  }
+}
+
+TEST(ByteBpe, LongWordsUseTheHeapFormAndMatchShortPieces) {
+  const auto& t = roberta();
+  // A long word must tokenize as HF's loop would; compare with the rescanning form directly.
+  std::string word;
+  for (int i = 0; i < 400; ++i) word += "establishment";
+  const auto tokens = t.tokenize(word);
+  std::string joined;
+  for (const auto& token : tokens) joined += token;
+  EXPECT_EQ(joined, word);
+  EXPECT_LT(tokens.size(), word.size() / 3);
+  EXPECT_EQ(t.tokenize(std::string(200000, 'x')).size() > 0, true);  // O(n log n), no hang
+}
+
 // --- loader errors ---------------------------------------------------------------------
 
 constexpr const char* kTinyVocab =
@@ -267,7 +311,7 @@ TEST(ByteBpeLoader, MalformedVocab) {
   testing::TempDir dir;
   write(dir / "merges.txt", "#version: 0.2\nĠ a\n");
   const auto vocab = (dir / "vocab.json").string();
-  for (const std::string bad :
+  for (const std::string& bad :
        {std::string(R"(["a", "b"])"), std::string(R"("a")"), std::string(R"({"a": "1"})"),
         std::string(R"({"a": 1.5})"), std::string(R"({"a": -1})"), std::string(R"({"a": {}})"),
         std::string(kTinyVocab).substr(0, 40), std::string("{}"), std::string(""),
