@@ -87,14 +87,17 @@ namespace {
 struct ByteMap {
   std::array<std::string, 256> to_unicode;
   std::array<char32_t, 256> code_points{};
+  std::array<std::int16_t, 256 + 68> from_code_point{};  // -1: stands for no byte
 
   ByteMap() {
+    from_code_point.fill(-1);
     char32_t next_unprintable = 256;
     for (int byte = 0; byte < 256; ++byte) {
       const bool printable =
           (byte >= '!' && byte <= '~') || (byte >= 0xA1 && byte <= 0xAC) || (byte >= 0xAE);
       const char32_t cp = printable ? static_cast<char32_t>(byte) : next_unprintable++;
       code_points[byte] = cp;
+      from_code_point[cp] = static_cast<std::int16_t>(byte);
       std::string utf8;
       if (cp < 0x80) {
         utf8.push_back(static_cast<char>(cp));
@@ -151,17 +154,9 @@ const std::string& byte_to_unicode(std::uint8_t byte) {
 }
 
 std::optional<std::uint8_t> unicode_to_byte(char32_t code_point) {
-  if (code_point < 256) {
-    const auto byte = static_cast<std::uint8_t>(code_point);
-    if (byte_map().code_points[byte] == code_point) return byte;
-    return std::nullopt;
-  }
-  if (code_point < 256 + 68) {
-    for (int byte = 0; byte < 256; ++byte) {
-      if (byte_map().code_points[byte] == code_point) return static_cast<std::uint8_t>(byte);
-    }
-  }
-  return std::nullopt;
+  const auto& from = byte_map().from_code_point;
+  if (code_point >= from.size() || from[code_point] < 0) return std::nullopt;
+  return static_cast<std::uint8_t>(from[code_point]);
 }
 
 std::optional<std::size_t> first_invalid_utf8(std::string_view bytes) {

@@ -313,7 +313,8 @@ TEST(ByteBpeLoader, MalformedVocab) {
   const auto vocab = (dir / "vocab.json").string();
   for (const std::string& bad :
        {std::string(R"(["a", "b"])"), std::string(R"("a")"), std::string(R"({"a": "1"})"),
-        std::string(R"({"a": 1.5})"), std::string(R"({"a": -1})"), std::string(R"({"a": {}})"),
+        std::string(R"({"a": 1.5})"), std::string(R"({"a": -1})"),
+        std::string(R"({"a": 99999999})"), std::string(R"({"a": {}})"),
         std::string(kTinyVocab).substr(0, 40), std::string("{}"), std::string(""),
         std::string("{\"a\xff\": 1}"), std::string(R"({"a": 1} {"b": 2})")}) {
     SCOPED_TRACE(bad);
