@@ -213,6 +213,30 @@ TEST(ByteBpe, ConcurrentCallsAgree) {
   EXPECT_EQ(mismatches, (std::vector<int>{0, 0, 0, 0}));
 }
 
+TEST(ByteBpe, CacheOverflowKeepsResultsStable) {
+  // More distinct words than the cache holds (it clears when full), from several threads.
+  std::string text;
+  for (int i = 0; i < 70000; ++i) text += " w" + std::to_string(i * 7919) + "x";
+  const auto expected = roberta().tokenize(text);
+  ASSERT_GT(expected.size(), 70000u);
+  std::vector<std::thread> threads;
+  std::vector<bool> same(3, false);
+  for (int thread = 0; thread < 3; ++thread) {
+    threads.emplace_back([&, thread] { same[thread] = roberta().tokenize(text) == expected; });
+  }
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(same, (std::vector<bool>{true, true, true}));
+}
+
+TEST(ByteBpe, DecodeErrorsModeFromConfig) {
+  testing::TempDir dir;
+  copy_roberta(dir.path(), R"({"errors": "strict"})");
+  const auto tokenizer = load_tokenizer(dir.path());
+  const auto emoji = tokenizer->encode_without_specials("😢");
+  EXPECT_EQ(tokenizer->decode(emoji, true), "😢");
+  EXPECT_THROW(tokenizer->decode({emoji[0]}, true), Error);
+}
+
 TEST(BpeMergeTable, HeapFormAgreesWithRescanningOnRandomTables) {
   std::mt19937 random(2021);
   for (int table_round = 0; table_round < 60; ++table_round) {
