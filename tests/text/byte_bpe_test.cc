@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -164,11 +165,16 @@ TEST(ByteBpe, DecodeInvertsEncode) {
 }
 
 TEST(ByteBpe, DecodeRoundTripsEveryFixtureText) {
+  static const char* const kSpecials[] = {"<s>", "</s>", "<pad>", "<unk>", "<mask>"};
   testing::TempDir dir;
   copy_roberta(dir.path(), R"({"clean_up_tokenization_spaces": false})");
   const auto tokenizer = load_tokenizer(dir.path());
   for (const auto& golden : testing::load_token_goldens("roberta")) {
-    if (golden.category == "special_tokens_literal") continue;
+    // Typed special tokens are skipped by decode (and <mask> eats a space): not invertible.
+    const bool has_special = std::any_of(
+        std::begin(kSpecials), std::end(kSpecials),
+        [&](const char* special) { return golden.text.find(special) != std::string::npos; });
+    if (has_special) continue;
     SCOPED_TRACE(golden.category);
     EXPECT_EQ(tokenizer->decode(tokenizer->encode_without_specials(golden.text), true),
               golden.text);
