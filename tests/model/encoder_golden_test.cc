@@ -54,10 +54,11 @@ TEST_P(EncoderGolden, StoredBatchesMatchLayerByLayer) {
     const auto& mask = golden_.at(batch + ".attention_mask");
     const auto out = encoder_->forward_detailed(ids, mask, token_types(batch),
                                                 {.hidden_states = true, .pooler = true});
-    EXPECT_LE(
-        masked_max_abs_diff(out.last_hidden_state, golden_.at(batch + ".last_hidden_state"), mask),
-        kTolerance)
-        << batch;
+    const double last =
+        masked_max_abs_diff(out.last_hidden_state, golden_.at(batch + ".last_hidden_state"), mask);
+    EXPECT_LE(last, kTolerance) << batch;
+    std::printf("%s %s last_hidden_state max|diff| = %.3g\n", GetParam().checkpoint.c_str(),
+                batch.c_str(), last);
     ASSERT_EQ(static_cast<std::int64_t>(out.hidden_states.size()), config_.num_hidden_layers + 1);
     std::size_t layers_compared = 0;
     for (std::size_t k = 0; k < out.hidden_states.size(); ++k) {
