@@ -10,8 +10,6 @@
 #include <string>
 #include <vector>
 
-#include <sentencepiece_processor.h>
-
 #include "common/error.h"
 #include "common/files.h"
 #include "text/albert_normalizer.h"
@@ -120,31 +118,6 @@ void BM_AlbertPreprocessEssays(benchmark::State& state) {
   state.SetBytesProcessed(bytes);
 }
 BENCHMARK(BM_AlbertPreprocessEssays)->Unit(benchmark::kMillisecond);
-
-// Lower bound: SentencePiece alone on text that is already pre-processed.
-void BM_SentencePieceOnlyEssays(benchmark::State& state) {
-  sentencepiece::SentencePieceProcessor processor;
-  const auto status = processor.Load((albert_dir() / "spiece.model").string());
-  if (!status.ok()) {
-    state.SkipWithError(status.ToString().c_str());
-    return;
-  }
-  std::vector<std::string> prepared;
-  for (const auto& text : essays()) {
-    prepared.push_back(emotune::text::albert_preprocess(text, {}));
-  }
-  std::int64_t tokens = 0;
-  for (auto _ : state) {
-    for (const auto& text : prepared) {
-      const auto ids = processor.EncodeAsIds(text);
-      tokens += static_cast<std::int64_t>(ids.size());
-      benchmark::DoNotOptimize(ids.data());
-    }
-  }
-  state.counters["tokens/s"] =
-      benchmark::Counter(static_cast<double>(tokens), benchmark::Counter::kIsRate);
-}
-BENCHMARK(BM_SentencePieceOnlyEssays)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

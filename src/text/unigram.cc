@@ -7,8 +7,12 @@
 #include <unordered_set>
 #include <vector>
 
+#include <dlfcn.h>
 #include <sentencepiece_processor.h>
 #include <utf8proc.h>
+
+#include <new>
+
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
@@ -19,6 +23,117 @@
 namespace emotune::text {
 
 namespace {
+
+// Debian's libsentencepiece carries its own copy of protobuf-lite 3.14 and exports it, while
+// libtorch loads the system libprotobuf 3.21. In one process the two interpose each other's
+// symbols and the program crashes before main (or fails protobuf's version check). So nothing
+// links against libsentencepiece: it is opened privately (RTLD_LOCAL keeps its symbols away
+// from libprotobuf, RTLD_DEEPBIND makes it use its own protobuf) and reached only through
+// virtual calls on a processor built by its dlsym'd constructor.
+class SentencePieceLibrary {
+ public:
+  static const SentencePieceLibrary& get() {
+    static const SentencePieceLibrary library;
+    return library;
+  }
+
+  void (*construct_processor)(void*) = nullptr;
+  void (*destroy_status)(void*) = nullptr;
+  const char* (*status_message)(const void*) = nullptr;
+
+ private:
+  SentencePieceLibrary() {
+    static constexpr const char* kName = "libsentencepiece.so.0";
+    handle_ = dlopen(kName, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    if (handle_ == nullptr) {
+      const char* why = dlerror();
+      throw Error(fmt::format("cannot load {} (install libsentencepiece0): {}", kName,
+                              why != nullptr ? why : "unknown error"));
+    }
+    construct_processor = symbol<void (*)(void*)>("_ZN13sentencepiece22SentencePieceProcessorC1Ev");
+    destroy_status = symbol<void (*)(void*)>("_ZN13sentencepiece4util6StatusD1Ev");
+    status_message =
+        symbol<const char* (*)(const void*)>("_ZNK13sentencepiece4util6Status13error_messageEv");
+  }
+
+  template <typename Function>
+  Function symbol(const char* name) const {
+    void* address = dlsym(handle_, name);
+    if (address == nullptr) {
+      throw Error(fmt::format("libsentencepiece.so.0 lacks {}: an incompatible version", name));
+    }
+    return reinterpret_cast<Function>(address);
+  }
+
+  void* handle_ = nullptr;  // kept open for the life of the process
+};
+
+// A util::Status returned by a call into the library, destroyed by the library's destructor.
+class SentencePieceStatus {
+ public:
+  template <typename Call>
+  explicit SentencePieceStatus(Call&& call) {
+    // Guaranteed copy elision: the callee builds the Status right here, so this file never
+    // needs Status's copy constructor or destructor from the library.
+    ::new (static_cast<void*>(storage_)) sentencepiece::util::Status(call());
+  }
+  ~SentencePieceStatus() { SentencePieceLibrary::get().destroy_status(storage_); }
+  SentencePieceStatus(const SentencePieceStatus&) = delete;
+  SentencePieceStatus& operator=(const SentencePieceStatus&) = delete;
+
+  bool ok() const { return status().ok(); }
+  std::string message() const {
+    const char* text = SentencePieceLibrary::get().status_message(storage_);
+    return text != nullptr ? text : "unknown error";
+  }
+
+ private:
+  const sentencepiece::util::Status& status() const {
+    return *std::launder(reinterpret_cast<const sentencepiece::util::Status*>(storage_));
+  }
+  alignas(sentencepiece::util::Status) unsigned char storage_[sizeof(sentencepiece::util::Status)];
+};
+
+// The SentencePieceProcessor calls the tokenizer needs.
+class SentencePiece {
+ public:
+  SentencePiece() {
+    SentencePieceLibrary::get().construct_processor(storage_);
+    processor_ = std::launder(reinterpret_cast<sentencepiece::SentencePieceProcessor*>(storage_));
+  }
+  ~SentencePiece() { processor_->~SentencePieceProcessor(); }  // virtual: runs the library's
+  SentencePiece(const SentencePiece&) = delete;
+  SentencePiece& operator=(const SentencePiece&) = delete;
+
+  // An empty string when the serialized model loaded, else why not.
+  std::string load(std::string_view serialized_model) {
+    const SentencePieceStatus status(
+        [&] { return processor_->LoadFromSerializedProto(serialized_model); });
+    return status.ok() ? std::string() : status.message();
+  }
+
+  void encode(std::string_view text, std::vector<std::string>& pieces) const {
+    const SentencePieceStatus status([&] { return processor_->Encode(text, &pieces); });
+    if (!status.ok()) throw Error(fmt::format("SentencePiece failed: {}", status.message()));
+  }
+
+  std::string decode(const std::vector<std::string>& pieces) const {
+    std::string text;
+    const SentencePieceStatus status([&] { return processor_->Decode(pieces, &text); });
+    if (!status.ok()) throw Error(fmt::format("SentencePiece failed: {}", status.message()));
+    return text;
+  }
+
+  int piece_to_id(std::string_view piece) const { return processor_->PieceToId(piece); }
+  const std::string& id_to_piece(int id) const { return processor_->IdToPiece(id); }
+  int size() const { return processor_->GetPieceSize(); }
+  int unk_id() const { return processor_->unk_id(); }
+
+ private:
+  alignas(sentencepiece::SentencePieceProcessor) unsigned char storage_[sizeof(
+      sentencepiece::SentencePieceProcessor)];
+  sentencepiece::SentencePieceProcessor* processor_ = nullptr;
+};
 
 constexpr std::string_view kSpieceUnderline = "\xE2\x96\x81";  // U+2581 '▁'
 
@@ -196,25 +311,23 @@ class UnigramTokenizer final : public Tokenizer {
     }
     // Parse from memory so that a broken file is reported as such rather than by path lookup.
     const std::string bytes = read_file(model_file);
-    const auto status = processor_.LoadFromSerializedProto(bytes);
-    if (!status.ok()) {
-      throw error_in(model_file,
-                     fmt::format("not a valid SentencePiece model ({})", status.ToString()));
+    if (const auto why = processor_.load(bytes); !why.empty()) {
+      throw error_in(model_file, fmt::format("not a valid SentencePiece model ({})", why));
     }
-    if (processor_.GetPieceSize() <= 0) throw error_in(model_file, "the model has no pieces");
+    if (processor_.size() <= 0) throw error_in(model_file, "the model has no pieces");
 
     config_ = read_config(dir);
     model_max_length_ = config_.model_max_length;
     std::vector<std::pair<std::string, std::string>> keys;
     added_ = special_tokens_of(dir, keys);
     for (auto& token : added_) {
-      token.id = processor_.PieceToId(token.content);
+      token.id = processor_.piece_to_id(token.content);
       special_contents_.insert(token.content);
       special_id_set_.insert(token.id);
       first_bytes_.set(static_cast<unsigned char>(token.content.front()));
     }
     for (const auto& [key, content] : keys) {
-      const auto id = static_cast<std::int64_t>(processor_.PieceToId(content));
+      const auto id = static_cast<std::int64_t>(processor_.piece_to_id(content));
       if (key == "cls_token") special_.cls = id;
       if (key == "sep_token") special_.sep = id;
       if (key == "pad_token") special_.pad = id;
@@ -239,19 +352,17 @@ class UnigramTokenizer final : public Tokenizer {
 
   std::string id_to_token(std::int64_t id) const override {
     check_id(id);
-    return processor_.IdToPiece(static_cast<int>(id));
+    return processor_.id_to_piece(static_cast<int>(id));
   }
 
   std::optional<std::int64_t> token_to_id(std::string_view token) const override {
-    const int id = processor_.PieceToId(token);
+    const int id = processor_.piece_to_id(token);
     // PieceToId answers unk for anything it does not know; only "<unk>" itself is unk.
-    if (id == processor_.unk_id() && processor_.IdToPiece(id) != token) return std::nullopt;
+    if (id == processor_.unk_id() && processor_.id_to_piece(id) != token) return std::nullopt;
     return id;
   }
 
-  std::size_t vocab_size() const override {
-    return static_cast<std::size_t>(processor_.GetPieceSize());
-  }
+  std::size_t vocab_size() const override { return static_cast<std::size_t>(processor_.size()); }
 
   // transformers 4.30 `decode`: ids to pieces (dropping special ids when asked),
   // AlbertTokenizer.convert_tokens_to_string, then clean_up_tokenization.
@@ -263,10 +374,10 @@ class UnigramTokenizer final : public Tokenizer {
     for (const auto id : ids) {
       check_id(id);
       if (skip_special_tokens && special_id_set_.contains(id)) continue;
-      const auto& piece = processor_.IdToPiece(static_cast<int>(id));
+      const auto& piece = processor_.id_to_piece(static_cast<int>(id));
       if (special_contents_.contains(piece)) {
         if (!previous_special) out += ' ';
-        out += processor_.DecodePieces(pending);
+        out += processor_.decode(pending);
         out += piece;
         pending.clear();
         previous_special = true;
@@ -275,7 +386,7 @@ class UnigramTokenizer final : public Tokenizer {
         previous_special = false;
       }
     }
-    out += processor_.DecodePieces(pending);
+    out += processor_.decode(pending);
     std::string text(strip_python_whitespace(out));
     return config_.clean_up_tokenization_spaces ? clean_up_tokenization(std::move(text)) : text;
   }
@@ -284,9 +395,9 @@ class UnigramTokenizer final : public Tokenizer {
 
  private:
   void check_id(std::int64_t id) const {
-    if (id < 0 || id >= processor_.GetPieceSize()) {
-      throw Error(fmt::format("token id {} is outside the vocabulary (0..{})", id,
-                              processor_.GetPieceSize() - 1));
+    if (id < 0 || id >= processor_.size()) {
+      throw Error(
+          fmt::format("token id {} is outside the vocabulary (0..{})", id, processor_.size() - 1));
     }
   }
 
@@ -328,7 +439,7 @@ class UnigramTokenizer final : public Tokenizer {
 
   void add_piece(std::string piece, std::vector<std::string>& pieces,
                  std::vector<std::int64_t>& ids, bool want_pieces) const {
-    ids.push_back(processor_.PieceToId(piece));
+    ids.push_back(processor_.piece_to_id(piece));
     if (want_pieces) pieces.push_back(std::move(piece));
   }
 
@@ -338,8 +449,7 @@ class UnigramTokenizer final : public Tokenizer {
     const std::string text = albert_preprocess(segment, config_.preprocess);
     if (text.empty()) return;
     std::vector<std::string> sp_pieces;
-    const auto status = processor_.Encode(text, &sp_pieces);
-    if (!status.ok()) throw Error(fmt::format("SentencePiece failed: {}", status.ToString()));
+    processor_.encode(text, sp_pieces);
     for (auto& piece : sp_pieces) {
       if (!ends_in_digit_comma(piece)) {
         add_piece(std::move(piece), pieces, ids, want_pieces);
@@ -353,10 +463,7 @@ class UnigramTokenizer final : public Tokenizer {
         number.erase(at, kSpieceUnderline.size());
       }
       std::vector<std::string> sub_pieces;
-      const auto sub_status = processor_.Encode(number, &sub_pieces);
-      if (!sub_status.ok()) {
-        throw Error(fmt::format("SentencePiece failed: {}", sub_status.ToString()));
-      }
+      processor_.encode(number, sub_pieces);
       const bool had_prefix = piece.starts_with(kSpieceUnderline);
       if (!had_prefix && !sub_pieces.empty() && sub_pieces.front().starts_with(kSpieceUnderline)) {
         if (sub_pieces.front().size() == kSpieceUnderline.size()) {
@@ -394,7 +501,7 @@ class UnigramTokenizer final : public Tokenizer {
     }
   }
 
-  sentencepiece::SentencePieceProcessor processor_;
+  SentencePiece processor_;
   UnigramConfig config_;
   std::vector<AddedToken> added_;
   std::unordered_set<std::string> special_contents_;

@@ -173,10 +173,10 @@ TEST(UnigramTokenize, EmptyAndWhitespaceOnlyGiveNoPieces) {
 }
 
 TEST(UnigramTokenize, InvalidUtf8IsAnError) {
-  for (const std::string bad : {std::string("caf\xC3"),
-                                std::string("\xFF"
-                                            "abc"),
-                                std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
+  for (const std::string& bad : {std::string("caf\xC3"),
+                                 std::string("\xFF"
+                                             "abc"),
+                                 std::string("\xC0\xAF"), std::string("\xED\xA0\x80")}) {
     EXPECT_THROW(albert().tokenize(bad), Error);
     EXPECT_THROW(albert().encode(bad), Error);
   }
