@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -212,6 +214,45 @@ TEST(UnigramVocabulary, LooksUpPieces) {
   EXPECT_EQ(albert().token_to_id("<unk>"), albert().special_ids().unk);
   EXPECT_GT(albert().vocab_size(), 5u);
   EXPECT_THROW(albert().id_to_token(-3), Error);
+}
+
+// Every WASSA training essay: ids agree with the pieces, stay in the vocabulary, and the
+// pieces spell the pre-processed essay back (SentencePiece's NFKC aside, essays are ASCII-ish).
+TEST(UnigramData, TokenizesEveryTrainingEssayConsistently) {
+  const auto file = testing::data_dir() / "wassa2021" / "messages_train_ready_for_WS.tsv";
+  std::istringstream in(read_file(file));
+  std::string line;
+  std::getline(in, line);
+  std::size_t column = 0;
+  {
+    std::istringstream header(line);
+    std::string name;
+    while (std::getline(header, name, '\t') && name != "essay") ++column;
+  }
+  std::size_t essays = 0;
+  std::size_t unknown = 0;  // curly quotes and dashes are not in ALBERT's vocabulary
+  std::size_t total = 0;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string essay;
+    for (std::size_t i = 0; i <= column; ++i) ASSERT_TRUE(std::getline(fields, essay, '\t'));
+    ++essays;
+    const auto pieces = albert().tokenize(essay);
+    const auto ids = albert().encode_without_specials(essay);
+    ASSERT_EQ(pieces.size(), ids.size()) << essay;
+    total += ids.size();
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ASSERT_LT(static_cast<std::size_t>(ids[i]), albert().vocab_size());
+      const auto known = albert().token_to_id(pieces[i]);
+      if (!known) ++unknown;
+      ASSERT_EQ(ids[i], known.value_or(albert().special_ids().unk)) << pieces[i];
+    }
+    ASSERT_FALSE(pieces.empty()) << essay;
+    EXPECT_TRUE(pieces.front().starts_with("▁")) << essay;
+  }
+  EXPECT_EQ(essays, 1860u);
+  EXPECT_GT(total, 100000u);
+  EXPECT_LT(unknown * 100, total);
 }
 
 TEST(UnigramLoader, MissingSpieceModelNamesTheFile) {
