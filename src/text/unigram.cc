@@ -30,6 +30,14 @@ namespace {
 // links against libsentencepiece: it is opened privately (RTLD_LOCAL keeps its symbols away
 // from libprotobuf, RTLD_DEEPBIND makes it use its own protobuf) and reached only through
 // virtual calls on a processor built by its dlsym'd constructor.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+// The sanitizer runtimes refuse RTLD_DEEPBIND; sanitizer builds of torch-free programs
+// (text tests, fuzzers) do not load libprotobuf, so they need no deep binding.
+constexpr int kDeepBind = 0;
+#else
+constexpr int kDeepBind = RTLD_DEEPBIND;
+#endif
+
 class SentencePieceLibrary {
  public:
   static const SentencePieceLibrary& get() {
@@ -44,7 +52,7 @@ class SentencePieceLibrary {
  private:
   SentencePieceLibrary() {
     static constexpr const char* kName = "libsentencepiece.so.0";
-    handle_ = dlopen(kName, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+    handle_ = dlopen(kName, RTLD_NOW | RTLD_LOCAL | kDeepBind);
     if (handle_ == nullptr) {
       const char* why = dlerror();
       throw Error(fmt::format("cannot load {} (install libsentencepiece0): {}", kName,

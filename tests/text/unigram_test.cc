@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -253,6 +254,95 @@ TEST(UnigramData, TokenizesEveryTrainingEssayConsistently) {
   EXPECT_EQ(essays, 1860u);
   EXPECT_GT(total, 100000u);
   EXPECT_LT(unknown * 100, total);
+}
+
+// Random mixes of ASCII, punctuation, specials, digits+commas, accents, combining marks,
+// controls, CJK, emoji and other planes: never a crash, ids always agree with the pieces.
+TEST(UnigramRobustness, RandomUnicodeTextsStayConsistent) {
+  std::mt19937 random(20210419);
+  const std::vector<std::string> atoms = {"a",
+                                          "Z",
+                                          " ",
+                                          "  ",
+                                          "\t",
+                                          "\n",
+                                          "\u00a0",
+                                          "\u3000",
+                                          "1",
+                                          "9,",
+                                          "1999,",
+                                          ",",
+                                          "``",
+                                          "''",
+                                          "[MASK]",
+                                          "[CLS]",
+                                          "<pad>",
+                                          "<PAD>",
+                                          "<unk>",
+                                          "é",
+                                          "e\u0301",
+                                          "İ",
+                                          "ß",
+                                          "Σ",
+                                          "ﬁ",
+                                          "①",
+                                          "²",
+                                          "\u200b",
+                                          "\u00ad",
+                                          "\x01",
+                                          std::string(1, '\0'),
+                                          "\x7f",
+                                          "我",
+                                          "한",
+                                          "😢",
+                                          "▁",
+                                          "\U0010FFFD",
+                                          "\uFFFD",
+                                          "\u0301",
+                                          "—",
+                                          "’",
+                                          "ＡＢ",
+                                          ".",
+                                          "!!!",
+                                          "http://x.y/1,2"};
+  std::uniform_int_distribution<std::size_t> pick(0, atoms.size() - 1);
+  std::uniform_int_distribution<int> length(0, 40);
+  for (int round = 0; round < 400; ++round) {
+    std::string text;
+    for (int i = length(random); i > 0; --i) text += atoms[pick(random)];
+    SCOPED_TRACE(text);
+    const auto pieces = albert().tokenize(text);
+    const auto ids = albert().encode_without_specials(text);
+    ASSERT_EQ(pieces.size(), ids.size());
+    for (std::size_t i = 0; i < ids.size(); ++i) {
+      ASSERT_FALSE(pieces[i].empty());
+      ASSERT_EQ(ids[i], albert().token_to_id(pieces[i]).value_or(albert().special_ids().unk))
+          << pieces[i];
+    }
+    const auto encoding = albert().encode(text, 16);
+    ASSERT_LE(encoding.input_ids.size(), 16u);
+    EXPECT_NO_THROW(albert().decode(encoding.input_ids, false));
+    EXPECT_NO_THROW(albert().decode(encoding.input_ids, true));
+  }
+}
+
+// Random bytes: either valid UTF-8 that tokenizes, or an Error; never a crash.
+TEST(UnigramRobustness, RandomBytesGiveTokensOrAnError) {
+  std::mt19937 random(7);
+  std::uniform_int_distribution<int> byte(0, 255);
+  std::uniform_int_distribution<int> length(1, 24);
+  int errors = 0;
+  for (int round = 0; round < 300; ++round) {
+    std::string text;
+    for (int i = length(random); i > 0; --i) text.push_back(static_cast<char>(byte(random)));
+    try {
+      albert().tokenize(text);
+    } catch (const Error& e) {
+      ++errors;
+      EXPECT_NE(std::string(e.what()).find("invalid UTF-8"), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_GT(errors, 100);
 }
 
 TEST(UnigramLoader, MissingSpieceModelNamesTheFile) {
