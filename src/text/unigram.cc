@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bitset>
 #include <limits>
+#include <new>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -10,9 +11,6 @@
 #include <dlfcn.h>
 #include <sentencepiece_processor.h>
 #include <utf8proc.h>
-
-#include <new>
-
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
