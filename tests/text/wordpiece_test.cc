@@ -196,6 +196,35 @@ TEST(WordPieceConfig, ChineseSplittingAndCaseCanBeSwitchedOff) {
   EXPECT_NE(tokenizer->tokenize("我我")[0], "[UNK]");
 }
 
+TEST(WordPieceConfig, WithoutBasicTokenizationOnlyWhitespaceSplits) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"do_basic_tokenize": false})");
+  const auto tokenizer = load_tokenizer(dir.path());
+  EXPECT_EQ(tokenizer->tokenize("hello world"), (Tokens{"hello", "world"}));
+  // No punctuation splitting, no lower-casing, no control-character deletion.
+  EXPECT_EQ(tokenizer->tokenize("hello, world"), (Tokens{"hello", "##,", "world"}));
+  EXPECT_EQ(tokenizer->tokenize("Hello"), (Tokens{"[UNK]"}));  // the vocabulary is uncased
+  EXPECT_EQ(tokenizer->tokenize("hel\x07lo"), (Tokens{"[UNK]"}));
+  EXPECT_EQ(tokenizer->tokenize("x[MASK]"), (Tokens{"x", "[MASK]"}));
+}
+
+TEST(WordPieceConfig, StripAccentsWithoutLowerCasing) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"do_lower_case": false, "strip_accents": true})");
+  const auto tokenizer = load_tokenizer(dir.path());
+  EXPECT_EQ(tokenizer->tokenize("café"), (Tokens{"cafe"}));
+}
+
+TEST(WordPieceConfig, AddedTokensAreRefusedNotIgnored) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"additional_special_tokens": ["[E1]"]})");
+  EXPECT_THROW(load_tokenizer(dir.path()), Error);
+  TempDir dir2;
+  write_wordpiece_dir(dir2.path(), "{}");
+  std::ofstream(dir2 / "added_tokens.json") << R"({"[E1]": 30522})";
+  EXPECT_THROW(load_tokenizer(dir2.path()), Error);
+}
+
 TEST(WordPieceConfig, BadValuesNameTheKey) {
   TempDir dir;
   write_wordpiece_dir(dir.path(), R"({"do_lower_case": "yes"})");
