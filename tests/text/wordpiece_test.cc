@@ -1,7 +1,9 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
@@ -142,6 +144,49 @@ TEST_F(BertRules, InvalidUtf8IsAnError) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("byte 4"), std::string::npos) << e.what();
   }
+}
+
+TEST_F(BertRules, ArbitraryBytesGiveTokensOrAnErrorNeverACrash) {
+  const std::vector<std::string> pool = {"a",    "Z",    " ",    "\t",   ".",      "[CLS]", "[",
+                                         "\xff", "\xc3", "\xa9", "\xe4", "\xb8",   "\xad",  "\x00",
+                                         "\x07", "é",    "😀",    "我",   "\u0301", "İ"};
+  std::mt19937 random(2021);
+  std::size_t errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const auto length = random() % 24;
+    for (std::size_t j = 0; j < length; ++j) text += pool[random() % pool.size()];
+    try {
+      const auto tokens = tok(text);
+      const auto ids = tokenizer_->encode_without_specials(text);
+      ASSERT_EQ(tokens.size(), ids.size()) << text;
+      for (std::size_t k = 0; k < ids.size(); ++k) {
+        EXPECT_EQ(tokenizer_->token_to_id(tokens[k]).value_or(-1), ids[k]) << text;
+      }
+    } catch (const Error&) {
+      ++errors;  // invalid UTF-8
+    }
+  }
+  EXPECT_GT(errors, 0u);
+}
+
+TEST_F(BertRules, ThreadsGetTheSameTokens) {
+  const std::vector<std::string> texts = {"Hello, World! It's 2021.", "Café crème brûlée",
+                                          "我今天看到 [MASK] ひらがな", std::string(300, 'x')};
+  std::vector<std::vector<std::int64_t>> expected;
+  for (const auto& text : texts) expected.push_back(tokenizer_->encode_without_specials(text));
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::jthread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 200; ++round) {
+        const auto i = static_cast<std::size_t>((round + t) % texts.size());
+        if (tokenizer_->encode_without_specials(texts[i]) != expected[i]) ++mismatches[t];
+      }
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
 }
 
 TEST(BertNormalizerUnit, Classes) {
