@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -357,7 +356,6 @@ std::vector<std::string> read_vocab(const std::filesystem::path& file) {
   const auto content = read_file(file);
   if (content.empty()) throw error_in(file, "empty file: expected one token per line");
   std::vector<std::string> tokens;
-  std::map<std::string_view, std::size_t> first_line;
   std::size_t line = 0;
   for (std::size_t pos = 0; pos < content.size();) {
     ++line;
