@@ -214,6 +214,27 @@ ClassificationScores classification_scores(std::span<const int> gold,
   return scores;
 }
 
+ClassificationScores classification_scores(std::span<const std::string> gold,
+                                           std::span<const std::string> predicted) {
+  auto ids = [](std::span<const std::string> labels, const char* which) {
+    std::vector<int> out;
+    out.reserve(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const auto id = emotion_index(labels[i]);
+      if (!id) {
+        throw Error(
+            fmt::format("classification scores: {} row {}: unknown emotion label '{}' "
+                        "(expected one of: {})",
+                        which, i + 1, labels[i], fmt::join(kEmotionLabels, ", ")));
+      }
+      out.push_back(*id);
+    }
+    return out;
+  };
+  return classification_scores(std::span<const int>(ids(gold, "gold")),
+                               std::span<const int>(ids(predicted, "predicted")));
+}
+
 namespace {
 
 // The script keeps a degenerate r as the int 0, which Python prints without ".0".

@@ -89,6 +89,11 @@ struct ClassificationScores {
 ClassificationScores classification_scores(std::span<const int> gold,
                                            std::span<const int> predicted);
 
+// The same from label names; Error naming the row and the label when one is not one of the
+// seven.
+ClassificationScores classification_scores(std::span<const std::string> gold,
+                                           std::span<const std::string> predicted);
+
 // The official scores.txt text: the Track I lines when `track1` is given, then the Track II
 // lines when `track2` is given, each "Name: value\n" with values printed as Python does.
 std::string format_official_scores(const Track1Scores* track1, const ClassificationScores* track2);
