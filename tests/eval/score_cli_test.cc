@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "eval/submission.h"
 
 namespace emotune::eval {
 namespace {
@@ -127,6 +128,8 @@ TEST_F(ScoreCli, BadInputFailsWithAClearMessage) {
   const std::string gold = " --gold " + file("gold.tsv");
   const std::vector<Case> cases = {
       {gold, "give --emp and/or --emo"},
+      {gold + " --zip " + file("emo_only.zip") + " --emo " + file("emo.tsv"),
+       "without --emp/--emo"},
       {gold + " --emo " + file("short.tsv"), "short.tsv: 2 rows, but the gold standard"},
       {gold + " --emp " + file("bad_number.tsv"),
        "bad_number.tsv:3: distress: expected a finite number, got 'abc'"},
@@ -144,10 +147,23 @@ TEST_F(ScoreCli, BadInputFailsWithAClearMessage) {
   EXPECT_THAT(no_gold.err, HasSubstr("--gold"));
 }
 
+TEST_F(ScoreCli, ScoresASubmissionZipAsTheSeparateFiles) {
+  const eval::EmpathyPredictions emp = eval::read_emp_predictions(dir_ / "emp.tsv");
+  const auto emo = eval::read_emo_predictions(dir_ / "emo.tsv");
+  eval::write_submission_zip(dir_ / "both.zip", &emp, emo);
+  const auto both = run_cli("score --gold " + file("gold.tsv") + " --zip " + file("both.zip"));
+  EXPECT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(both.out, std::string(kTrack1) + kTrack2);
+  eval::write_submission_zip(dir_ / "emo_only.zip", nullptr, emo);
+  const auto only = run_cli("score --gold " + file("gold.tsv") + " --zip " + file("emo_only.zip"));
+  EXPECT_EQ(only.exit_code, 0) << only.err;
+  EXPECT_EQ(only.out, kTrack2);
+}
+
 TEST(ScoreCliHelp, ExplainsEveryOption) {
   const auto result = run_cli("score --help");
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* option : {"--gold", "--emp", "--emo", "--json"}) {
+  for (const char* option : {"--gold", "--emp", "--emo", "--zip", "--json"}) {
     EXPECT_THAT(result.out, HasSubstr(option));
   }
   EXPECT_THAT(result.out, HasSubstr("predictions_EMO.tsv"));
