@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "text/added_tokens.h"
 #include "text/albert_normalizer.h"
+#include "text/unicode.h"
 
 namespace emotune::text {
 
