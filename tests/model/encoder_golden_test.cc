@@ -68,7 +68,9 @@ TEST_P(EncoderGolden, StoredBatchesMatchLayerByLayer) {
           << name;
       ++layers_compared;
     }
-    if (batch == "batch0") EXPECT_EQ(layers_compared, out.hidden_states.size());
+    if (batch == "batch0") {
+      EXPECT_EQ(layers_compared, out.hidden_states.size());
+    }
     const auto pooler_name = batch + ".pooler_output";
     EXPECT_EQ(encoder_->has_pooler(), golden_.has(pooler_name));
     if (golden_.has(pooler_name)) {
