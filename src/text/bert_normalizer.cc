@@ -88,16 +88,8 @@ bool is_cjk_ideograph(char32_t cp) {
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
-void append_python_lower(char32_t cp, std::string& out) {
-  // U+0130 is the one code point whose unconditional full lower-case mapping
-  // (SpecialCasing.txt) differs from the simple one utf8proc gives.
-  if (cp == 0x130) {
-    out += 'i';
-    append_utf8(0x307, out);
-    return;
-  }
-  append_utf8(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))), out);
-}
+// append_python_lower is defined once, in albert_normalizer.cc (the same per-code-point
+// str.lower()); a second definition here broke any program linking both normalizers.
 
 BertNormalizer::BertNormalizer(BertNormalizerOptions options) : options_(std::move(options)) {
   strip_accents_ = options_.do_lower_case ? options_.strip_accents.value_or(true)
