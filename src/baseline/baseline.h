@@ -11,9 +11,9 @@
 namespace emotune::baseline {
 
 struct BaselineOptions {
-  TfidfOptions tfidf;              // word 1-2 grams, min_df 2, sublinear tf, l2 rows
-  double ridge_alpha = 1.0;        // fixed, not tuned on dev
-  LogisticOptions logistic{10.0};  // C fixed, not tuned on dev
+  TfidfOptions tfidf;             // word 1-2 grams, min_df 2, sublinear tf, l2 rows
+  double ridge_alpha = 1.0;       // fixed, not tuned on dev
+  LogisticOptions logistic{1.0};  // C fixed at scikit-learn's default, not tuned on dev
 };
 
 struct BaselineReport {

@@ -155,7 +155,17 @@ void LogisticRegression::fit(const SparseMatrix& x, const std::vector<int>& labe
   auto weights = torch::zeros({static_cast<std::int64_t>(x.cols), classes}, options64);
   auto bias = torch::zeros({classes}, options64);
   std::vector<double> one_hot(n * k, 0.0);
-  for (std::size_t i = 0; i < n; ++i) one_hot[i * k + static_cast<std::size_t>(labels[i])] = 1.0;
+  std::vector<double> class_rows(k, 0.0);
+  for (const int label : labels) class_rows[static_cast<std::size_t>(label)] += 1.0;
+  // Weighted one-hot rows: the weight multiplies both the loss and the gradient of a row.
+  std::vector<double> row_weights(n, 1.0);
+  for (std::size_t i = 0; i < n; ++i) {
+    const auto label = static_cast<std::size_t>(labels[i]);
+    if (options.balanced)
+      row_weights[i] = static_cast<double>(n) / (static_cast<double>(k) * class_rows[label]);
+    one_hot[i * k + label] = 1.0;
+  }
+  const auto weight_column = as_tensor(row_weights, {static_cast<std::int64_t>(n), 1});
   const auto targets = as_tensor(one_hot, {static_cast<std::int64_t>(n), classes});
 
   // The objective divided by C * n (same minimizer) keeps the gradient scale independent of n.
@@ -176,9 +186,11 @@ void LogisticRegression::fit(const SparseMatrix& x, const std::vector<int>& labe
     const auto logits =
         as_tensor(scores, {static_cast<std::int64_t>(n), classes}) + bias.unsqueeze(0);
     const auto log_probabilities = torch::log_softmax(logits, 1);
-    const auto loss = -(log_probabilities * targets).sum() / static_cast<double>(n) +
-                      0.5 * l2 * weights.pow(2).sum();
-    auto residual = ((log_probabilities.exp() - targets) / static_cast<double>(n)).contiguous();
+    const auto loss =
+        -(log_probabilities * targets * weight_column).sum() / static_cast<double>(n) +
+        0.5 * l2 * weights.pow(2).sum();
+    auto residual =
+        ((log_probabilities.exp() - targets) * weight_column / static_cast<double>(n)).contiguous();
     auto gradient = sparse_transpose_times_dense(x, residual.data_ptr<double>(), k);
     weights.mutable_grad() =
         as_tensor(gradient, {static_cast<std::int64_t>(x.cols), classes}).clone() + l2 * weights;

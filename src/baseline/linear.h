@@ -31,9 +31,13 @@ struct LogisticOptions {
   double c = 1.0;  // inverse L2 strength, as scikit-learn's C (the intercept is not penalized)
   int max_iterations = 500;
   double gradient_tolerance = 1e-7;
+  // scikit-learn's class_weight="balanced": each row's loss weighted by
+  // rows / (classes * rows of its class), so rare emotions count as much as frequent ones.
+  bool balanced = true;
 };
 
-// Multinomial (softmax) logistic regression: minimizes C * sum_i cross_entropy_i + ||W||^2 / 2
+// Multinomial (softmax) logistic regression: minimizes
+// C * sum_i weight_i * cross_entropy_i + ||W||^2 / 2
 // with full-batch L-BFGS (strong Wolfe line search) in float64 from zero weights, so the
 // result is deterministic.
 class LogisticRegression {

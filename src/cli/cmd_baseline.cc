@@ -14,7 +14,7 @@ struct BaselineCommandOptions {
   std::string data_dir;
   bool json = false;
   double alpha = 1.0;
-  double c = 10.0;
+  double c = 1.0;
 };
 
 void run_baseline(const BaselineCommandOptions& options, const GlobalOptions& globals) {

@@ -365,13 +365,10 @@ VocabTrainResult train_unigram(const std::vector<std::string>& texts,
 
   ScopedFile input(out_dir / ".spiece_training_input.txt");
   write_file_atomic(input.path(), corpus);
-  const auto prefix = out_dir / ".spiece_training";
-  ScopedFile stray_model(prefix.string() + ".model");
-  ScopedFile stray_vocab(prefix.string() + ".vocab");
 
   const TrainArguments arguments = {
       {"input", input.path().string()},
-      {"model_prefix", prefix.string()},
+      // No model_prefix: the model comes back in memory and is written by us.
       {"model_type", "unigram"},
       {"vocab_size", std::to_string(options.vocab_size)},
       {"hard_vocab_limit", "false"},
