@@ -309,37 +309,92 @@ class ScopedFile {
   std::filesystem::path path_;
 };
 
-// The SentencePiece proto stores the pieces as field 1 (repeated ModelProto.SentencePiece);
-// counting them needs no protobuf, and keeps this file free of the library's types.
-std::size_t count_pieces(std::string_view model) {
-  std::size_t pieces = 0;
+// Just enough of the protobuf wire format to walk a serialized ModelProto without the
+// library's types: each field's number, its whole bytes, and a length-delimited payload.
+struct ProtoField {
+  std::uint32_t number = 0;
+  std::string_view bytes;    // tag through end of value
+  std::string_view payload;  // length-delimited fields only
+};
+
+std::vector<ProtoField> proto_fields(std::string_view message) {
+  std::vector<ProtoField> fields;
   std::size_t pos = 0;
   auto varint = [&]() {
     std::uint64_t value = 0;
-    for (int shift = 0; pos < model.size() && shift < 64; shift += 7) {
-      const auto byte = static_cast<unsigned char>(model[pos++]);
+    for (int shift = 0; shift < 64; shift += 7) {
+      if (pos >= message.size()) throw Error("SentencePiece returned a truncated model");
+      const auto byte = static_cast<unsigned char>(message[pos++]);
       value |= static_cast<std::uint64_t>(byte & 0x7F) << shift;
       if ((byte & 0x80) == 0) break;
     }
     return value;
   };
-  while (pos < model.size()) {
+  while (pos < message.size()) {
+    const std::size_t start = pos;
     const auto tag = varint();
-    const auto wire = tag & 7;
-    if (wire == 0) {
-      varint();
-    } else if (wire == 1) {
-      pos += 8;
-    } else if (wire == 2) {
-      const auto length = varint();
-      pos += length;
-      if ((tag >> 3) == 1) ++pieces;
-    } else if (wire == 5) {
-      pos += 4;
-    } else {
-      break;
+    ProtoField field;
+    field.number = static_cast<std::uint32_t>(tag >> 3);
+    switch (tag & 7) {
+      case 0:
+        varint();
+        break;
+      case 1:
+        pos += 8;
+        break;
+      case 5:
+        pos += 4;
+        break;
+      case 2: {
+        const auto length = varint();
+        if (length > message.size() - pos) throw Error("SentencePiece returned a truncated model");
+        field.payload = message.substr(pos, length);
+        pos += length;
+        break;
+      }
+      default:
+        throw Error("SentencePiece returned a model in an unknown wire format");
     }
+    if (pos > message.size()) throw Error("SentencePiece returned a truncated model");
+    field.bytes = message.substr(start, pos - start);
+    fields.push_back(field);
   }
+  return fields;
+}
+
+void append_varint(std::string& out, std::uint64_t value) {
+  while (value >= 0x80) {
+    out += static_cast<char>((value & 0x7F) | 0x80);
+    value >>= 7;
+  }
+  out += static_cast<char>(value);
+}
+
+// The trainer records its input file's path in ModelProto.trainer_spec (field 2) as
+// TrainerSpec.input (field 1); that path is a scratch file, different on every run, so it is
+// dropped to make the model depend only on the texts and options.
+std::string without_input_path(std::string_view model) {
+  std::string out;
+  for (const auto& field : proto_fields(model)) {
+    if (field.number != 2) {
+      out += field.bytes;
+      continue;
+    }
+    std::string spec;
+    for (const auto& inner : proto_fields(field.payload)) {
+      if (inner.number != 1) spec += inner.bytes;
+    }
+    append_varint(out, (2u << 3) | 2u);
+    append_varint(out, spec.size());
+    out += spec;
+  }
+  return out;
+}
+
+// ModelProto.pieces is field 1.
+std::size_t count_pieces(std::string_view model) {
+  std::size_t pieces = 0;
+  for (const auto& field : proto_fields(model)) pieces += field.number == 1 ? 1 : 0;
   return pieces;
 }
 
@@ -398,6 +453,7 @@ VocabTrainResult train_unigram(const std::vector<std::string>& texts,
   if (!failure.empty())
     throw Error(fmt::format("vocab: SentencePiece training failed: {}", failure));
   if (model.empty()) throw Error("vocab: SentencePiece training produced no model");
+  model = without_input_path(model);
 
   write_file_atomic(out_dir / "spiece.model", model);
   const nlohmann::json mask = {{"__type", "AddedToken"}, {"content", "[MASK]"},
