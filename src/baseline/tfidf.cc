@@ -9,7 +9,7 @@
 #include <utf8proc.h>
 
 #include "common/error.h"
-#include "text/albert_normalizer.h"
+#include "text/unicode.h"
 
 namespace emotune::baseline {
 namespace {

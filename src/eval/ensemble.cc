@@ -101,6 +101,12 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
   check_compatible(members);
   const Predictions& first = members.front();
   const std::size_t rows = first.size();
+  if (!first.has_regression && !options.regression_weights.empty()) {
+    throw Error("ensemble: regression weights given, but the members predict no empathy/distress");
+  }
+  if (!first.has_emotion && !options.emotion_weights.empty()) {
+    throw Error("ensemble: emotion weights given, but the members predict no emotion");
+  }
   Predictions out;
   out.ids = first.ids;
   out.has_regression = first.has_regression;

@@ -26,13 +26,6 @@
 
 namespace emotune::eval {
 
-std::optional<int> emotion_index(std::string_view label) {
-  for (std::size_t i = 0; i < kEmotionLabels.size(); ++i) {
-    if (kEmotionLabels[i] == label) return static_cast<int>(i);
-  }
-  return std::nullopt;
-}
-
 double round_official(double x) {
   if (!std::isfinite(x)) return x;
   // to_chars with a precision is exact (as printf in the C locale): it rounds the exact binary

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bitset>
 #include <limits>
+#include <new>
 #include <string>
 #include <unordered_set>
 #include <vector>
@@ -10,15 +11,13 @@
 #include <dlfcn.h>
 #include <sentencepiece_processor.h>
 #include <utf8proc.h>
-
-#include <new>
-
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
 #include "common/files.h"
 #include "text/added_tokens.h"
 #include "text/albert_normalizer.h"
+#include "text/unicode.h"
 
 namespace emotune::text {
 

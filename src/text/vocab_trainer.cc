@@ -19,6 +19,7 @@
 #include "common/files.h"
 #include "text/albert_normalizer.h"
 #include "text/bert_normalizer.h"
+#include "text/unicode.h"
 
 namespace emotune::text {
 namespace {

@@ -153,6 +153,12 @@ TEST(Ensemble, RejectsMembersThatDoNotMatch) {
                 ensemble(std::vector{a, no_emotion});
               }),
               HasSubstr("tasks empathy/distress instead of empathy/distress + emotion"));
+  EnsembleOptions emotion_weights;
+  emotion_weights.emotion_weights = {1, 2};
+  EXPECT_THAT(error_of([&] {
+                ensemble(std::vector{no_emotion, no_emotion}, emotion_weights);
+              }),
+              HasSubstr("members predict no emotion"));
   auto reordered = a;
   reordered.labels = {"fear", "anger", "joy"};
   EXPECT_THAT(error_of([&] {

@@ -100,6 +100,7 @@ TEST_F(ScoreCli, ScoresTheDevGoldAgainstItself) {
     const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
     emp += line.substr(0, t2) + "\n";
     emo += line.substr(t2 + 1, t3 - t2 - 1) + "\n";
+    if (end == std::string::npos) break;
     start = end + 1;
   }
   write("dev_emp.tsv", emp);

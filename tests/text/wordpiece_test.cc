@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/test_paths.h"
 #include "text/bert_normalizer.h"
+#include "text/unicode.h"
 #include "text/token_goldens.h"
 #include "text/tokenizer.h"
 
