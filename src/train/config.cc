@@ -6,7 +6,7 @@
 #include <sstream>
 
 #include <fmt/format.h>
-#include <toml++/toml.hpp>
+#include <toml++/toml.h>
 
 #include "common/error.h"
 #include "common/files.h"
