@@ -50,16 +50,18 @@ void run_train(const TrainOptions& options, const GlobalOptions& globals) {
     "into a run folder",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<TrainOptions>();
-      command.add_option("config", options->config,
-                         "TOML config (see configs/paper/); every key can be overridden with --set");
+      command.add_option(
+          "config", options->config,
+          "TOML config (see configs/paper/); every key can be overridden with --set");
       command.add_option("--backbone", options->backbone,
                          "HF checkpoint folder to fine-tune (overrides the config's backbone)");
       command.add_option("--data", options->data,
                          "Data folder holding wassa2021/ and goemotions/ (default: the config's "
                          "data key, else $EMOTUNE_DATA)");
-      command.add_option("--out", options->out,
-                         "Run folder to create: config.toml, fingerprints.json, seed-<n>/{metrics.jsonl, "
-                         "best/, last/}, summary.json");
+      command.add_option(
+          "--out", options->out,
+          "Run folder to create: config.toml, fingerprints.json, seed-<n>/{metrics.jsonl, "
+          "best/, last/}, summary.json");
       command.add_option("--seeds", options->seeds,
                          "Comma-separated seeds, one sub-run each (overrides the config's seeds)");
       command.add_option("--device", options->device, "cpu, cuda or cuda:N (overrides the config)");

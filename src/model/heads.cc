@@ -36,7 +36,9 @@ std::optional<Task> parse_task(std::string_view name) {
   return std::nullopt;
 }
 
-bool is_regression(Task task) { return task != Task::emotion; }
+bool is_regression(Task task) {
+  return task != Task::emotion;
+}
 
 std::int64_t task_output_size(Task task) {
   return is_regression(task) ? 1 : static_cast<std::int64_t>(emotion_labels().size());
@@ -51,7 +53,8 @@ TaskModelImpl::TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task>
   dropout_ = register_module("dropout", torch::nn::Dropout(head_dropout));
   auto heads = std::make_shared<torch::nn::Module>();
   for (const Task task : tasks_) {
-    if (heads_.count(task)) throw Error(fmt::format("task model: task {} given twice", task_name(task)));
+    if (heads_.count(task))
+      throw Error(fmt::format("task model: task {} given twice", task_name(task)));
     auto linear = torch::nn::Linear(encoder_->hidden_size(), task_output_size(task));
     heads->register_module(task_name(task), linear);
     heads_.emplace(task, linear);

@@ -6,20 +6,9 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "data/augment.h"
 
 namespace emotune::train {
-
-std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t bound) {
-  if (bound <= 1) return 0;
-  // Reject the top partial range so every residue is equally likely.
-  const std::uint64_t limit = std::numeric_limits<std::uint64_t>::max() -
-                              std::numeric_limits<std::uint64_t>::max() % bound;
-  std::uint64_t value = 0;
-  do {
-    value = engine();
-  } while (value >= limit);
-  return value % bound;
-}
 
 namespace {
 
@@ -31,7 +20,7 @@ std::mt19937_64 engine_for(std::uint64_t seed, std::uint64_t epoch, std::uint64_
 
 void fisher_yates(std::vector<std::size_t>& items, std::mt19937_64& engine) {
   for (std::size_t i = items.size(); i > 1; --i) {
-    const auto j = static_cast<std::size_t>(uniform_below(engine, i));
+    const auto j = static_cast<std::size_t>(data::uniform_below(engine, i));
     std::swap(items[i - 1], items[j]);
   }
 }
@@ -87,7 +76,8 @@ Batch collate(const std::vector<std::size_t>& chosen, const std::vector<EncodedE
   const auto batch = static_cast<std::int64_t>(chosen.size());
   std::int64_t longest = 0;
   for (const auto i : chosen) {
-    longest = std::max<std::int64_t>(longest, static_cast<std::int64_t>(encoded[i].input_ids.size()));
+    longest =
+        std::max<std::int64_t>(longest, static_cast<std::int64_t>(encoded[i].input_ids.size()));
   }
   if (pad_to > 0) longest = std::max(longest, pad_to);
   Batch out;

@@ -28,16 +28,12 @@ struct EncodedExample {
 };
 
 struct Batch {
-  torch::Tensor input_ids;       // int64 [batch, longest]
-  torch::Tensor attention_mask;  // int64 [batch, longest]
-  torch::Tensor token_type_ids;  // int64 zeros [batch, longest]
-  model::TaskTargets targets;    // per task: float [batch] or int64 [batch]
-  std::vector<std::size_t> rows; // source indices, in batch order
+  torch::Tensor input_ids;        // int64 [batch, longest]
+  torch::Tensor attention_mask;   // int64 [batch, longest]
+  torch::Tensor token_type_ids;   // int64 zeros [batch, longest]
+  model::TaskTargets targets;     // per task: float [batch] or int64 [batch]
+  std::vector<std::size_t> rows;  // source indices, in batch order
 };
-
-// Uniform integer in [0, bound) from a 64-bit engine by rejection, so the sequence is the same
-// with every standard library (std::uniform_int_distribution is implementation-defined).
-std::uint64_t uniform_below(std::mt19937_64& engine, std::uint64_t bound);
 
 // The order of `count` items in epoch `epoch` of a run seeded with `seed`: a Fisher-Yates
 // shuffle driven by mt19937_64 seeded from (seed, epoch). Depends on nothing but its arguments,

@@ -79,7 +79,8 @@ auto as_list(const toml::node& node, const Origin& origin, Convert convert) {
   std::vector<Item> items;
   if (const auto* array = node.as_array()) {
     for (const auto& element : *array) items.push_back(convert(element, origin));
-  } else if (const auto* text = node.as_string(); text && text->get().find(',') != std::string::npos) {
+  } else if (const auto* text = node.as_string();
+             text && text->get().find(',') != std::string::npos) {
     for (const auto& part : split_commas(text->get())) {
       items.push_back(convert(toml::value<std::string>(part), origin));
     }
@@ -92,7 +93,8 @@ auto as_list(const toml::node& node, const Origin& origin, Convert convert) {
 model::Task as_task(const toml::node& node, const Origin& origin) {
   const auto name = as_string(node, origin);
   if (const auto task = model::parse_task(name)) return *task;
-  throw origin.error(fmt::format("unknown task '{}' (expected empathy, distress or emotion)", name));
+  throw origin.error(
+      fmt::format("unknown task '{}' (expected empathy, distress or emotion)", name));
 }
 
 struct KeyHandler {
@@ -122,33 +124,41 @@ void put(toml::table& table, const std::string& key, T&& value) {
   put(*table[head].as_table(), key.substr(dot + 1), std::forward<T>(value));
 }
 
-#define EMOTUNE_STRING_KEY(field)                                                               \
-  KeyHandler {                                                                                  \
-    #field, true, [](TrainConfig& c, const toml::node& n, const Origin& o) { c.field = as_string(n, o); }, \
-        [](const TrainConfig& c, toml::table& t) { put(t, #field, c.field); }                  \
+#define EMOTUNE_STRING_KEY(field)                                                                  \
+  KeyHandler {                                                                                     \
+#field, true,                                                                                  \
+        [](TrainConfig & c, const toml::node& n,                                                   \
+           const Origin& o) { c.field = as_string(n, o); }, [](const TrainConfig& c,               \
+                                                               toml::table&                        \
+                                                                   t) { put(t, #field, c.field); } \
   }
 #define EMOTUNE_INT_KEY(field)                                                                  \
   KeyHandler {                                                                                  \
-    #field, false, [](TrainConfig& c, const toml::node& n, const Origin& o) { c.field = as_int(n, o); }, \
-        [](const TrainConfig& c, toml::table& t) { put(t, #field, c.field); }                  \
+#field, false,                                                                              \
+        [](TrainConfig & c, const toml::node& n,                                                \
+           const Origin& o) { c.field = as_int(n, o); }, [](const TrainConfig& c,               \
+                                                            toml::table&                        \
+                                                                t) { put(t, #field, c.field); } \
   }
-#define EMOTUNE_DOUBLE_KEY(field)                                                               \
-  KeyHandler {                                                                                  \
-    #field, false, [](TrainConfig& c, const toml::node& n, const Origin& o) { c.field = as_double(n, o); }, \
-        [](const TrainConfig& c, toml::table& t) { put(t, #field, c.field); }                  \
+#define EMOTUNE_DOUBLE_KEY(field)                                                                  \
+  KeyHandler {                                                                                     \
+#field, false,                                                                                 \
+        [](TrainConfig & c, const toml::node& n,                                                   \
+           const Origin& o) { c.field = as_double(n, o); }, [](const TrainConfig& c,               \
+                                                               toml::table&                        \
+                                                                   t) { put(t, #field, c.field); } \
   }
 
 KeyHandler loss_weight_key(model::Task task) {
   const std::string key = "loss_weights." + model::task_name(task);
-  return KeyHandler{
-      key, false,
-      [task](TrainConfig& c, const toml::node& n, const Origin& o) {
-        c.loss_weights[task] = as_double(n, o);
-      },
-      [task, key](const TrainConfig& c, toml::table& t) {
-        const auto found = c.loss_weights.find(task);
-        put(t, key, found == c.loss_weights.end() ? 1.0 : found->second);
-      }};
+  return KeyHandler{key, false,
+                    [task](TrainConfig& c, const toml::node& n, const Origin& o) {
+                      c.loss_weights[task] = as_double(n, o);
+                    },
+                    [task, key](const TrainConfig& c, toml::table& t) {
+                      const auto found = c.loss_weights.find(task);
+                      put(t, key, found == c.loss_weights.end() ? 1.0 : found->second);
+                    }};
 }
 
 const std::vector<KeyHandler>& handlers() {
@@ -342,20 +352,24 @@ void validate(const TrainConfig& config) {
       throw fail("loss_weights." + model::task_name(task), "must be >= 0");
     }
   }
-  if (config.max_length < 2 || config.max_length > 4096) throw fail("max_length", "must be in 2..4096");
+  if (config.max_length < 2 || config.max_length > 4096)
+    throw fail("max_length", "must be in 2..4096");
   if (config.batch_size < 1) throw fail("batch_size", "must be >= 1");
   if (config.epochs < 1) throw fail("epochs", "must be >= 1");
   if (!(config.learning_rate > 0.0 && config.learning_rate < 1.0)) {
     throw fail("learning_rate", fmt::format("{} is out of range (0, 1)", config.learning_rate));
   }
-  if (!(config.adam_beta1 >= 0.0 && config.adam_beta1 < 1.0)) throw fail("adam_beta1", "must be in [0, 1)");
-  if (!(config.adam_beta2 >= 0.0 && config.adam_beta2 < 1.0)) throw fail("adam_beta2", "must be in [0, 1)");
+  if (!(config.adam_beta1 >= 0.0 && config.adam_beta1 < 1.0))
+    throw fail("adam_beta1", "must be in [0, 1)");
+  if (!(config.adam_beta2 >= 0.0 && config.adam_beta2 < 1.0))
+    throw fail("adam_beta2", "must be in [0, 1)");
   if (!(config.adam_eps > 0.0)) throw fail("adam_eps", "must be > 0");
   if (!(config.weight_decay >= 0.0)) throw fail("weight_decay", "must be >= 0");
   if (config.lr_schedule != "constant" && config.lr_schedule != "linear") {
     throw fail("lr_schedule", fmt::format("'{}' is not constant or linear", config.lr_schedule));
   }
-  if (!(config.warmup_ratio >= 0.0 && config.warmup_ratio < 1.0)) throw fail("warmup_ratio", "must be in [0, 1)");
+  if (!(config.warmup_ratio >= 0.0 && config.warmup_ratio < 1.0))
+    throw fail("warmup_ratio", "must be in [0, 1)");
   if (!(config.max_grad_norm >= 0.0)) throw fail("max_grad_norm", "must be >= 0 (0 = off)");
   if (config.head_dropout && !(*config.head_dropout >= 0.0 && *config.head_dropout < 1.0)) {
     throw fail("head_dropout", "must be in [0, 1)");
@@ -363,23 +377,26 @@ void validate(const TrainConfig& config) {
   if (config.augment != "none" && config.augment != "ba" && config.augment != "ra") {
     throw fail("augment", fmt::format("'{}' is not none, ba or ra", config.augment));
   }
-  if (config.augment != "none" &&
-      std::find(config.tasks.begin(), config.tasks.end(), model::Task::emotion) == config.tasks.end()) {
-    throw fail("augment", "GoEmotions augmentation needs the emotion task");
+  if (config.augment != "none" && config.tasks != std::vector<model::Task>{model::Task::emotion}) {
+    throw fail("augment",
+               "GoEmotions comments carry emotion labels only, so augmentation needs "
+               "tasks = [\"emotion\"]");
   }
   if (config.augment_size < 0) throw fail("augment_size", "must be >= 0");
   if (config.seeds.empty()) throw fail("seeds", "at least one seed is needed");
   for (const auto seed : config.seeds) {
     if (seed < 0) throw fail("seeds", "seeds must be >= 0");
   }
-  if (config.eval_every_steps < 0) throw fail("eval_every_steps", "must be >= 0 (0 = epoch ends only)");
+  if (config.eval_every_steps < 0)
+    throw fail("eval_every_steps", "must be >= 0 (0 = epoch ends only)");
   if (config.train_limit < 0) throw fail("train_limit", "must be >= 0");
   if (config.dev_limit < 0) throw fail("dev_limit", "must be >= 0");
   if (config.max_steps < 0) throw fail("max_steps", "must be >= 0");
   const auto metric = config.resolved_selection_metric();
-  const bool has_regression = std::any_of(config.tasks.begin(), config.tasks.end(), model::is_regression);
-  const bool has_emotion = std::find(config.tasks.begin(), config.tasks.end(), model::Task::emotion) !=
-                           config.tasks.end();
+  const bool has_regression =
+      std::any_of(config.tasks.begin(), config.tasks.end(), model::is_regression);
+  const bool has_emotion = std::find(config.tasks.begin(), config.tasks.end(),
+                                     model::Task::emotion) != config.tasks.end();
   if (metric == "avg_pearson") {
     if (!has_regression) throw fail("selection_metric", "avg_pearson needs empathy or distress");
   } else if (metric == "macro_f1" || metric == "accuracy") {
@@ -391,8 +408,9 @@ void validate(const TrainConfig& config) {
       throw fail("selection_metric", metric + " names no trained regression task");
     }
   } else {
-    throw fail("selection_metric",
-               fmt::format("'{}' is not auto, avg_pearson, macro_f1, accuracy or pearson_<task>", metric));
+    throw fail(
+        "selection_metric",
+        fmt::format("'{}' is not auto, avg_pearson, macro_f1, accuracy or pearson_<task>", metric));
   }
   if (config.device != "cpu" && config.device.rfind("cuda", 0) != 0) {
     throw fail("device", fmt::format("'{}' is not cpu or cuda[:N]", config.device));
@@ -410,10 +428,10 @@ std::filesystem::path TrainConfig::backbone_dir() const {
     std::string root = models_root;
     if (root.empty()) root = env("EMOTUNE_MODELS").value_or("");
     if (root.empty()) {
-      throw Error(fmt::format(
-          "config key backbone: '{}' uses ${{models_root}}, but neither models_root "
-          "(--set models_root=DIR) nor $EMOTUNE_MODELS is set",
-          backbone));
+      throw Error(
+          fmt::format("config key backbone: '{}' uses ${{models_root}}, but neither models_root "
+                      "(--set models_root=DIR) nor $EMOTUNE_MODELS is set",
+                      backbone));
     }
     path.replace(at, placeholder.size(), root);
   }

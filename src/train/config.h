@@ -35,7 +35,7 @@ struct TrainConfig {
   std::string augment = "none";          // none | ba | ra (Track II, GoEmotions)
   std::int64_t augment_size = 0;         // 0 = the method's default (ba 2800, ra 1000)
   std::vector<std::int64_t> seeds{42};
-  std::int64_t eval_every_steps = 0;     // 0 = only at each epoch end
+  std::int64_t eval_every_steps = 0;      // 0 = only at each epoch end
   std::string selection_metric = "auto";  // auto | avg_pearson | macro_f1 | pearson_<task>
   bool length_bucketing = false;
   std::int64_t train_limit = 0;  // use only the first N training examples (0 = all)

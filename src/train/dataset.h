@@ -10,8 +10,8 @@
 namespace emotune::train {
 
 struct TrainingData {
-  std::vector<Example> train;  // WASSA train (+ GoEmotions additions when augmenting)
-  std::vector<Example> dev;    // WASSA dev with gold labels
+  std::vector<Example> train;                // WASSA train (+ GoEmotions additions when augmenting)
+  std::vector<Example> dev;                  // WASSA dev with gold labels
   std::vector<std::filesystem::path> files;  // every data file read (fingerprinted in the run)
 };
 

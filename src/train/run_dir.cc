@@ -25,12 +25,13 @@ void fsync_path(const fs::path& path, bool directory) {
   if (rc != 0) throw error_in(path, fmt::format("fsync failed: {}", std::strerror(errno)));
 }
 
-fs::path staging_of(const fs::path& target) { return fs::path(target.string() + ".staging"); }
+fs::path staging_of(const fs::path& target) {
+  return fs::path(target.string() + ".staging");
+}
 
 }  // namespace
 
-void write_folder_atomic(const fs::path& target,
-                         const std::function<void(const fs::path&)>& fill) {
+void write_folder_atomic(const fs::path& target, const std::function<void(const fs::path&)>& fill) {
   const auto staging = staging_of(target);
   fs::remove_all(staging);
   fs::create_directories(staging);
@@ -41,7 +42,8 @@ void write_folder_atomic(const fs::path& target,
   fsync_path(staging, true);
   if (fs::exists(target)) {
     if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, target.c_str(), RENAME_EXCHANGE) != 0) {
-      throw error_in(target, fmt::format("cannot swap in the new snapshot: {}", std::strerror(errno)));
+      throw error_in(target,
+                     fmt::format("cannot swap in the new snapshot: {}", std::strerror(errno)));
     }
     fs::remove_all(staging);  // now holds the previous snapshot
   } else {
@@ -71,15 +73,18 @@ nlohmann::json read_json(const fs::path& path) {
 std::map<std::string, std::string> fingerprint_folder(const fs::path& dir) {
   std::map<std::string, std::string> digests;
   for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_regular_file()) digests[entry.path().filename().string()] = sha256_file(entry.path());
+    if (entry.is_regular_file())
+      digests[entry.path().filename().string()] = sha256_file(entry.path());
   }
   return digests;
 }
 
 void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
-  for (const char* name : {"vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.json",
-                           "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}) {
-    if (fs::exists(from / name)) fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
+  for (const char* name :
+       {"vocab.txt", "vocab.json", "merges.txt", "spiece.model", "tokenizer.json",
+        "tokenizer_config.json", "special_tokens_map.json", "added_tokens.json"}) {
+    if (fs::exists(from / name))
+      fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
   }
 }
 

@@ -37,10 +37,10 @@ struct Progress {
   std::int64_t epoch = 0;           // current epoch (0-based)
   std::int64_t batch_in_epoch = 0;  // batches of `epoch` already trained
   double best_score = -std::numeric_limits<double>::infinity();
-  json best_metrics;                // the metrics line of the best evaluation so far
+  json best_metrics;  // the metrics line of the best evaluation so far
   json last_metrics;
-  std::int64_t metrics_lines = 0;   // lines of metrics.jsonl that belong to this state
-  double loss_sum = 0.0;            // training loss since the last evaluation
+  std::int64_t metrics_lines = 0;  // lines of metrics.jsonl that belong to this state
+  double loss_sum = 0.0;           // training loss since the last evaluation
   std::int64_t loss_count = 0;
   bool finished = false;
 };
@@ -82,7 +82,8 @@ double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64
   if (config.lr_schedule != "linear") return config.learning_rate;
   // HF get_linear_schedule_with_warmup: step counts optimizer steps taken before this one.
   const auto warmup = static_cast<std::int64_t>(std::llround(config.warmup_ratio * total_steps));
-  if (step < warmup) return config.learning_rate * static_cast<double>(step) / std::max<std::int64_t>(1, warmup);
+  if (step < warmup)
+    return config.learning_rate * static_cast<double>(step) / std::max<std::int64_t>(1, warmup);
   return config.learning_rate *
          std::max(0.0, static_cast<double>(total_steps - step) /
                            static_cast<double>(std::max<std::int64_t>(1, total_steps - warmup)));
@@ -122,7 +123,8 @@ void append_line(const fs::path& file, const std::string& line) {
 std::string format_duration(double seconds) {
   if (!std::isfinite(seconds) || seconds < 0) return "--:--";
   const auto total = static_cast<long>(seconds);
-  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  if (total >= 3600)
+    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
   return fmt::format("{:02}:{:02}", total / 60, total % 60);
 }
 
@@ -146,8 +148,8 @@ class ProgressReporter {
       const int filled = static_cast<int>(width * step / std::max<std::int64_t>(1, total_));
       fmt::print(stderr, "\r[{}{}] {}/{} epoch {} loss {:.4f} {:.2f} steps/s ETA {}   ",
                  std::string(static_cast<std::size_t>(filled), '#'),
-                 std::string(static_cast<std::size_t>(width - filled), '.'), step, total_, epoch + 1,
-                 loss, rate, format_duration(eta));
+                 std::string(static_cast<std::size_t>(width - filled), '.'), step, total_,
+                 epoch + 1, loss, rate, format_duration(eta));
       std::fflush(stderr);
       dirty_ = true;
     } else if (step % std::max<std::int64_t>(1, total_ / 20) == 0 || step == total_) {
@@ -187,12 +189,14 @@ Evaluation evaluate(model::TaskModel& task_model, const std::vector<EncodedExamp
   const auto batch_size = static_cast<std::size_t>(config.batch_size);
   for (std::size_t start = 0; start < encoded.size(); start += batch_size) {
     std::vector<std::size_t> chosen;
-    for (std::size_t i = start; i < std::min(encoded.size(), start + batch_size); ++i) chosen.push_back(i);
+    for (std::size_t i = start; i < std::min(encoded.size(), start + batch_size); ++i)
+      chosen.push_back(i);
     auto batch = collate(chosen, encoded, examples, config.tasks, pad_id);
     model::TaskTargets targets;
     for (auto& [task, target] : batch.targets) targets[task] = target.to(device);
-    const auto outputs = task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
-                                             batch.token_type_ids.to(device));
+    const auto outputs =
+        task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
+                            batch.token_type_ids.to(device));
     loss_sum += model::task_loss(outputs, targets, config.loss_weights).item<double>() *
                 static_cast<double>(chosen.size());
     rows += chosen.size();
@@ -262,7 +266,8 @@ void write_last(const fs::path& folder, model::TaskModel& task_model, const Adam
                 const Progress& progress, std::int64_t seed) {
   write_folder_atomic(folder, [&](const fs::path& dir) {
     std::map<std::string, torch::Tensor> weights;
-    for (auto& [name, tensor] : task_model->export_tensors()) weights.emplace(name, tensor.detach());
+    for (auto& [name, tensor] : task_model->export_tensors())
+      weights.emplace(name, tensor.detach());
     model::save_tensors(dir / "model.safetensors", weights);
     model::save_tensors(dir / "optimizer.safetensors", optimizer.state_tensors());
     auto state = to_json(progress);
@@ -300,7 +305,8 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   task_model->to(device, dtype);
   task_model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& item : task_model->named_parameters(true)) named.emplace_back(item.key(), item.value());
+  for (const auto& item : task_model->named_parameters(true))
+    named.emplace_back(item.key(), item.value());
   AdamW optimizer(named, AdamWOptions{config.learning_rate, config.adam_beta1, config.adam_beta2,
                                       config.adam_eps, config.weight_decay});
 
@@ -329,9 +335,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   while (!progress.finished) {
     const auto order = epoch_order(train_encoded.size(), static_cast<std::uint64_t>(seed),
                                    static_cast<std::uint64_t>(progress.epoch));
-    const auto batches = make_batches(order, batch_size, train_encoded, config.length_bucketing,
-                                      static_cast<std::uint64_t>(seed),
-                                      static_cast<std::uint64_t>(progress.epoch));
+    const auto batches =
+        make_batches(order, batch_size, train_encoded, config.length_bucketing,
+                     static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(progress.epoch));
     const auto& chosen = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
     torch::manual_seed(step_seed(seed, progress.step));
     auto batch = collate(chosen, train_encoded, data.train, config.tasks, pad_id);
@@ -340,8 +346,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
       targets[task] = model::is_regression(task) ? target.to(device, dtype) : target.to(device);
     }
     optimizer.zero_grad();
-    const auto outputs = task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
-                                             batch.token_type_ids.to(device));
+    const auto outputs =
+        task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
+                            batch.token_type_ids.to(device));
     const auto loss = model::task_loss(outputs, targets, config.loss_weights);
     loss.backward();
     if (config.max_grad_norm > 0) {
@@ -350,8 +357,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     optimizer.step(learning_rate_at(config, progress.step, total_steps));
     const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
-      throw Error(fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate",
-                              seed, loss_value, progress.step + 1));
+      throw Error(
+          fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate", seed,
+                      loss_value, progress.step + 1));
     }
     ++progress.step;
     progress.loss_sum += loss_value;
@@ -365,10 +373,11 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
 
     const bool epoch_done = progress.batch_in_epoch == static_cast<std::int64_t>(batches.size());
     const bool all_done = progress.step >= total_steps;
-    const bool periodic = config.eval_every_steps > 0 && progress.step % config.eval_every_steps == 0;
-    const double epochs_done = static_cast<double>(progress.epoch) +
-                               static_cast<double>(progress.batch_in_epoch) /
-                                   static_cast<double>(batches.size());
+    const bool periodic =
+        config.eval_every_steps > 0 && progress.step % config.eval_every_steps == 0;
+    const double epochs_done =
+        static_cast<double>(progress.epoch) +
+        static_cast<double>(progress.batch_in_epoch) / static_cast<double>(batches.size());
     if (epoch_done) {
       ++progress.epoch;
       progress.batch_in_epoch = 0;
@@ -380,7 +389,8 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     json line{{"seed", seed},
               {"step", progress.step},
               {"epoch", epochs_done},
-              {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(1, progress.loss_count))},
+              {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(
+                                                     1, progress.loss_count))},
               {"dev_loss", evaluation.loss}};
     for (const auto& [name, value] : evaluation.scores) line[name] = value;
     const auto score = evaluation.scores.find(selection);
@@ -393,8 +403,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     append_line(metrics_file, line.dump());
     ++progress.metrics_lines;
     progress.last_metrics = line;
-    spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", seed, progress.step, epochs_done,
-                 selection, score->second, line["is_best"].get<bool>() ? " (best)" : "");
+    spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", seed, progress.step,
+                 epochs_done, selection, score->second,
+                 line["is_best"].get<bool>() ? " (best)" : "");
     if (line["is_best"].get<bool>()) {
       progress.best_score = score->second;
       progress.best_metrics = line;
@@ -412,8 +423,8 @@ TrainConfig load_run_config(const fs::path& run_dir) {
   return load_config(file);
 }
 
-json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& run_dir, bool resume,
-                  const TrainHooks& hooks) {
+json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& run_dir,
+                  bool resume, const TrainHooks& hooks) {
   validate(config);
   const auto backbone = config.backbone_dir();
   if (!fs::is_regular_file(backbone / "config.json")) {
@@ -427,7 +438,8 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   config.data = fs::absolute(data_dir).string();
   config.models_root.clear();
   config.backbone = fs::absolute(backbone).string();
-  const auto first_data = load_training_data(data_dir, config, static_cast<std::uint64_t>(config.seeds.front()));
+  const auto first_data =
+      load_training_data(data_dir, config, static_cast<std::uint64_t>(config.seeds.front()));
 
   fs::create_directories(run_dir);
   if (!resume && fs::exists(run_dir / "summary.json")) {
@@ -435,11 +447,13 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   }
   write_file_atomic(run_dir / "config.toml", to_toml(config));
   json data_digests = json::object();
-  for (const auto& file : first_data.files) data_digests[file.filename().string()] = sha256_file(file);
-  write_json(run_dir / "fingerprints.json",
-             json{{"emotune_version", kVersion},
-                  {"backbone", {{"folder", config.backbone}, {"files", fingerprint_folder(backbone)}}},
-                  {"data", {{"folder", config.data}, {"files", data_digests}}}});
+  for (const auto& file : first_data.files)
+    data_digests[file.filename().string()] = sha256_file(file);
+  write_json(
+      run_dir / "fingerprints.json",
+      json{{"emotune_version", kVersion},
+           {"backbone", {{"folder", config.backbone}, {"files", fingerprint_folder(backbone)}}},
+           {"data", {{"folder", config.data}, {"files", data_digests}}}});
 
   json seeds = json::array();
   for (const auto seed : config.seeds) {
@@ -463,7 +477,8 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
     mean /= static_cast<double>(list.size());
     double variance = 0;
     for (const double v : list) variance += (v - mean) * (v - mean);
-    const double std_dev = list.size() > 1 ? std::sqrt(variance / static_cast<double>(list.size() - 1)) : 0.0;
+    const double std_dev =
+        list.size() > 1 ? std::sqrt(variance / static_cast<double>(list.size() - 1)) : 0.0;
     statistics[name] = {{"mean", mean},
                         {"std", std_dev},
                         {"min", *std::min_element(list.begin(), list.end())},
@@ -512,15 +527,18 @@ std::string format_summary(const json& summary) {
   const auto& statistics = summary.at("statistics");
   out += fmt::format("{:<18}", "mean ± std");
   for (const auto& name : columns) {
-    out += fmt::format("{:>18}", fmt::format("{:.4f} ± {:.4f}", statistics.at(name).at("mean").get<double>(),
-                                             statistics.at(name).at("std").get<double>()));
+    out += fmt::format("{:>18}",
+                       fmt::format("{:.4f} ± {:.4f}", statistics.at(name).at("mean").get<double>(),
+                                   statistics.at(name).at("std").get<double>()));
   }
   out += fmt::format("\n{:<18}", "min / max");
   for (const auto& name : columns) {
-    out += fmt::format("{:>18}", fmt::format("{:.4f} / {:.4f}", statistics.at(name).at("min").get<double>(),
-                                             statistics.at(name).at("max").get<double>()));
+    out += fmt::format("{:>18}",
+                       fmt::format("{:.4f} / {:.4f}", statistics.at(name).at("min").get<double>(),
+                                   statistics.at(name).at("max").get<double>()));
   }
-  out += fmt::format("\n* best seed by dev {}: {}\n", summary.at("selection_metric").get<std::string>(),
+  out += fmt::format("\n* best seed by dev {}: {}\n",
+                     summary.at("selection_metric").get<std::string>(),
                      summary.at("best_model").get<std::string>());
   return out;
 }

@@ -22,9 +22,10 @@ std::string error_of(const std::function<void()>& action) {
 
 TEST(Config, ReadsNestedTablesListsAndDefaults) {
   TempDir temp;
-  write_file_atomic(temp / "c.toml",
-                    "backbone = \"/models/x\"\ntasks = [\"empathy\", \"distress\"]\nbatch_size = 8\n"
-                    "learning_rate = 2e-5\nseeds = [1, 2, 3]\n[loss_weights]\ndistress = 0.5\n");
+  write_file_atomic(
+      temp / "c.toml",
+      "backbone = \"/models/x\"\ntasks = [\"empathy\", \"distress\"]\nbatch_size = 8\n"
+      "learning_rate = 2e-5\nseeds = [1, 2, 3]\n[loss_weights]\ndistress = 0.5\n");
   const auto config = load_config(temp / "c.toml");
   EXPECT_EQ(config.tasks, (std::vector<model::Task>{model::Task::empathy, model::Task::distress}));
   EXPECT_EQ(config.batch_size, 8);
@@ -48,16 +49,18 @@ TEST(Config, UnknownKeySuggestsTheNearestWithFileAndLine) {
   EXPECT_NE(message.find("c.toml:3"), std::string::npos) << message;
   EXPECT_NE(message.find("did you mean 'batch_size'"), std::string::npos) << message;
   TrainConfig config;
-  EXPECT_NE(error_of([&] { apply_override(config, "loss_weights.empaty=2"); })
-                .find("did you mean 'loss_weights.empathy'"),
+  EXPECT_NE(error_of([&] {
+              apply_override(config, "loss_weights.empaty=2");
+            }).find("did you mean 'loss_weights.empathy'"),
             std::string::npos);
 }
 
 TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
   TempDir temp;
   write_file_atomic(temp / "c.toml", "backbone = \"x\"\nepochs = \"many\"\n");
-  EXPECT_NE(error_of([&] { load_config(temp / "c.toml"); }).find("c.toml:2: epochs: expected an integer"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of([&] { load_config(temp / "c.toml"); }).find("c.toml:2: epochs: expected an integer"),
+      std::string::npos);
   TrainConfig config;
   config.backbone = "x";
   for (const char* bad : {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine",

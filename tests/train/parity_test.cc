@@ -38,13 +38,15 @@ double excess(const torch::Tensor& actual, const torch::Tensor& expected, double
 void run_training_golden(const std::string& kind) {
   const auto root = testing::hf_fixtures_dir();
   const auto golden = read_json(root / "golden" / ("electra_train_" + kind + ".json"));
-  const auto tensors = model::load_tensors(root / "golden" / ("electra_train_" + kind + ".safetensors"));
+  const auto tensors =
+      model::load_tensors(root / "golden" / ("electra_train_" + kind + ".safetensors"));
   const auto& overrides = golden.at("config_overrides");
 
   model::EncoderOptions encoder_options;
   encoder_options.hidden_dropout = overrides.at("hidden_dropout_prob").get<double>();
   encoder_options.attention_dropout = overrides.at("attention_probs_dropout_prob").get<double>();
-  auto encoder = model::load_encoder(root / golden.at("model_dir").get<std::string>(), encoder_options);
+  auto encoder =
+      model::load_encoder(root / golden.at("model_dir").get<std::string>(), encoder_options);
 
   const bool classification = tensors.count("labels") > 0;
   const Task task = classification ? Task::emotion : Task::empathy;
@@ -61,7 +63,8 @@ void run_training_golden(const std::string& kind) {
 
   // The reference's parameter names: the bare encoder names plus head.weight / head.bias.
   std::vector<std::pair<std::string, torch::Tensor>> named;
-  for (const auto& item : encoder->named_parameters(true)) named.emplace_back(item.key(), item.value());
+  for (const auto& item : encoder->named_parameters(true))
+    named.emplace_back(item.key(), item.value());
   named.emplace_back("head.weight", task_model->head(task)->weight);
   named.emplace_back("head.bias", task_model->head(task)->bias);
   std::map<std::string, torch::Tensor> by_name(named.begin(), named.end());
@@ -106,9 +109,9 @@ void run_training_golden(const std::string& kind) {
       for (const auto& row : step.at("outputs")) {
         for (const auto& v : row) flat.push_back(v.get<double>());
       }
-      EXPECT_LE(excess(outputs.at(task).reshape({-1}), torch::tensor(flat, torch::kFloat64), 1e-5,
-                       1e-5),
-                0.0);
+      EXPECT_LE(
+          excess(outputs.at(task).reshape({-1}), torch::tensor(flat, torch::kFloat64), 1e-5, 1e-5),
+          0.0);
     }
     loss.backward();
 
@@ -137,7 +140,8 @@ void run_training_golden(const std::string& kind) {
       const auto name = key.substr(param_prefix.size());
       const auto& param = by_name.at(name);
       EXPECT_LE(excess(param, expected, 2e-7, 0.0), 0.0) << key;
-      const auto& start = name.rfind("head.", 0) == 0 ? tensors.at(name + ".init") : initial.at(name);
+      const auto& start =
+          name.rfind("head.", 0) == 0 ? tensors.at(name + ".init") : initial.at(name);
       EXPECT_LE(excess(param.detach() - initial.at(name), expected - start, 2e-7, 0.0), 0.0)
           << "delta of " << key;
       ++params_checked;
@@ -175,11 +179,10 @@ TEST(TrainParity, AdamWMatchesLibtorchAdamW) {
   options.lr = 1e-3;
   options.weight_decay = 0.01;
   AdamW optimizer({{"w", ours}}, options);
-  torch::optim::AdamW reference(
-      {theirs}, torch::optim::AdamWOptions(options.lr)
-                    .betas({options.beta1, options.beta2})
-                    .eps(options.eps)
-                    .weight_decay(options.weight_decay));
+  torch::optim::AdamW reference({theirs}, torch::optim::AdamWOptions(options.lr)
+                                              .betas({options.beta1, options.beta2})
+                                              .eps(options.eps)
+                                              .weight_decay(options.weight_decay));
   for (int step = 0; step < 5; ++step) {
     const auto target = torch::randn({5, 3});
     optimizer.zero_grad();

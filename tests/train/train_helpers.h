@@ -19,13 +19,15 @@ inline void make_tiny_backbone(const std::filesystem::path& dir) {
   namespace fs = std::filesystem;
   const auto source = emotune::testing::hf_fixtures_dir() / "electra";
   fs::create_directories(dir);
-  for (const char* name : {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+  for (const char* name :
+       {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
     fs::copy_file(source / name, dir / name, fs::copy_options::overwrite_existing);
   }
   torch::manual_seed(99);
   auto encoder = model::create_encoder(dir / "config.json");
   std::map<std::string, torch::Tensor> tensors;
-  for (const auto& item : encoder->named_parameters(true)) tensors.emplace(item.key(), item.value().detach());
+  for (const auto& item : encoder->named_parameters(true))
+    tensors.emplace(item.key(), item.value().detach());
   model::save_tensors(dir / "model.safetensors", tensors);
 }
 

@@ -59,11 +59,12 @@ class TrainerTest : public ::testing::Test {
 
 TEST_F(TrainerTest, LossFallsAndRunFolderIsComplete) {
   const auto run = temp_ / "run";
-  const auto summary =
-      run_training(testing::tiny_config(backbone_dir()), emotune::testing::data_dir(), run, false, quiet());
+  const auto summary = run_training(testing::tiny_config(backbone_dir()),
+                                    emotune::testing::data_dir(), run, false, quiet());
   const auto metrics = read_lines(run / "seed-7" / "metrics.jsonl");
   ASSERT_EQ(metrics.size(), 3u);  // one evaluation per epoch
-  EXPECT_LT(metrics.back().at("train_loss").get<double>(), metrics.front().at("train_loss").get<double>());
+  EXPECT_LT(metrics.back().at("train_loss").get<double>(),
+            metrics.front().at("train_loss").get<double>());
   for (const auto& line : metrics) {
     EXPECT_TRUE(line.contains("pearson_empathy"));
     EXPECT_TRUE(line.contains("pearson_distress"));
@@ -76,7 +77,8 @@ TEST_F(TrainerTest, LossFallsAndRunFolderIsComplete) {
   EXPECT_EQ(fingerprints.at("data").at("files").size(), 3u);
 
   const auto best = run / "seed-7" / "best";
-  for (const char* name : {"config.json", "model.safetensors", "emotune.json", "vocab.txt", "tokenizer_config.json"}) {
+  for (const char* name :
+       {"config.json", "model.safetensors", "emotune.json", "vocab.txt", "tokenizer_config.json"}) {
     EXPECT_TRUE(fs::exists(best / name)) << name;
   }
   const auto tensors = model::load_tensors(best / "model.safetensors");
@@ -89,7 +91,8 @@ TEST_F(TrainerTest, LossFallsAndRunFolderIsComplete) {
   EXPECT_TRUE(fs::exists(run / "summary.json"));
   EXPECT_NE(format_summary(summary).find("mean ± std"), std::string::npos);
   // A finished run folder is not overwritten by mistake.
-  EXPECT_THROW(run_training(testing::tiny_config(backbone_dir()), emotune::testing::data_dir(), run, false, quiet()),
+  EXPECT_THROW(run_training(testing::tiny_config(backbone_dir()), emotune::testing::data_dir(), run,
+                            false, quiet()),
                Error);
 }
 
@@ -99,7 +102,8 @@ TEST_F(TrainerTest, SameSeedGivesIdenticalMetricsAndWeights) {
   config.eval_every_steps = 2;
   run_training(config, emotune::testing::data_dir(), temp_ / "a", false, quiet());
   run_training(config, emotune::testing::data_dir(), temp_ / "b", false, quiet());
-  EXPECT_EQ(read_file(temp_ / "a" / "seed-7" / "metrics.jsonl"), read_file(temp_ / "b" / "seed-7" / "metrics.jsonl"));
+  EXPECT_EQ(read_file(temp_ / "a" / "seed-7" / "metrics.jsonl"),
+            read_file(temp_ / "b" / "seed-7" / "metrics.jsonl"));
   EXPECT_EQ(read_lines(temp_ / "a" / "seed-7" / "metrics.jsonl").size(), 2u);  // steps 2 and 4
   expect_same_tensors(temp_ / "a" / "seed-7" / "last" / "model.safetensors",
                       temp_ / "b" / "seed-7" / "last" / "model.safetensors");
@@ -114,11 +118,12 @@ TEST_F(TrainerTest, ResumeAfterCrashEndsLikeAnUninterruptedRun) {
   // Crash mid-epoch 2 of seed 7 (step 6; snapshots exist after steps 4), then resume.
   auto crashing = quiet();
   crashing.crash_after_step = 6;
-  EXPECT_THROW(run_training(config, emotune::testing::data_dir(), temp_ / "crashed", false, crashing),
-               SimulatedCrash);
+  EXPECT_THROW(
+      run_training(config, emotune::testing::data_dir(), temp_ / "crashed", false, crashing),
+      SimulatedCrash);
   EXPECT_FALSE(fs::exists(temp_ / "crashed" / "seed-8"));
-  run_training(load_run_config(temp_ / "crashed"), emotune::testing::data_dir(), temp_ / "crashed", true,
-               quiet());
+  run_training(load_run_config(temp_ / "crashed"), emotune::testing::data_dir(), temp_ / "crashed",
+               true, quiet());
   for (const char* seed : {"seed-7", "seed-8"}) {
     EXPECT_EQ(read_file(temp_ / "whole" / seed / "metrics.jsonl"),
               read_file(temp_ / "crashed" / seed / "metrics.jsonl"));
@@ -147,9 +152,9 @@ TEST_F(TrainerTest, KillNineDuringTrainingThenResumeViaCli) {
   const pid_t child = ::fork();
   ASSERT_GE(child, 0);
   if (child == 0) {
-    ::execl(emotune::testing::cli_path().c_str(), "emotune", "--threads", "1", "--log-level", "warn", "train",
-            config_file.c_str(), "--data", emotune::testing::data_dir().c_str(), "--out", run.c_str(),
-            "--no-progress", static_cast<char*>(nullptr));
+    ::execl(emotune::testing::cli_path().c_str(), "emotune", "--threads", "1", "--log-level",
+            "warn", "train", config_file.c_str(), "--data", emotune::testing::data_dir().c_str(),
+            "--out", run.c_str(), "--no-progress", static_cast<char*>(nullptr));
     ::_exit(127);
   }
   const auto state = run / "seed-7" / "last" / "state.json";
@@ -162,11 +167,13 @@ TEST_F(TrainerTest, KillNineDuringTrainingThenResumeViaCli) {
   ::waitpid(child, &status, 0);
   ASSERT_TRUE(fs::exists(state)) << "the child wrote no snapshot in time";
   const bool killed = WIFSIGNALED(status);
-  const auto result = emotune::testing::run_cli(
-      "--threads 1 --log-level warn train --resume " + emotune::testing::shell_quote(run.string()) + " --no-progress");
+  const auto result =
+      emotune::testing::run_cli("--threads 1 --log-level warn train --resume " +
+                                emotune::testing::shell_quote(run.string()) + " --no-progress");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_NE(result.out.find("mean ± std"), std::string::npos);
-  EXPECT_EQ(read_file(temp_ / "whole" / "seed-7" / "metrics.jsonl"), read_file(run / "seed-7" / "metrics.jsonl"));
+  EXPECT_EQ(read_file(temp_ / "whole" / "seed-7" / "metrics.jsonl"),
+            read_file(run / "seed-7" / "metrics.jsonl"));
   expect_same_tensors(temp_ / "whole" / "seed-7" / "last" / "model.safetensors",
                       run / "seed-7" / "last" / "model.safetensors");
   if (!killed) GTEST_LOG_(INFO) << "the child finished before the kill; resume was a no-op";
@@ -176,7 +183,8 @@ TEST_F(TrainerTest, EmotionTaskScoresMacroF1) {
   auto config = testing::tiny_config(backbone_dir());
   config.tasks = {model::Task::emotion};
   config.epochs = 1;
-  const auto summary = run_training(config, emotune::testing::data_dir(), temp_ / "run", false, quiet());
+  const auto summary =
+      run_training(config, emotune::testing::data_dir(), temp_ / "run", false, quiet());
   const auto best = summary.at("seeds").at(0).at("best");
   EXPECT_EQ(best.at("selection_metric").get<std::string>(), "macro_f1");
   EXPECT_GE(best.at("macro_f1").get<double>(), 0.0);
@@ -185,23 +193,27 @@ TEST_F(TrainerTest, EmotionTaskScoresMacroF1) {
 
 TEST_F(TrainerTest, BadInputsFailBeforeTraining) {
   auto config = testing::tiny_config(temp_ / "no-such-backbone");
-  EXPECT_THROW(run_training(config, emotune::testing::data_dir(), temp_ / "r1", false, quiet()), Error);
+  EXPECT_THROW(run_training(config, emotune::testing::data_dir(), temp_ / "r1", false, quiet()),
+               Error);
   EXPECT_FALSE(fs::exists(temp_ / "r1"));
   config = testing::tiny_config(backbone_dir());
   try {
     run_training(config, temp_ / "empty-data", temp_ / "r2", false, quiet());
     FAIL() << "expected an Error";
   } catch (const Error& error) {
-    EXPECT_NE(std::string(error.what()).find("messages_train_ready_for_WS.tsv"), std::string::npos) << error.what();
+    EXPECT_NE(std::string(error.what()).find("messages_train_ready_for_WS.tsv"), std::string::npos)
+        << error.what();
   }
   EXPECT_FALSE(fs::exists(temp_ / "r2"));
 }
 
 TEST_F(TrainerTest, CliReportsConfigErrors) {
   const auto config_file = temp_ / "bad.toml";
-  write_file_atomic(config_file, "backbone = \"" + backbone_dir().string() + "\"\nlearning_rat = 1e-5\n");
-  auto result = emotune::testing::run_cli("train " + emotune::testing::shell_quote(config_file.string()) +
-                                          " --out " + emotune::testing::shell_quote((temp_ / "run").string()));
+  write_file_atomic(config_file,
+                    "backbone = \"" + backbone_dir().string() + "\"\nlearning_rat = 1e-5\n");
+  auto result = emotune::testing::run_cli(
+      "train " + emotune::testing::shell_quote(config_file.string()) + " --out " +
+      emotune::testing::shell_quote((temp_ / "run").string()));
   EXPECT_NE(result.exit_code, 0);
   EXPECT_NE(result.err.find("did you mean 'learning_rate'"), std::string::npos) << result.err;
   EXPECT_NE(result.err.find("bad.toml:2"), std::string::npos) << result.err;
