@@ -67,7 +67,8 @@ void BM_TrainStep(benchmark::State& state) {
   const auto& f = fixture();
   torch::manual_seed(0);
   model::TaskModel task_model(model::create_encoder(f.config_file),
-                              {model::Task::empathy, model::Task::distress}, 0.1);
+                              std::vector<model::Task>{model::Task::empathy, model::Task::distress},
+                              0.1);
   task_model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& item : task_model->named_parameters())

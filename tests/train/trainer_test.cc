@@ -86,6 +86,10 @@ TEST_F(TrainerTest, LossFallsAndRunFolderIsComplete) {
   EXPECT_TRUE(tensors.count("heads.empathy.weight"));
   EXPECT_TRUE(tensors.count("heads.distress.bias"));
   EXPECT_EQ(read_json(best / "emotune.json").at("tasks"), nlohmann::json({"empathy", "distress"}));
+  // best/ is an HF-style folder: the encoder loads from it (head tensors are ignored).
+  const auto reloaded = model::load_encoder(best);
+  EXPECT_TRUE(torch::equal(reloaded->named_parameters()["embeddings.word_embeddings.weight"],
+                           tensors.at("electra.embeddings.word_embeddings.weight")));
   EXPECT_TRUE(read_json(run / "seed-7" / "last" / "state.json").at("finished").get<bool>());
   EXPECT_EQ(summary.at("best_seed").get<std::int64_t>(), 7);
   EXPECT_TRUE(fs::exists(run / "summary.json"));
