@@ -225,6 +225,12 @@ const std::vector<KeyHandler>& handlers() {
       EMOTUNE_INT_KEY(train_limit),
       EMOTUNE_INT_KEY(dev_limit),
       EMOTUNE_INT_KEY(max_steps),
+      KeyHandler{
+          "random_init", false,
+          [](TrainConfig& c, const toml::node& n, const Origin& o) {
+            c.random_init = as_bool(n, o);
+          },
+          [](const TrainConfig& c, toml::table& t) { put(t, "random_init", c.random_init); }},
       EMOTUNE_STRING_KEY(device),
       EMOTUNE_STRING_KEY(dtype),
   };

@@ -41,6 +41,7 @@ struct TrainConfig {
   std::int64_t train_limit = 0;  // use only the first N training examples (0 = all)
   std::int64_t dev_limit = 0;    // evaluate only the first N dev rows (0 = all)
   std::int64_t max_steps = 0;    // stop after N optimizer steps in total (0 = no limit)
+  bool random_init = false;      // fresh encoder weights from config.json (timing, ablations)
   std::string device = "cpu";
   std::string dtype = "float32";
 

@@ -299,7 +299,8 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   if (train_encoded.empty()) throw Error("no training examples");
 
   torch::manual_seed(static_cast<std::uint64_t>(seed));
-  auto encoder = model::load_encoder(backbone);
+  auto encoder = config.random_init ? model::create_encoder(backbone / "config.json")
+                                    : model::load_encoder(backbone);
   model::TaskModel task_model(encoder, config.tasks,
                               config.head_dropout.value_or(hidden_dropout_of(backbone)));
   task_model->to(device, dtype);
@@ -432,7 +433,11 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   }
   // Everything that can fail on user input fails here, before the first step.
   (void)text::load_tokenizer(backbone);
-  (void)model::load_encoder(backbone);
+  if (config.random_init) {
+    (void)model::create_encoder(backbone / "config.json");
+  } else {
+    (void)model::load_encoder(backbone);
+  }
   runtime::parse_device(config.device);
   runtime::parse_dtype(config.dtype);
   config.data = fs::absolute(data_dir).string();
