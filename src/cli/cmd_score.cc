@@ -1,4 +1,5 @@
 #include <optional>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -14,6 +15,7 @@ struct ScoreOptions {
   std::string gold;
   std::string emp;
   std::string emo;
+  std::string zip;
   bool json = false;
 };
 
@@ -28,22 +30,35 @@ void check_rows(const std::string& predictions, std::size_t predicted_rows, cons
 }
 
 void run_score(const ScoreOptions& options) {
-  if (options.emp.empty() && options.emo.empty()) {
-    throw Error("score: give --emp and/or --emo predictions to score");
+  if (options.emp.empty() && options.emo.empty() && options.zip.empty()) {
+    throw Error("score: give --emp and/or --emo predictions, or a --zip submission, to score");
+  }
+  if (!options.zip.empty() && (!options.emp.empty() || !options.emo.empty())) {
+    throw Error("score: --zip already holds the predictions; give it without --emp/--emo");
   }
   const auto gold = eval::read_gold_standard(options.gold);
+  std::optional<eval::EmpathyPredictions> empathy;
+  std::optional<std::vector<int>> emotions;
+  std::string empathy_source = options.emp, emotion_source = options.emo;
+  if (!options.zip.empty()) {
+    auto archive = eval::read_submission_zip(options.zip);
+    empathy = std::move(archive.empathy);
+    emotions = std::move(archive.emotions);
+    empathy_source = options.zip + ":predictions_EMP.tsv";
+    emotion_source = options.zip + ":predictions_EMO.tsv";
+  } else {
+    if (!options.emp.empty()) empathy = eval::read_emp_predictions(options.emp);
+    if (!options.emo.empty()) emotions = eval::read_emo_predictions(options.emo);
+  }
   std::optional<eval::Track1Scores> track1;
   std::optional<eval::ClassificationScores> track2;
-  if (!options.emp.empty()) {
-    const auto predicted = eval::read_emp_predictions(options.emp);
-    check_rows(options.emp, predicted.size(), options.gold, gold.size());
-    track1 =
-        eval::track1_scores(gold.empathy, gold.distress, predicted.empathy, predicted.distress);
+  if (empathy) {
+    check_rows(empathy_source, empathy->size(), options.gold, gold.size());
+    track1 = eval::track1_scores(gold.empathy, gold.distress, empathy->empathy, empathy->distress);
   }
-  if (!options.emo.empty()) {
-    const auto predicted = eval::read_emo_predictions(options.emo);
-    check_rows(options.emo, predicted.size(), options.gold, gold.size());
-    track2 = eval::classification_scores(gold.emotion, predicted);
+  if (emotions) {
+    check_rows(emotion_source, emotions->size(), options.gold, gold.size());
+    track2 = eval::classification_scores(gold.emotion, *emotions);
   }
   const auto* t1 = track1 ? &*track1 : nullptr;
   const auto* t2 = track2 ? &*track2 : nullptr;
@@ -69,13 +84,17 @@ void run_score(const ScoreOptions& options) {
                          "predictions_EMO.tsv without header: one emotion label per line (anger, "
                          "disgust, fear, joy, neutral, sadness, surprise), in the gold "
                          "standard's row order (Track II)");
+      command.add_option("--zip", options->zip,
+                         "A submission archive (predictions.zip) holding predictions_EMP.tsv "
+                         "and/or predictions_EMO.tsv at its root; scores whichever it holds. "
+                         "Not combinable with --emp/--emo");
       command.add_flag("--json", options->json,
                        "Print JSON (the same scores plus per-class P/R/F1 and the confusion "
                        "matrix, rows = gold, columns = predicted) instead of the official text");
       command.footer(
-          "At least one of --emp/--emo is required. The text output is the official scores.txt: "
-          "the three Pearson lines when --emp is given, then the seven Track II lines when --emo "
-          "is given.");
+          "Give --emp and/or --emo, or --zip. The text output is the official scores.txt: the "
+          "three Pearson lines when empathy/distress predictions are given, then the seven "
+          "Track II lines when emotion predictions are given. Rows are matched by position.");
       command.callback([options] { run_score(*options); });
     });
 

@@ -142,4 +142,14 @@ AugmentedTrainSet build_train_set(const WassaSplit& wassa_train,
   return out;
 }
 
+AugmentedTrainSet load_train_set(const std::filesystem::path& data_dir,
+                                 const AugmentOptions& options, MultiLabelPolicy policy) {
+  const auto wassa_train = load_wassa(data_dir, Split::train);
+  GoEmotionsSplit goemotions_train;  // stays empty without augmentation
+  if (options.mode != AugmentMode::none) {
+    goemotions_train = load_goemotions(data_dir, Split::train, policy);
+  }
+  return build_train_set(wassa_train, goemotions_train, options);
+}
+
 }  // namespace emotune::data

@@ -2,6 +2,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <string_view>
@@ -60,6 +61,13 @@ struct AugmentedTrainSet {
 AugmentedTrainSet build_train_set(const WassaSplit& wassa_train,
                                   const GoEmotionsSplit& goemotions_train,
                                   const AugmentOptions& options);
+
+// Loads WASSA train from <data_dir>/wassa2021/ and, when augmenting, GoEmotions train from
+// <data_dir>/goemotions/ (comments spanning several Ekman classes handled by `policy`), then
+// calls build_train_set.
+AugmentedTrainSet load_train_set(const std::filesystem::path& data_dir,
+                                 const AugmentOptions& options,
+                                 MultiLabelPolicy policy = MultiLabelPolicy::skip);
 
 // How many comments BA adds per class: water-filling, one at a time to the class that is
 // smallest so far (ties: lower class id) among those that still have comments available.

@@ -101,6 +101,12 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
   check_compatible(members);
   const Predictions& first = members.front();
   const std::size_t rows = first.size();
+  if (!first.has_regression && !options.regression_weights.empty()) {
+    throw Error("ensemble: regression weights given, but the members predict no empathy/distress");
+  }
+  if (!first.has_emotion && !options.emotion_weights.empty()) {
+    throw Error("ensemble: emotion weights given, but the members predict no emotion");
+  }
   Predictions out;
   out.ids = first.ids;
   out.has_regression = first.has_regression;
@@ -160,8 +166,10 @@ void check_gold_rows(std::span<const Predictions> members, const GoldStandard& g
   }
 }
 
-// Coordinate search: from equal weights, move one weight at a time by +-step (never below 0),
-// keep any move that improves the objective, and halve the step when none does.
+// Coordinate search: from equal weights, try for one weight at a time 0 (dropping the member),
+// half, double, and +-step; keep the best candidate if it improves the objective, and halve
+// the step once no weight moves. Halving, doubling and dropping cross the plateaus a
+// piecewise-constant objective such as macro-F1 has, which small steps alone cannot.
 WeightFit coordinate_search(std::size_t members,
                             const std::function<double(const std::vector<double>&)>& objective) {
   std::vector<double> weights(members, 1.0);
@@ -171,19 +179,24 @@ WeightFit coordinate_search(std::size_t members,
     for (int pass = 0; improved && pass < 100; ++pass) {
       improved = false;
       for (std::size_t m = 0; m < members; ++m) {
-        for (double direction : {1.0, -1.0}) {
+        const double current = weights[m];
+        std::vector<double> best_weights;
+        for (double value : {0.0, current / 2, current * 2, current + step, current - step}) {
+          if (value < 0 || value == current) continue;
           auto candidate = weights;
-          candidate[m] = std::max(0.0, candidate[m] + direction * step);
-          if (candidate[m] == weights[m]) continue;
+          candidate[m] = value;
           double total = 0;
           for (double w : candidate) total += w;
           if (total <= 0) continue;
           const double score = objective(candidate);
           if (score > best + 1e-12) {
             best = score;
-            weights = std::move(candidate);
-            improved = true;
+            best_weights = std::move(candidate);
           }
+        }
+        if (!best_weights.empty()) {
+          weights = std::move(best_weights);
+          improved = true;
         }
       }
     }

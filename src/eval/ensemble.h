@@ -53,7 +53,8 @@ struct WeightFit {
 };
 
 // Non-negative weights maximising the average (unrounded) Pearson r of empathy and distress on
-// `gold`, by a deterministic coordinate search from equal weights with shrinking steps.
+// `gold`, by a deterministic coordinate search from equal weights (per weight: drop, halve,
+// double, +-step, with shrinking steps). A local optimum, not necessarily the global one.
 WeightFit optimize_regression_weights(std::span<const Predictions> members,
                                       const GoldStandard& gold);
 

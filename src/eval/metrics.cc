@@ -26,13 +26,6 @@
 
 namespace emotune::eval {
 
-std::optional<int> emotion_index(std::string_view label) {
-  for (std::size_t i = 0; i < kEmotionLabels.size(); ++i) {
-    if (kEmotionLabels[i] == label) return static_cast<int>(i);
-  }
-  return std::nullopt;
-}
-
 double round_official(double x) {
   if (!std::isfinite(x)) return x;
   // to_chars with a precision is exact (as printf in the C locale): it rounds the exact binary
@@ -212,6 +205,27 @@ ClassificationScores classification_scores(std::span<const int> gold,
   scores.macro_f1 = round_official(f1_sum / classes);
   scores.accuracy = round_official(tp_total / static_cast<double>(gold.size()));
   return scores;
+}
+
+ClassificationScores classification_scores(std::span<const std::string> gold,
+                                           std::span<const std::string> predicted) {
+  auto ids = [](std::span<const std::string> labels, const char* which) {
+    std::vector<int> out;
+    out.reserve(labels.size());
+    for (std::size_t i = 0; i < labels.size(); ++i) {
+      const auto id = emotion_index(labels[i]);
+      if (!id) {
+        throw Error(
+            fmt::format("classification scores: {} row {}: unknown emotion label '{}' "
+                        "(expected one of: {})",
+                        which, i + 1, labels[i], fmt::join(kEmotionLabels, ", ")));
+      }
+      out.push_back(*id);
+    }
+    return out;
+  };
+  return classification_scores(std::span<const int>(ids(gold, "gold")),
+                               std::span<const int>(ids(predicted, "predicted")));
 }
 
 namespace {

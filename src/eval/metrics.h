@@ -12,16 +12,18 @@
 #include <string_view>
 #include <vector>
 
+#include "data/labels.h"
+
 namespace emotune::eval {
 
-// Track II labels in the organizers' (alphabetical) order; a label's index is its class id
-// everywhere in emotune (confusion matrices, probability columns, model outputs).
-inline constexpr std::size_t kNumEmotions = 7;
-inline constexpr std::array<std::string_view, kNumEmotions> kEmotionLabels = {
-    "anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"};
+// Track II labels and class ids are the data module's (alphabetical, as the organizers').
+using data::kEmotionLabels;
+using data::kNumEmotions;
 
 // Class id of a label spelled exactly as the organizers do (lowercase), or nullopt.
-std::optional<int> emotion_index(std::string_view label);
+inline std::optional<int> emotion_index(std::string_view label) {
+  return data::find_emotion(label);
+}
 
 // Python's round(x, 4): the decimal nearest to the exact binary value, halves to even,
 // read back as a double.
@@ -88,6 +90,11 @@ struct ClassificationScores {
 // Gold and predicted class ids (indices into kEmotionLabels) of the same non-zero length.
 ClassificationScores classification_scores(std::span<const int> gold,
                                            std::span<const int> predicted);
+
+// The same from label names; Error naming the row and the label when one is not one of the
+// seven.
+ClassificationScores classification_scores(std::span<const std::string> gold,
+                                           std::span<const std::string> predicted);
 
 // The official scores.txt text: the Track I lines when `track1` is given, then the Track II
 // lines when `track2` is given, each "Name: value\n" with values printed as Python does.

@@ -105,7 +105,15 @@ GoldStandard read_gold_standard(const fs::path& path) {
 }
 
 EmpathyPredictions read_emp_predictions(const fs::path& path) {
-  const std::string text = read_file(path);
+  return parse_emp_predictions(path.string(), read_file(path));
+}
+
+std::vector<int> read_emo_predictions(const fs::path& path) {
+  return parse_emo_predictions(path.string(), read_file(path));
+}
+
+EmpathyPredictions parse_emp_predictions(const std::string& source, std::string_view text) {
+  const fs::path path(source);
   EmpathyPredictions predictions;
   // Exactly two columns: the script would silently score the first two of more (e.g. an id
   // column and empathy), which is never what was meant.
@@ -117,8 +125,8 @@ EmpathyPredictions read_emp_predictions(const fs::path& path) {
   return predictions;
 }
 
-std::vector<int> read_emo_predictions(const fs::path& path) {
-  const std::string text = read_file(path);
+std::vector<int> parse_emo_predictions(const std::string& source, std::string_view text) {
+  const fs::path path(source);
   std::vector<int> emotions;
   for (const auto& line : split_tsv(path, text)) {
     expect_columns(path, line, 1, false, "emotion label");
@@ -239,6 +247,27 @@ std::map<std::string, std::string> read_zip_entries(const fs::path& path) {
     entries.emplace(stat.name, std::move(content));
   }
   return entries;
+}
+
+SubmissionArchive read_submission_zip(const fs::path& path) {
+  const auto entries = read_zip_entries(path);
+  SubmissionArchive archive;
+  // CodaLab reads the two files from the archive root; a file in a subfolder is not scored.
+  if (const auto found = entries.find("predictions_EMP.tsv"); found != entries.end()) {
+    archive.empathy = parse_emp_predictions(path.string() + ":predictions_EMP.tsv", found->second);
+  }
+  if (const auto found = entries.find("predictions_EMO.tsv"); found != entries.end()) {
+    archive.emotions = parse_emo_predictions(path.string() + ":predictions_EMO.tsv", found->second);
+  }
+  if (!archive.empathy && !archive.emotions) {
+    std::vector<std::string> names;
+    for (const auto& [name, content] : entries) names.push_back(name);
+    throw error_in(
+        path, fmt::format("neither predictions_EMP.tsv nor predictions_EMO.tsv at the "
+                          "archive root (it holds: {})",
+                          names.empty() ? "nothing" : fmt::format("{}", fmt::join(names, ", "))));
+  }
+  return archive;
 }
 
 void validate(const Predictions& p) {

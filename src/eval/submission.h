@@ -12,8 +12,10 @@
 
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace emotune::eval {
@@ -34,6 +36,18 @@ struct EmpathyPredictions {
 GoldStandard read_gold_standard(const std::filesystem::path& path);
 EmpathyPredictions read_emp_predictions(const std::filesystem::path& path);
 std::vector<int> read_emo_predictions(const std::filesystem::path& path);
+
+// The same from text already in memory (e.g. a zip entry); `source` names it in errors.
+EmpathyPredictions parse_emp_predictions(const std::string& source, std::string_view text);
+std::vector<int> parse_emo_predictions(const std::string& source, std::string_view text);
+
+// The predictions of a submission archive; a file absent from the archive stays nullopt, and
+// an archive holding neither is an Error.
+struct SubmissionArchive {
+  std::optional<EmpathyPredictions> empathy;
+  std::optional<std::vector<int>> emotions;
+};
+SubmissionArchive read_submission_zip(const std::filesystem::path& path);
 
 void write_emp_predictions(const std::filesystem::path& path,
                            const EmpathyPredictions& predictions);

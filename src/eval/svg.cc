@@ -87,7 +87,11 @@ std::string render_bar_chart(const BarChart& chart) {
   std::string out = svg_open(chart.width, chart.height, chart.title);
   // Value axis: grid lines and tick labels.
   const int tick_decimals = std::max(0, static_cast<int>(-std::floor(std::log10(step))));
-  for (double v = low; v <= high + step / 2; v += step) {
+  const int intervals = static_cast<int>(std::lround((high - low) / step));
+  for (int tick = 0; tick <= intervals; ++tick) {
+    // From the index, not by repeated addition, so 0 prints as "0.0" and not "-0.0".
+    double v = low + step * tick;
+    if (std::abs(v) < step * 1e-9) v = 0;
     const double y = y_of(v);
     out += fmt::format(
         "<line x1=\"{:.1f}\" y1=\"{:.1f}\" x2=\"{:.1f}\" y2=\"{:.1f}\" stroke=\"#ddd\"/>\n"

@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "text/added_tokens.h"
+#include "text/unicode.h"
 
 namespace emotune::text {
 namespace {
@@ -38,12 +39,6 @@ constexpr auto kAsciiClasses = make_ascii_classes();
 struct FreeDeleter {
   void operator()(utf8proc_uint8_t* p) const { std::free(p); }
 };
-
-void append_utf8(char32_t cp, std::string& out) {
-  utf8proc_uint8_t bytes[4];
-  const auto n = utf8proc_encode_char(static_cast<utf8proc_int32_t>(cp), bytes);
-  out.append(reinterpret_cast<const char*>(bytes), static_cast<std::size_t>(n));
-}
 
 // Decodes the code point at `pos` of already validated UTF-8.
 char32_t decode_valid(std::string_view s, std::size_t& pos) {
@@ -86,17 +81,6 @@ bool is_cjk_ideograph(char32_t cp) {
          (cp >= 0x20000 && cp <= 0x2A6DF) || (cp >= 0x2A700 && cp <= 0x2B73F) ||
          (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
          (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
-
-void append_python_lower(char32_t cp, std::string& out) {
-  // U+0130 is the one code point whose unconditional full lower-case mapping
-  // (SpecialCasing.txt) differs from the simple one utf8proc gives.
-  if (cp == 0x130) {
-    out += 'i';
-    append_utf8(0x307, out);
-    return;
-  }
-  append_utf8(static_cast<char32_t>(utf8proc_tolower(static_cast<utf8proc_int32_t>(cp))), out);
 }
 
 BertNormalizer::BertNormalizer(BertNormalizerOptions options) : options_(std::move(options)) {

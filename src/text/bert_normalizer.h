@@ -83,8 +83,4 @@ class BertNormalizer {
 bool is_bert_punctuation(char32_t cp);
 bool is_cjk_ideograph(char32_t cp);
 
-// Python's str.lower() for one code point (full case mapping: 'İ' gives "i̇").
-// Appends the UTF-8 of the result to `out`.
-void append_python_lower(char32_t cp, std::string& out);
-
 }  // namespace emotune::text

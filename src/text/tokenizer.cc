@@ -11,7 +11,13 @@ namespace emotune::text {
 
 Encoding Tokenizer::encode(std::string_view text, std::size_t max_length) const {
   if (max_length == 0) max_length = std::min<std::size_t>(model_max_length_, 512);
-  if (max_length < 2) throw Error(fmt::format("max_length {} leaves no room for the special tokens", max_length));
+  if (max_length < 2) {
+    throw Error(fmt::format("max_length {} leaves no room for the special tokens", max_length));
+  }
+  if (special_.cls < 0 || special_.sep < 0) {
+    throw Error(fmt::format("this {} tokenizer has no cls/sep token ids to frame a text with",
+                            algorithm()));
+  }
   auto ids = encode_without_specials(text);
   if (ids.size() > max_length - 2) ids.resize(max_length - 2);
   Encoding out;
@@ -34,6 +40,13 @@ BatchEncoding Tokenizer::encode_batch(const std::vector<std::string>& texts,
     out.length = std::max(out.length, rows.back().input_ids.size());
   }
   out.batch = rows.size();
+  const bool needs_padding = std::any_of(rows.begin(), rows.end(), [&](const Encoding& row) {
+    return row.input_ids.size() < out.length;
+  });
+  if (needs_padding && special_.pad < 0) {
+    throw Error(
+        fmt::format("this {} tokenizer has no pad token id to pad a batch with", algorithm()));
+  }
   out.input_ids.assign(out.batch * out.length, special_.pad);
   out.attention_mask.assign(out.batch * out.length, 0);
   out.token_type_ids.assign(out.batch * out.length, 0);
@@ -56,10 +69,10 @@ std::unique_ptr<Tokenizer> load_tokenizer(const std::filesystem::path& dir) {
     return load_byte_bpe_tokenizer(dir);
   }
   if (fs::exists(dir / "vocab.txt")) return load_wordpiece_tokenizer(dir);
-  throw Error(fmt::format(
-      "{}: no tokenizer files found (expected vocab.txt for BERT/ELECTRA, vocab.json + "
-      "merges.txt for RoBERTa, or spiece.model for ALBERT)",
-      dir.string()));
+  throw Error(
+      fmt::format("{}: no tokenizer files found (expected vocab.txt for BERT/ELECTRA, vocab.json + "
+                  "merges.txt for RoBERTa, or spiece.model for ALBERT)",
+                  dir.string()));
 }
 
 }  // namespace emotune::text

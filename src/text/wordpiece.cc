@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <array>
-#include <bit>
 #include <cstring>
 #include <limits>
 #include <map>
@@ -357,7 +356,6 @@ std::vector<std::string> read_vocab(const std::filesystem::path& file) {
   const auto content = read_file(file);
   if (content.empty()) throw error_in(file, "empty file: expected one token per line");
   std::vector<std::string> tokens;
-  std::map<std::string_view, std::size_t> first_line;
   std::size_t line = 0;
   for (std::size_t pos = 0; pos < content.size();) {
     ++line;
@@ -441,6 +439,25 @@ std::unique_ptr<Tokenizer> load_wordpiece_tokenizer(const std::filesystem::path&
   const auto vocab_file = dir / "vocab.txt";
   auto vocab = read_vocab(vocab_file);
   auto config = read_config(dir);
+
+  // Tokens added on top of the vocabulary change the splitting and the ids; refuse them rather
+  // than tokenize differently from HF.
+  if (std::filesystem::exists(dir / "added_tokens.json")) {
+    throw error_in(dir / "added_tokens.json",
+                   "added (non-vocabulary) tokens are not supported by the WordPiece tokenizer");
+  }
+  for (const char* name : {"tokenizer_config.json", "special_tokens_map.json"}) {
+    const auto file = dir / name;
+    if (!std::filesystem::exists(file)) continue;
+    const auto json = nlohmann::json::parse(read_file(file), nullptr, false);
+    if (json.is_object() && json.contains("additional_special_tokens") &&
+        !json["additional_special_tokens"].is_null() &&
+        !json["additional_special_tokens"].empty()) {
+      throw error_in(file,
+                     "\"additional_special_tokens\" is not supported by the WordPiece "
+                     "tokenizer");
+    }
+  }
 
   // BertTokenizer's defaults, overridden by the tokenizer files.
   std::map<std::string, AddedToken> by_key = {{"unk_token", {"[UNK]"}},

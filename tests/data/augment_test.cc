@@ -139,6 +139,13 @@ TEST(Augment, DeterministicForASeed) {
   }
 }
 
+TEST(Augment, LoadTrainSetFromTheDataDir) {
+  const auto plain = load_train_set(emotune::testing::data_dir(), {});
+  EXPECT_EQ(plain.examples.size(), 1860u);
+  const auto random = load_train_set(emotune::testing::data_dir(), {AugmentMode::random, 300, 42});
+  EXPECT_EQ(ids(random), ids(build(AugmentMode::random, 300, 42)));
+}
+
 TEST(Augment, RefusesHeldOutSplitsAndImpossibleSizes) {
   const fs::path dir = emotune::testing::data_dir();
   const auto dev = load_goemotions(dir, Split::dev);

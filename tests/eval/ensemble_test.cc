@@ -153,6 +153,12 @@ TEST(Ensemble, RejectsMembersThatDoNotMatch) {
                 ensemble(std::vector{a, no_emotion});
               }),
               HasSubstr("tasks empathy/distress instead of empathy/distress + emotion"));
+  EnsembleOptions emotion_weights;
+  emotion_weights.emotion_weights = {1, 2};
+  EXPECT_THAT(error_of([&] {
+                ensemble(std::vector{no_emotion, no_emotion}, emotion_weights);
+              }),
+              HasSubstr("members predict no emotion"));
   auto reordered = a;
   reordered.labels = {"fear", "anger", "joy"};
   EXPECT_THAT(error_of([&] {
@@ -205,14 +211,16 @@ TEST(OptimizeWeights, RegressionDropsAnUselessMember) {
 
 TEST(OptimizeWeights, EmotionTrustsTheMemberThatIsRight) {
   // Member A is right with little confidence, B wrong with much: equal weights follow B.
-  const std::vector<int> truth{kAnger, kFear, kJoy, kAnger};
+  const std::vector<int> truth{kAnger, kFear, kJoy, kAnger};  // indices into member labels
+  const std::vector<int> official{*emotion_index("anger"), *emotion_index("fear"),
+                                  *emotion_index("joy"), *emotion_index("anger")};
   const std::vector<std::vector<double>> a = {
       {0.4, 0.3, 0.3}, {0.3, 0.4, 0.3}, {0.3, 0.3, 0.4}, {0.4, 0.3, 0.3}};
   const std::vector<std::vector<double>> b = {
       {0.0, 0.9, 0.1}, {0.0, 0.1, 0.9}, {0.9, 0.1, 0.0}, {0.1, 0.0, 0.9}};
   const std::vector<double> x{1, 2, 3, 4};
   const std::vector<Predictions> members = {member(x, x, a), member(x, x, b)};
-  const auto gold = gold_for(x, truth);
+  const auto gold = gold_for(x, official);
   const auto equal = ensemble(members);
   EXPECT_LT(classification_scores(gold.emotion, official_emotion_ids(equal)).macro_f1, 0.5);
   const auto fit = optimize_emotion_weights(members, gold, EmotionCombination::prob_sum);
@@ -221,7 +229,8 @@ TEST(OptimizeWeights, EmotionTrustsTheMemberThatIsRight) {
   EnsembleOptions options;
   options.emotion_weights = fit.weights;
   const auto tuned = ensemble(members, options);
-  EXPECT_EQ(official_emotion_ids(tuned), truth);
+  EXPECT_EQ(tuned.emotion, truth);
+  EXPECT_EQ(official_emotion_ids(tuned), official);
   EXPECT_THAT(
       error_of([&] {
         optimize_emotion_weights(members, gold_for({1, 2}, {0, 1}), EmotionCombination::vote);

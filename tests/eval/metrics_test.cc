@@ -205,6 +205,23 @@ TEST(Classification, RoundsToFourDecimals) {
   EXPECT_EQ(s.macro_f1, 0.4);
 }
 
+TEST(Classification, AcceptsLabelNames) {
+  const std::vector<std::string> gold{"anger", "anger", "fear", "joy", "joy", "disgust"};
+  const std::vector<std::string> predicted{"anger", "fear", "fear", "sadness", "joy", "anger"};
+  const auto s = classification_scores(gold, predicted);
+  EXPECT_EQ(s.macro_f1, 0.3667);
+  EXPECT_EQ(s.per_class.size(), 5u);
+  const std::vector<std::string> unknown{"anger", "fear", "fear", "happy", "joy", "anger"};
+  try {
+    classification_scores(gold, unknown);
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("predicted row 4: unknown emotion label 'happy'"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Classification, RejectsBadInput) {
   const std::vector<int> two{0, 1}, three{0, 1, 2}, none, out_of_range{0, 7};
   EXPECT_THROW(classification_scores(two, three), Error);

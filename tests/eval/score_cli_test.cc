@@ -6,6 +6,7 @@
 
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "eval/submission.h"
 
 namespace emotune::eval {
 namespace {
@@ -99,6 +100,7 @@ TEST_F(ScoreCli, ScoresTheDevGoldAgainstItself) {
     const auto t1 = line.find('\t'), t2 = line.find('\t', t1 + 1), t3 = line.find('\t', t2 + 1);
     emp += line.substr(0, t2) + "\n";
     emo += line.substr(t2 + 1, t3 - t2 - 1) + "\n";
+    if (end == std::string::npos) break;
     start = end + 1;
   }
   write("dev_emp.tsv", emp);
@@ -122,16 +124,18 @@ TEST_F(ScoreCli, BadInputFailsWithAClearMessage) {
   write("bad_number.tsv", "1\t3\n3\t1\n2\tabc\n5\t5\n4\t7\n6\t6\n");
   write("bad_label.tsv", "anger\nfear\nfear\nhappy\njoy\nanger\n");
   write("empty.tsv", "");
+  // Each CLI start loads libtorch; the readers' other errors (empty prediction file, missing
+  // file, wrong column count, ...) are covered without the CLI in submission_test.cc.
   const std::string gold = " --gold " + file("gold.tsv");
   const std::vector<Case> cases = {
       {gold, "give --emp and/or --emo"},
+      {gold + " --zip " + file("emo_only.zip") + " --emo " + file("emo.tsv"),
+       "without --emp/--emo"},
       {gold + " --emo " + file("short.tsv"), "short.tsv: 2 rows, but the gold standard"},
       {gold + " --emp " + file("bad_number.tsv"),
        "bad_number.tsv:3: distress: expected a finite number, got 'abc'"},
       {gold + " --emo " + file("bad_label.tsv"), "bad_label.tsv:4: unknown emotion label 'happy'"},
-      {gold + " --emo " + file("empty.tsv"), "empty.tsv: empty file"},
       {" --gold " + file("empty.tsv") + " --emo " + file("emo.tsv"), "empty.tsv: empty file"},
-      {gold + " --emo " + file("absent.tsv"), "absent.tsv"},
   };
   for (const auto& c : cases) {
     const auto result = run_cli("score" + c.arguments);
@@ -144,10 +148,23 @@ TEST_F(ScoreCli, BadInputFailsWithAClearMessage) {
   EXPECT_THAT(no_gold.err, HasSubstr("--gold"));
 }
 
+TEST_F(ScoreCli, ScoresASubmissionZipAsTheSeparateFiles) {
+  const eval::EmpathyPredictions emp = eval::read_emp_predictions(dir_ / "emp.tsv");
+  const auto emo = eval::read_emo_predictions(dir_ / "emo.tsv");
+  eval::write_submission_zip(dir_ / "both.zip", &emp, emo);
+  const auto both = run_cli("score --gold " + file("gold.tsv") + " --zip " + file("both.zip"));
+  EXPECT_EQ(both.exit_code, 0) << both.err;
+  EXPECT_EQ(both.out, std::string(kTrack1) + kTrack2);
+  eval::write_submission_zip(dir_ / "emo_only.zip", nullptr, emo);
+  const auto only = run_cli("score --gold " + file("gold.tsv") + " --zip " + file("emo_only.zip"));
+  EXPECT_EQ(only.exit_code, 0) << only.err;
+  EXPECT_EQ(only.out, kTrack2);
+}
+
 TEST(ScoreCliHelp, ExplainsEveryOption) {
   const auto result = run_cli("score --help");
   EXPECT_EQ(result.exit_code, 0);
-  for (const char* option : {"--gold", "--emp", "--emo", "--json"}) {
+  for (const char* option : {"--gold", "--emp", "--emo", "--zip", "--json"}) {
     EXPECT_THAT(result.out, HasSubstr(option));
   }
   EXPECT_THAT(result.out, HasSubstr("predictions_EMO.tsv"));

@@ -110,6 +110,25 @@ TEST(SubmissionZip, HoldsBothFilesAtTheRootAndIsReproducible) {
   ASSERT_EQ(emo_only.size(), 1u);
   EXPECT_TRUE(emo_only.contains("predictions_EMO.tsv"));
   EXPECT_THROW(write_submission_zip(dir / "nothing.zip", nullptr, {}), Error);
+
+  const auto archive = read_submission_zip(dir / "predictions.zip");
+  ASSERT_TRUE(archive.empathy && archive.emotions);
+  EXPECT_EQ(archive.empathy->distress, emp.distress);
+  EXPECT_EQ(*archive.emotions, emo);
+  const auto emo_archive = read_submission_zip(dir / "emo_only.zip");
+  EXPECT_FALSE(emo_archive.empathy);
+  EXPECT_EQ(*emo_archive.emotions, emo);
+}
+
+TEST(SubmissionZip, ReaderNamesTheEntryAndLineOfABadRow) {
+  TempDir dir;
+  const EmpathyPredictions emp{{4.5}, {2.0}};
+  write_submission_zip(dir / "p.zip", &emp, {});
+  EXPECT_THAT(error_of([&] { parse_emo_predictions("p.zip:predictions_EMO.tsv", "joy\nglee\n"); }),
+              HasSubstr("p.zip:predictions_EMO.tsv:2: unknown emotion label 'glee'"));
+  write_file_atomic(dir / "not_a.zip", "plain text");
+  EXPECT_THAT(error_of([&] { read_submission_zip(dir / "not_a.zip"); }),
+              HasSubstr("not_a.zip: cannot open zip archive"));
 }
 
 Predictions both_tasks() {

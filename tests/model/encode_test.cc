@@ -1,5 +1,6 @@
 // encode_texts / `emotune encode`: batching, padding and output layout.
 
+#include <cstdio>
 #include <sstream>
 
 #include <gmock/gmock.h>
@@ -115,31 +116,39 @@ TEST(EncodeCommand, BadInputLineFailsWithItsLineNumber) {
   EXPECT_FALSE(std::filesystem::exists(dir / "out.safetensors"));
 }
 
-// End to end through the real tokenizer; runs once the checkpoint's tokenizer is implemented.
+// End to end through the real tokenizers; checks every family whose tokenizer is implemented.
 TEST(EncodeCommand, WritesHiddenStatesMatchingTheGolden) {
-  const auto model_dir = emotune::testing::hf_fixtures_dir() / "electra";
-  try {
-    text::load_tokenizer(model_dir);
-  } catch (const Error& e) {
-    GTEST_SKIP() << "tokenizer not available yet: " << e.what();
-  }
+  const auto root = emotune::testing::hf_fixtures_dir();
   const emotune::testing::TempDir dir;
-  const auto texts =
-      nlohmann::json::parse(read_file(emotune::testing::hf_fixtures_dir() / "texts.json"));
+  const auto texts = nlohmann::json::parse(read_file(root / "texts.json"));
   std::string jsonl;
   for (const auto& t : texts.at("texts"))
     jsonl += nlohmann::json{{"text", t.at("text")}}.dump() + "\n";
   write_file_atomic(dir / "in.jsonl", jsonl);
-  const auto result = emotune::testing::run_cli(
-      "--threads 2 encode --model " + emotune::testing::shell_quote(model_dir.string()) +
-      " --batch-size 4 --input " + emotune::testing::shell_quote((dir / "in.jsonl").string()) +
-      " --output " + emotune::testing::shell_quote((dir / "out.safetensors").string()));
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  const auto out = load_tensors(dir / "out.safetensors");
-  const auto golden = load_forward_golden("electra");
-  EXPECT_LE(max_abs_diff(out.at("first_token"), golden.at("cls_batched")), 1e-5);
-  EXPECT_EQ(out.at("last_hidden_state").scalar_type(), torch::kFloat);
-  EXPECT_EQ(out.at("attention_mask").scalar_type(), torch::kLong);
+  int checked = 0;
+  for (const std::string family : {"electra", "roberta", "albert", "bert"}) {
+    try {
+      text::load_tokenizer(root / family);
+    } catch (const Error& e) {
+      std::printf("%s: tokenizer not available yet (%s)\n", family.c_str(), e.what());
+      continue;
+    }
+    const auto output = dir / (family + ".safetensors");
+    const auto result = emotune::testing::run_cli(
+        "--threads 2 encode --model " + emotune::testing::shell_quote((root / family).string()) +
+        " --batch-size 4 --input " + emotune::testing::shell_quote((dir / "in.jsonl").string()) +
+        " --output " + emotune::testing::shell_quote(output.string()));
+    ASSERT_EQ(result.exit_code, 0) << result.err;
+    const auto out = load_tensors(output);
+    const auto golden = load_forward_golden(family);
+    EXPECT_LE(max_abs_diff(out.at("first_token"), golden.at("cls_batched")), 1e-5) << family;
+    EXPECT_EQ(out.at("last_hidden_state").scalar_type(), torch::kFloat);
+    EXPECT_EQ(out.at("last_hidden_state").size(1), 512);
+    EXPECT_TRUE(
+        torch::equal(out.at("attention_mask").narrow(0, 4, 4), golden.at("batch1.attention_mask")));
+    ++checked;
+  }
+  if (checked == 0) GTEST_SKIP() << "no tokenizer implemented yet";
 }
 
 }  // namespace

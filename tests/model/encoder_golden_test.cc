@@ -1,5 +1,6 @@
 // Parity with HF transformers: every fixture checkpoint against golden/<family>_forward.*.
 
+#include <cstdio>
 #include <set>
 #include <string>
 
@@ -53,21 +54,28 @@ TEST_P(EncoderGolden, StoredBatchesMatchLayerByLayer) {
     const auto& mask = golden_.at(batch + ".attention_mask");
     const auto out = encoder_->forward_detailed(ids, mask, token_types(batch),
                                                 {.hidden_states = true, .pooler = true});
-    EXPECT_LE(
-        masked_max_abs_diff(out.last_hidden_state, golden_.at(batch + ".last_hidden_state"), mask),
-        kTolerance)
-        << batch;
+    const double last =
+        masked_max_abs_diff(out.last_hidden_state, golden_.at(batch + ".last_hidden_state"), mask);
+    EXPECT_LE(last, kTolerance) << batch;
+    std::printf("%s %s last_hidden_state max|diff| = %.3g\n", GetParam().checkpoint.c_str(),
+                batch.c_str(), last);
     ASSERT_EQ(static_cast<std::int64_t>(out.hidden_states.size()), config_.num_hidden_layers + 1);
+    std::size_t layers_compared = 0;
     for (std::size_t k = 0; k < out.hidden_states.size(); ++k) {
       const auto name = batch + ".hidden_states." + std::to_string(k);
       if (!golden_.has(name)) continue;
       EXPECT_LE(masked_max_abs_diff(out.hidden_states[k], golden_.at(name), mask), kTolerance)
           << name;
+      ++layers_compared;
+    }
+    if (batch == "batch0") {
+      EXPECT_EQ(layers_compared, out.hidden_states.size());
     }
     const auto pooler_name = batch + ".pooler_output";
     EXPECT_EQ(encoder_->has_pooler(), golden_.has(pooler_name));
-    if (golden_.has(pooler_name))
+    if (golden_.has(pooler_name)) {
       EXPECT_LE(max_abs_diff(out.pooler_output, golden_.at(pooler_name)), kTolerance);
+    }
     // The same call through the plain interface gives the same tensor.
     EXPECT_TRUE(
         torch::equal(encoder_->forward(ids, mask, token_types(batch)), out.last_hidden_state));
@@ -105,6 +113,8 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
     const auto out = encoder_->forward(input_ids, mask, {});
     worst_single = std::max(worst_single, max_abs_diff(out.select(1, 0)[0], cls_single[i]));
   }
+  std::printf("%s cls_batched %.3g cls_single %.3g pooler_batched %.3g (max|diff|)\n",
+              GetParam().checkpoint.c_str(), worst_batched, worst_single, worst_pooler);
   EXPECT_LE(worst_batched, kTolerance);
   EXPECT_LE(worst_single, kTolerance);
   EXPECT_LE(worst_pooler, kTolerance);

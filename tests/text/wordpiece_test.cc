@@ -1,12 +1,15 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "common/error.h"
 #include "common/test_paths.h"
 #include "text/bert_normalizer.h"
+#include "text/unicode.h"
 #include "text/token_goldens.h"
 #include "text/tokenizer.h"
 
@@ -144,6 +147,49 @@ TEST_F(BertRules, InvalidUtf8IsAnError) {
   }
 }
 
+TEST_F(BertRules, ArbitraryBytesGiveTokensOrAnErrorNeverACrash) {
+  const std::vector<std::string> pool = {"a",    "Z",    " ",    "\t",   ".",      "[CLS]", "[",
+                                         "\xff", "\xc3", "\xa9", "\xe4", "\xb8",   "\xad",  "\x00",
+                                         "\x07", "é",    "😀",    "我",   "\u0301", "İ"};
+  std::mt19937 random(2021);
+  std::size_t errors = 0;
+  for (int i = 0; i < 3000; ++i) {
+    std::string text;
+    const auto length = random() % 24;
+    for (std::size_t j = 0; j < length; ++j) text += pool[random() % pool.size()];
+    try {
+      const auto tokens = tok(text);
+      const auto ids = tokenizer_->encode_without_specials(text);
+      ASSERT_EQ(tokens.size(), ids.size()) << text;
+      for (std::size_t k = 0; k < ids.size(); ++k) {
+        EXPECT_EQ(tokenizer_->token_to_id(tokens[k]).value_or(-1), ids[k]) << text;
+      }
+    } catch (const Error&) {
+      ++errors;  // invalid UTF-8
+    }
+  }
+  EXPECT_GT(errors, 0u);
+}
+
+TEST_F(BertRules, ThreadsGetTheSameTokens) {
+  const std::vector<std::string> texts = {"Hello, World! It's 2021.", "Café crème brûlée",
+                                          "我今天看到 [MASK] ひらがな", std::string(300, 'x')};
+  std::vector<std::vector<std::int64_t>> expected;
+  for (const auto& text : texts) expected.push_back(tokenizer_->encode_without_specials(text));
+  std::vector<int> mismatches(4, 0);
+  std::vector<std::jthread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&, t] {
+      for (int round = 0; round < 200; ++round) {
+        const auto i = static_cast<std::size_t>((round + t) % texts.size());
+        if (tokenizer_->encode_without_specials(texts[i]) != expected[i]) ++mismatches[t];
+      }
+    });
+  }
+  threads.clear();
+  EXPECT_EQ(mismatches, std::vector<int>(4, 0));
+}
+
 TEST(BertNormalizerUnit, Classes) {
   EXPECT_TRUE(is_bert_punctuation(U'$'));
   EXPECT_TRUE(is_bert_punctuation(U'\u00bf'));  // ¿ Po
@@ -194,6 +240,35 @@ TEST(WordPieceConfig, ChineseSplittingAndCaseCanBeSwitchedOff) {
   EXPECT_EQ(tokenizer->tokenize("hello HELLO"), (Tokens{"hello", "[UNK]"}));
   EXPECT_EQ(tokenizer->tokenize("我我").size(), 2u);  // WordPiece: 我 ##我 or [UNK]
   EXPECT_NE(tokenizer->tokenize("我我")[0], "[UNK]");
+}
+
+TEST(WordPieceConfig, WithoutBasicTokenizationOnlyWhitespaceSplits) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"do_basic_tokenize": false})");
+  const auto tokenizer = load_tokenizer(dir.path());
+  EXPECT_EQ(tokenizer->tokenize("hello world"), (Tokens{"hello", "world"}));
+  // No punctuation splitting, no lower-casing, no control-character deletion.
+  EXPECT_EQ(tokenizer->tokenize("hello, world"), (Tokens{"hello", "##,", "world"}));
+  EXPECT_EQ(tokenizer->tokenize("Hello"), (Tokens{"[UNK]"}));  // the vocabulary is uncased
+  EXPECT_EQ(tokenizer->tokenize("hel\x07lo"), (Tokens{"[UNK]"}));
+  EXPECT_EQ(tokenizer->tokenize("x[MASK]"), (Tokens{"x", "[MASK]"}));
+}
+
+TEST(WordPieceConfig, StripAccentsWithoutLowerCasing) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"do_lower_case": false, "strip_accents": true})");
+  const auto tokenizer = load_tokenizer(dir.path());
+  EXPECT_EQ(tokenizer->tokenize("café"), (Tokens{"cafe"}));
+}
+
+TEST(WordPieceConfig, AddedTokensAreRefusedNotIgnored) {
+  TempDir dir;
+  write_wordpiece_dir(dir.path(), R"({"additional_special_tokens": ["[E1]"]})");
+  EXPECT_THROW(load_tokenizer(dir.path()), Error);
+  TempDir dir2;
+  write_wordpiece_dir(dir2.path(), "{}");
+  std::ofstream(dir2 / "added_tokens.json") << R"({"[E1]": 30522})";
+  EXPECT_THROW(load_tokenizer(dir2.path()), Error);
 }
 
 TEST(WordPieceConfig, BadValuesNameTheKey) {
