@@ -1,0 +1,67 @@
+#include "train/dataset.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "data/augment.h"
+#include "data/goemotions.h"
+#include "data/wassa.h"
+
+namespace emotune::train {
+namespace {
+
+Example from_record(const data::WassaRecord& record) {
+  return Example{record.id, record.text, record.empathy, record.distress, record.emotion};
+}
+
+}  // namespace
+
+TrainingData load_training_data(const std::filesystem::path& data_dir, const TrainConfig& config,
+                                std::uint64_t seed) {
+  const auto wassa = data_dir / "wassa2021";
+  for (const auto name :
+       {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile}) {
+    if (!std::filesystem::is_regular_file(wassa / name)) {
+      throw error_in(wassa / name,
+                     "data file is missing (is --data / $EMOTUNE_DATA the data folder?)");
+    }
+  }
+  TrainingData data;
+  const auto train = data::load_wassa(data_dir, data::Split::train);
+  const auto dev = data::load_wassa(data_dir, data::Split::dev);
+  data.files = {train.file, dev.file, dev.gold_file};
+
+  // train_limit cuts the WASSA rows first, so a small run still sees real essays.
+  auto train_rows = train.rows;
+  if (config.train_limit > 0 && train_rows.size() > static_cast<std::size_t>(config.train_limit)) {
+    train_rows.resize(static_cast<std::size_t>(config.train_limit));
+  }
+  for (const auto& record : train_rows) data.train.push_back(from_record(record));
+
+  if (config.augment != "none") {
+    const auto goemotions = data::load_goemotions(data_dir, data::Split::train);
+    data.files.push_back(goemotions.file);
+    data::WassaSplit limited = train;
+    limited.rows = train_rows;
+    data::AugmentOptions options;
+    options.mode = data::parse_augment_mode(config.augment);
+    options.size = static_cast<std::size_t>(config.augment_size);
+    options.seed = seed;
+    const auto augmented = data::build_train_set(limited, goemotions, options);
+    for (const auto& example : augmented.examples) {
+      if (example.source != data::ExampleSource::goemotions) continue;
+      data.train.push_back(Example{"goemotions:" + example.source_id, example.text, std::nullopt,
+                                   std::nullopt, example.emotion});
+    }
+  }
+
+  for (const auto& record : dev.rows) data.dev.push_back(from_record(record));
+  if (config.dev_limit > 0 && data.dev.size() > static_cast<std::size_t>(config.dev_limit)) {
+    data.dev.resize(static_cast<std::size_t>(config.dev_limit));
+  }
+  return data;
+}
+
+}  // namespace emotune::train
