@@ -5,10 +5,27 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 
+#include "io/hf_config.h"
+
 namespace emotune::model {
+
+// What forward_detailed returns besides last_hidden_state, when asked for.
+struct EncoderOutputRequest {
+  bool hidden_states = false;  // the input of the first layer and the output of every layer
+  bool pooler = false;         // tanh(W h[:, 0] + b), for families whose checkpoint has one
+};
+
+struct EncoderOutput {
+  torch::Tensor last_hidden_state;  // [batch, length, hidden]
+  // [0] = encoder input (after ELECTRA's embeddings_project / ALBERT's
+  // embedding_hidden_mapping_in), [k] = output of layer k; empty unless requested.
+  std::vector<torch::Tensor> hidden_states;
+  torch::Tensor pooler_output;  // [batch, hidden]; undefined unless requested and present
+};
 
 // A pretrained transformer body (BERT, RoBERTa, ELECTRA discriminator, ALBERT).
 // Submodules are registered under HuggingFace's own names, so named_parameters() yields
@@ -19,7 +36,20 @@ class Encoder : public torch::nn::Module {
   // input_ids, attention_mask: int64 [batch, length]; token_type_ids may be undefined
   // (zeros). Returns last_hidden_state [batch, length, hidden].
   virtual torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                                const torch::Tensor& token_type_ids) = 0;
+                                const torch::Tensor& token_type_ids) {
+    return forward_detailed(input_ids, attention_mask, token_type_ids, {}).last_hidden_state;
+  }
+
+  // forward() plus, on request, per-layer hidden states and the pooler output.
+  virtual EncoderOutput forward_detailed(const torch::Tensor& input_ids,
+                                         const torch::Tensor& attention_mask,
+                                         const torch::Tensor& token_type_ids,
+                                         const EncoderOutputRequest& request) = 0;
+
+  // Whether a pooler (pooler.dense.* / ALBERT pooler.*) is part of the model. Published
+  // masked-LM checkpoints (e.g. roberta-base) carry none; the loader then removes it.
+  virtual bool has_pooler() const { return false; }
+  virtual void remove_pooler() {}
 
   virtual std::int64_t hidden_size() const = 0;
 
@@ -38,6 +68,10 @@ struct EncoderOptions {
   // Override the checkpoint's dropout probabilities (e.g. 0 for parity tests); unset = config.
   std::optional<double> hidden_dropout;
   std::optional<double> attention_dropout;
+  // Where and in which floating dtype the weights live after loading (default: CPU, float32;
+  // F16/BF16 checkpoints are converted).
+  std::optional<torch::Device> device;
+  std::optional<torch::ScalarType> dtype;
 };
 
 // Builds the encoder described by `dir`/config.json (model_type bert | roberta | electra |
@@ -49,5 +83,17 @@ std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
 // The same architecture with freshly initialised weights (config.json only).
 std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json,
                                         const EncoderOptions& options = {});
+
+// The architecture of `config` (registry by model_type), weights as libtorch initialises
+// them (no HF init, no loading); options.device/dtype are not applied.
+std::shared_ptr<Encoder> build_encoder(const io::HfConfig& config,
+                                       const EncoderOptions& options = {});
+
+// The model types build_encoder knows.
+std::vector<std::string> supported_model_types();
+
+// Copies the tensors of a safetensors checkpoint into `encoder` by name (see load_encoder).
+// Missing weights, shape mismatches and non-float weights are Errors naming the tensor.
+void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safetensors_file);
 
 }  // namespace emotune::model

@@ -1,0 +1,227 @@
+#include "eval/ensemble.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "eval/metrics.h"
+
+namespace emotune::eval {
+
+EmotionCombination parse_emotion_combination(std::string_view name) {
+  if (name == "prob-sum") return EmotionCombination::prob_sum;
+  if (name == "vote") return EmotionCombination::vote;
+  throw Error(fmt::format("unknown ensemble method '{}' (expected prob-sum or vote)", name));
+}
+
+std::string_view to_string(EmotionCombination combination) {
+  return combination == EmotionCombination::vote ? "vote" : "prob-sum";
+}
+
+void check_compatible(std::span<const Predictions> members) {
+  if (members.empty()) throw Error("ensemble: no members");
+  const Predictions& first = members.front();
+  validate(first);
+  for (std::size_t m = 1; m < members.size(); ++m) {
+    const Predictions& member = members[m];
+    validate(member);
+    auto fail = [m](const std::string& what) {
+      throw Error(fmt::format("ensemble: member {} differs from member 1: {}", m + 1, what));
+    };
+    if (member.size() != first.size()) {
+      fail(fmt::format("{} rows instead of {}", member.size(), first.size()));
+    }
+    for (std::size_t row = 0; row < first.size(); ++row) {
+      if (member.ids[row] != first.ids[row]) {
+        fail(fmt::format("row {} has id '{}' instead of '{}' (same ids in the same order needed)",
+                         row + 1, member.ids[row], first.ids[row]));
+      }
+    }
+    if (member.has_regression != first.has_regression || member.has_emotion != first.has_emotion) {
+      auto tasks = [](const Predictions& p) {
+        return std::string(p.has_regression ? "empathy/distress" : "") +
+               (p.has_regression && p.has_emotion ? " + " : "") + (p.has_emotion ? "emotion" : "");
+      };
+      fail(fmt::format("tasks {} instead of {}", tasks(member), tasks(first)));
+    }
+    if (member.has_emotion && member.labels != first.labels) {
+      fail(fmt::format("labels ({}) instead of ({})", fmt::join(member.labels, ", "),
+                       fmt::join(first.labels, ", ")));
+    }
+  }
+}
+
+std::vector<double> normalized_weights(std::span<const double> weights, std::size_t members) {
+  if (weights.empty()) return std::vector<double>(members, 1.0 / static_cast<double>(members));
+  if (weights.size() != members) {
+    throw Error(fmt::format("ensemble: {} weights for {} members", weights.size(), members));
+  }
+  double total = 0;
+  for (std::size_t m = 0; m < weights.size(); ++m) {
+    if (!std::isfinite(weights[m]) || weights[m] < 0) {
+      throw Error(fmt::format("ensemble: weight {} of member {} is not a finite number >= 0",
+                              weights[m], m + 1));
+    }
+    total += weights[m];
+  }
+  if (total <= 0) throw Error("ensemble: all weights are 0");
+  std::vector<double> out;
+  for (double w : weights) out.push_back(w / total);
+  return out;
+}
+
+namespace {
+
+// Sums of normalised weights (and of weighted probabilities) reached through different
+// additions may differ in their last bits where the exact values are equal; such values are
+// treated as the tie they are, so tie-breaking does not depend on rounding noise.
+bool nearly_equal(double a, double b) {
+  return std::abs(a - b) <= 1e-12 * std::max({1.0, std::abs(a), std::abs(b)});
+}
+
+bool clearly_greater(double a, double b) {
+  return a > b && !nearly_equal(a, b);
+}
+
+// Index of the largest value; the lowest index among (nearly) equal ones.
+std::size_t argmax(std::span<const double> values) {
+  std::size_t best = 0;
+  for (std::size_t i = 1; i < values.size(); ++i) {
+    if (clearly_greater(values[i], values[best])) best = i;
+  }
+  return best;
+}
+
+}  // namespace
+
+Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions& options) {
+  check_compatible(members);
+  const Predictions& first = members.front();
+  const std::size_t rows = first.size();
+  Predictions out;
+  out.ids = first.ids;
+  out.has_regression = first.has_regression;
+  out.has_emotion = first.has_emotion;
+  if (out.has_regression) {
+    const auto w = normalized_weights(options.regression_weights, members.size());
+    out.empathy.assign(rows, 0.0);
+    out.distress.assign(rows, 0.0);
+    for (std::size_t m = 0; m < members.size(); ++m) {
+      for (std::size_t row = 0; row < rows; ++row) {
+        out.empathy[row] += w[m] * members[m].empathy[row];
+        out.distress[row] += w[m] * members[m].distress[row];
+      }
+    }
+  }
+  if (out.has_emotion) {
+    const auto w = normalized_weights(options.emotion_weights, members.size());
+    const std::size_t classes = first.labels.size();
+    out.labels = first.labels;
+    out.probabilities.assign(rows, std::vector<double>(classes, 0.0));
+    out.emotion.resize(rows);
+    std::vector<double> votes(classes);
+    for (std::size_t row = 0; row < rows; ++row) {
+      auto& probabilities = out.probabilities[row];
+      std::fill(votes.begin(), votes.end(), 0.0);
+      for (std::size_t m = 0; m < members.size(); ++m) {
+        for (std::size_t c = 0; c < classes; ++c) {
+          probabilities[c] += w[m] * members[m].probabilities[row][c];
+        }
+        votes[static_cast<std::size_t>(members[m].emotion[row])] += w[m];
+      }
+      if (options.combination == EmotionCombination::prob_sum) {
+        out.emotion[row] = static_cast<int>(argmax(probabilities));
+        continue;
+      }
+      std::size_t best = 0;
+      for (std::size_t c = 1; c < classes; ++c) {
+        const bool tied = nearly_equal(votes[c], votes[best]);
+        if (clearly_greater(votes[c], votes[best]) ||
+            (tied && clearly_greater(probabilities[c], probabilities[best]))) {
+          best = c;
+        }
+      }
+      out.emotion[row] = static_cast<int>(best);
+    }
+  }
+  return out;
+}
+
+namespace {
+
+void check_gold_rows(std::span<const Predictions> members, const GoldStandard& gold) {
+  check_compatible(members);
+  if (members.front().size() != gold.size()) {
+    throw Error(fmt::format("ensemble weights: members have {} rows but the gold standard {}",
+                            members.front().size(), gold.size()));
+  }
+}
+
+// Coordinate search: from equal weights, move one weight at a time by +-step (never below 0),
+// keep any move that improves the objective, and halve the step when none does.
+WeightFit coordinate_search(std::size_t members,
+                            const std::function<double(const std::vector<double>&)>& objective) {
+  std::vector<double> weights(members, 1.0);
+  double best = objective(weights);
+  for (double step = 0.5; step >= 1.0 / 64; step /= 2) {
+    bool improved = true;
+    for (int pass = 0; improved && pass < 100; ++pass) {
+      improved = false;
+      for (std::size_t m = 0; m < members; ++m) {
+        for (double direction : {1.0, -1.0}) {
+          auto candidate = weights;
+          candidate[m] = std::max(0.0, candidate[m] + direction * step);
+          if (candidate[m] == weights[m]) continue;
+          double total = 0;
+          for (double w : candidate) total += w;
+          if (total <= 0) continue;
+          const double score = objective(candidate);
+          if (score > best + 1e-12) {
+            best = score;
+            weights = std::move(candidate);
+            improved = true;
+          }
+        }
+      }
+    }
+  }
+  return {normalized_weights(weights, members), best};
+}
+
+}  // namespace
+
+WeightFit optimize_regression_weights(std::span<const Predictions> members,
+                                      const GoldStandard& gold) {
+  check_gold_rows(members, gold);
+  if (!members.front().has_regression) {
+    throw Error("ensemble weights: the members have no empathy/distress predictions");
+  }
+  return coordinate_search(members.size(), [&](const std::vector<double>& weights) {
+    EnsembleOptions options;
+    options.regression_weights = weights;
+    const auto combined = ensemble(members, options);
+    return (pearson_unrounded(gold.empathy, combined.empathy) +
+            pearson_unrounded(gold.distress, combined.distress)) /
+           2;
+  });
+}
+
+WeightFit optimize_emotion_weights(std::span<const Predictions> members, const GoldStandard& gold,
+                                   EmotionCombination combination) {
+  check_gold_rows(members, gold);
+  if (!members.front().has_emotion) {
+    throw Error("ensemble weights: the members have no emotion predictions");
+  }
+  return coordinate_search(members.size(), [&](const std::vector<double>& weights) {
+    EnsembleOptions options;
+    options.combination = combination;
+    options.emotion_weights = weights;
+    const auto combined = ensemble(members, options);
+    return classification_scores(gold.emotion, official_emotion_ids(combined)).macro_f1_unrounded();
+  });
+}
+
+}  // namespace emotune::eval

@@ -1,0 +1,184 @@
+#include "model/encoder.h"
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "io/safetensors.h"
+#include "model/albert.h"
+#include "model/bert.h"
+#include "model/checkpoint.h"
+#include "model/electra.h"
+#include "model/roberta.h"
+
+namespace emotune::model {
+namespace {
+
+using Factory = std::function<std::shared_ptr<Encoder>(const io::HfConfig&, const DropoutRates&)>;
+
+template <typename Family>
+Factory factory() {
+  return [](const io::HfConfig& config, const DropoutRates& dropout) {
+    return std::make_shared<Family>(config, dropout);
+  };
+}
+
+const std::map<std::string, Factory>& registry() {
+  static const std::map<std::string, Factory> families{
+      {"bert", factory<BertModel>()},
+      {"roberta", factory<RobertaModel>()},
+      {"electra", factory<ElectraModel>()},
+      {"albert", factory<AlbertModel>()},
+  };
+  return families;
+}
+
+// Buffers HF may save beside the weights; positions and token types are computed here.
+bool is_known_buffer(const std::string& name) {
+  return name == "embeddings.position_ids" || name == "embeddings.token_type_ids";
+}
+
+// Names that belong to the base model (as opposed to task/pre-training heads).
+bool looks_like_base_weight(const std::string& name) {
+  for (const char* prefix : {"embeddings.", "encoder.", "embeddings_project.", "pooler."})
+    if (name.starts_with(prefix)) return true;
+  return false;
+}
+
+bool is_float(io::DType dtype) {
+  return dtype == io::DType::F32 || dtype == io::DType::F16 || dtype == io::DType::BF16 ||
+         dtype == io::DType::F64;
+}
+
+std::string shape_text(c10::IntArrayRef shape) {
+  return fmt::format("[{}]", fmt::join(shape, ", "));
+}
+
+void apply_placement(Encoder& encoder, const EncoderOptions& options) {
+  if (options.dtype && !c10::isFloatingType(*options.dtype))
+    throw Error(
+        fmt::format("encoder dtype must be floating, got {}", c10::toString(*options.dtype)));
+  if (options.device && options.dtype)
+    encoder.to(*options.device, *options.dtype);
+  else if (options.device)
+    encoder.to(*options.device);
+  else if (options.dtype)
+    encoder.to(*options.dtype);
+}
+
+}  // namespace
+
+std::vector<std::string> supported_model_types() {
+  std::vector<std::string> names;
+  for (const auto& [name, factory] : registry()) names.push_back(name);
+  return names;
+}
+
+std::shared_ptr<Encoder> build_encoder(const io::HfConfig& config, const EncoderOptions& options) {
+  const auto it = registry().find(config.model_type);
+  if (it == registry().end())
+    throw error_in(config.origin,
+                   fmt::format("key 'model_type': '{}' is not supported (expected one of {})",
+                               config.model_type, fmt::join(supported_model_types(), ", ")));
+  DropoutRates dropout{options.hidden_dropout.value_or(config.hidden_dropout_prob),
+                       options.attention_dropout.value_or(config.attention_probs_dropout_prob)};
+  for (double p : {dropout.hidden, dropout.attention})
+    if (!(p >= 0.0 && p < 1.0))
+      throw Error(fmt::format("dropout probability must be in [0, 1), got {}", p));
+  return it->second(config, dropout);
+}
+
+void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safetensors_file) {
+  const io::SafetensorsFile file(safetensors_file);
+  const std::string prefix = encoder.weight_prefix() + ".";
+  auto parameters = encoder.named_parameters(/*recurse=*/true);
+
+  std::map<std::string, const io::TensorInfo*> matched;
+  std::vector<std::string> ignored;
+  for (const auto& info : file.tensors()) {
+    const std::string name =
+        info.name.starts_with(prefix) ? info.name.substr(prefix.size()) : info.name;
+    if (parameters.contains(name)) {
+      const auto [it, inserted] = matched.emplace(name, &info);
+      if (!inserted)
+        throw error_in(safetensors_file, fmt::format("tensors '{}' and '{}' both hold weight '{}'",
+                                                     it->second->name, info.name, name));
+    } else if (is_known_buffer(name)) {
+      continue;
+    } else if (looks_like_base_weight(name)) {
+      throw error_in(safetensors_file,
+                     fmt::format("tensor '{}' has no place in the {} model that config.json "
+                                 "describes (does config.json belong to this checkpoint?)",
+                                 info.name, encoder.model_type()));
+    } else {
+      ignored.push_back(info.name);
+    }
+  }
+  if (!ignored.empty())
+    spdlog::debug("{}: ignoring {} tensors emotune does not use: {}", safetensors_file.string(),
+                  ignored.size(), fmt::join(ignored, ", "));
+
+  if (encoder.has_pooler()) {
+    bool any_pooler = false;
+    for (const auto& [name, info] : matched) any_pooler = any_pooler || name.starts_with("pooler.");
+    if (!any_pooler) {
+      spdlog::debug("{}: no pooler weights; the encoder runs without a pooler",
+                    safetensors_file.string());
+      encoder.remove_pooler();
+      parameters = encoder.named_parameters(true);
+    }
+  }
+
+  std::vector<std::string> missing;
+  for (const auto& item : parameters)
+    if (!matched.contains(item.key())) missing.push_back(item.key());
+  if (!missing.empty())
+    throw error_in(
+        safetensors_file,
+        fmt::format("missing {} weight(s) of the {} model (with or without the '{}' "
+                    "prefix): {}",
+                    missing.size(), encoder.model_type(), prefix, fmt::join(missing, ", ")));
+
+  torch::NoGradGuard no_grad;
+  for (const auto& [name, info] : matched) {
+    auto& parameter = parameters[name];
+    if (!is_float(info->dtype))
+      throw error_in(safetensors_file,
+                     fmt::format("tensor '{}' has dtype {}; a weight must be F32, F16, BF16 or F64",
+                                 info->name, io::dtype_name(info->dtype)));
+    if (c10::IntArrayRef(info->shape) != parameter.sizes())
+      throw error_in(safetensors_file,
+                     fmt::format("tensor '{}' has shape {} but config.json gives {}", info->name,
+                                 shape_text(info->shape), shape_text(parameter.sizes())));
+    parameter.copy_(read_tensor(file, *info));
+  }
+}
+
+std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
+                                      const EncoderOptions& options) {
+  const auto config = io::load_hf_config(dir / "config.json");
+  auto encoder = build_encoder(config, options);
+  const auto weights = dir / "model.safetensors";
+  if (!std::filesystem::exists(weights))
+    throw error_in(dir,
+                   "no model.safetensors (PyTorch .bin checkpoints are not supported; "
+                   "convert them to safetensors first)");
+  load_encoder_weights(*encoder, weights);
+  apply_placement(*encoder, options);
+  return encoder;
+}
+
+std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json,
+                                        const EncoderOptions& options) {
+  const auto config = io::load_hf_config(config_json);
+  auto encoder = build_encoder(config, options);
+  initialize_weights(*encoder, config.initializer_range);
+  apply_placement(*encoder, options);
+  return encoder;
+}
+
+}  // namespace emotune::model

@@ -1,0 +1,129 @@
+#include "model/heads.h"
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+
+namespace emotune::model {
+namespace {
+
+std::string shape_string(const torch::Tensor& tensor) {
+  std::string text = "[";
+  for (std::int64_t d = 0; d < tensor.dim(); ++d) {
+    text += (d ? ", " : "") + std::to_string(tensor.size(d));
+  }
+  return text + "]";
+}
+
+}  // namespace
+
+std::string task_name(Task task) {
+  switch (task) {
+    case Task::empathy:
+      return "empathy";
+    case Task::distress:
+      return "distress";
+    case Task::emotion:
+      return "emotion";
+  }
+  return "?";
+}
+
+std::optional<Task> parse_task(std::string_view name) {
+  for (const Task task : {Task::empathy, Task::distress, Task::emotion}) {
+    if (name == task_name(task)) return task;
+  }
+  return std::nullopt;
+}
+
+bool is_regression(Task task) { return task != Task::emotion; }
+
+std::int64_t task_output_size(Task task) {
+  return is_regression(task) ? 1 : static_cast<std::int64_t>(emotion_labels().size());
+}
+
+TaskModelImpl::TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks,
+                             double head_dropout)
+    : encoder_(std::move(encoder)), tasks_(std::move(tasks)) {
+  if (!encoder_) throw Error("task model: no encoder given");
+  if (tasks_.empty()) throw Error("task model: no task given");
+  register_module("encoder", encoder_);
+  dropout_ = register_module("dropout", torch::nn::Dropout(head_dropout));
+  auto heads = std::make_shared<torch::nn::Module>();
+  for (const Task task : tasks_) {
+    if (heads_.count(task)) throw Error(fmt::format("task model: task {} given twice", task_name(task)));
+    auto linear = torch::nn::Linear(encoder_->hidden_size(), task_output_size(task));
+    heads->register_module(task_name(task), linear);
+    heads_.emplace(task, linear);
+  }
+  register_module("heads", heads);
+}
+
+torch::nn::Linear& TaskModelImpl::head(Task task) {
+  const auto found = heads_.find(task);
+  if (found == heads_.end()) throw Error(fmt::format("task model has no {} head", task_name(task)));
+  return found->second;
+}
+
+TaskOutputs TaskModelImpl::forward(const torch::Tensor& input_ids,
+                                   const torch::Tensor& attention_mask,
+                                   const torch::Tensor& token_type_ids) {
+  const auto hidden = encoder_->forward(input_ids, attention_mask, token_type_ids);
+  const auto first_token = dropout_->forward(hidden.select(1, 0));
+  TaskOutputs outputs;
+  for (const Task task : tasks_) {
+    auto output = heads_.at(task)->forward(first_token);
+    outputs.emplace(task, is_regression(task) ? output.squeeze(-1) : output);
+  }
+  return outputs;
+}
+
+std::map<std::string, torch::Tensor> TaskModelImpl::export_tensors() const {
+  std::map<std::string, torch::Tensor> tensors;
+  const std::string prefix = encoder_->weight_prefix();
+  for (const auto& item : encoder_->named_parameters(true)) {
+    tensors.emplace(prefix + "." + item.key(), item.value());
+  }
+  for (const auto& [task, linear] : heads_) {
+    tensors.emplace("heads." + task_name(task) + ".weight", linear->weight);
+    tensors.emplace("heads." + task_name(task) + ".bias", linear->bias);
+  }
+  return tensors;
+}
+
+void TaskModelImpl::import_tensors(const std::map<std::string, torch::Tensor>& tensors,
+                                   const std::string& origin) {
+  torch::NoGradGuard no_grad;
+  for (auto& [name, target] : export_tensors()) {
+    const auto found = tensors.find(name);
+    if (found == tensors.end()) {
+      throw Error(fmt::format("{}: tensor {} is missing", origin, name));
+    }
+    if (found->second.sizes() != target.sizes()) {
+      throw Error(fmt::format("{}: tensor {} has shape {}, expected {}", origin, name,
+                              shape_string(found->second), shape_string(target)));
+    }
+    target.copy_(found->second);
+  }
+}
+
+torch::Tensor task_loss(const TaskOutputs& outputs, const TaskTargets& targets,
+                        const LossWeights& weights) {
+  torch::Tensor total;
+  for (const auto& [task, output] : outputs) {
+    const auto target = targets.find(task);
+    if (target == targets.end()) {
+      throw Error(fmt::format("loss: no {} targets in the batch", task_name(task)));
+    }
+    auto loss = is_regression(task)
+                    ? torch::mse_loss(output, target->second.to(output.scalar_type()))
+                    : torch::cross_entropy_loss(output, target->second);
+    const auto weight = weights.find(task);
+    if (weight != weights.end() && weight->second != 1.0) loss = loss * weight->second;
+    total = total.defined() ? total + loss : loss;
+  }
+  if (!total.defined()) throw Error("loss: the model has no task");
+  return total;
+}
+
+}  // namespace emotune::model

@@ -1,0 +1,84 @@
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "model/encoder.h"
+
+namespace emotune::model {
+
+// The prediction targets of the WASSA 2021 tasks. Track I: empathy, distress (regression,
+// one output each); Track II: emotion (7-way classification).
+enum class Task { empathy, distress, emotion };
+
+// Class ids of the emotion head: the alphabetical order WASSA and the reference use.
+inline const std::vector<std::string>& emotion_labels() {
+  static const std::vector<std::string> labels = {"anger",   "disgust", "fear",    "joy",
+                                                  "neutral", "sadness", "surprise"};
+  return labels;
+}
+
+std::string task_name(Task task);
+// "empathy" | "distress" | "emotion"; nullopt otherwise.
+std::optional<Task> parse_task(std::string_view name);
+bool is_regression(Task task);
+std::int64_t task_output_size(Task task);
+
+// Per-task outputs of a forward pass: regression tasks give predictions [batch], the emotion
+// task gives logits [batch, 7].
+using TaskOutputs = std::map<Task, torch::Tensor>;
+
+// Targets of a batch: regression values [batch] (float) and emotion class ids [batch] (int64).
+using TaskTargets = std::map<Task, torch::Tensor>;
+
+// An encoder plus one linear head per task, all reading the final hidden state of the first
+// token ([CLS] / <s>) with no pooler and no activation, as the WASSA@IITK system does.
+// Parameters are registered as "encoder.<HF base-model name>" and "heads.<task>.{weight,bias}".
+class TaskModelImpl : public torch::nn::Module {
+ public:
+  // head_dropout: probability of the dropout applied to the first-token vector before the
+  // heads (active in train mode only).
+  TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks, double head_dropout);
+
+  TaskOutputs forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
+                      const torch::Tensor& token_type_ids);
+
+  const std::vector<Task>& tasks() const { return tasks_; }
+  Encoder& encoder() { return *encoder_; }
+  const std::shared_ptr<Encoder>& encoder_ptr() const { return encoder_; }
+  torch::nn::Linear& head(Task task);
+
+  // Every trainable tensor under the names used in HF-style exports:
+  // "<weight_prefix>.<encoder name>" for the encoder (e.g. "electra.embeddings...") and
+  // "heads.<task>.weight|bias" for the heads.
+  std::map<std::string, torch::Tensor> export_tensors() const;
+
+  // Copies tensors written by export_tensors() back in; an Error naming `origin` and the tensor
+  // when one is missing or has another shape.
+  void import_tensors(const std::map<std::string, torch::Tensor>& tensors,
+                      const std::string& origin);
+
+ private:
+  std::shared_ptr<Encoder> encoder_;
+  std::vector<Task> tasks_;
+  std::map<Task, torch::nn::Linear> heads_;
+  torch::nn::Dropout dropout_{nullptr};
+};
+TORCH_MODULE(TaskModel);
+
+// Loss weights per task (a task missing from the map has weight 1).
+using LossWeights = std::map<Task, double>;
+
+// Sum over tasks of weight × loss: MSELoss (mean) for regression, CrossEntropyLoss (mean) for
+// the emotion task. Targets must hold every task of `outputs`.
+torch::Tensor task_loss(const TaskOutputs& outputs, const TaskTargets& targets,
+                        const LossWeights& weights = {});
+
+}  // namespace emotune::model

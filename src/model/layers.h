@@ -1,0 +1,152 @@
+#pragma once
+
+// The BERT-style building blocks shared by the encoder families, registered under the names
+// HuggingFace's modeling_bert.py uses (ELECTRA and RoBERTa reuse them as HF does).
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+#include "io/hf_config.h"
+
+namespace emotune::model {
+
+enum class Activation { Gelu, GeluNew, GeluPytorchTanh, GeluFast, Relu, Silu, Tanh };
+
+// hidden_act spelling of config.json -> Activation; Error for an unknown name.
+Activation parse_activation(const std::string& name);
+torch::Tensor activate(Activation activation, const torch::Tensor& x);
+
+// Dropout probabilities after EncoderOptions overrides.
+struct DropoutRates {
+  double hidden = 0.0;
+  double attention = 0.0;
+};
+
+// attention_mask (1 = token, 0 = padding) [batch, length] -> additive [batch, 1, 1, length]
+// of (1 - mask) * lowest(dtype), as HF's get_extended_attention_mask.
+torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype);
+
+// Scaled dot-product attention over projected q, k, v [batch, length, hidden], in HF's order
+// of operations (scores = q k^T, then / sqrt(head_dim), + mask, softmax, dropout, · v).
+// Returns the context [batch, length, hidden].
+torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tensor& key,
+                                   const torch::Tensor& value, const torch::Tensor& additive_mask,
+                                   std::int64_t num_heads, double dropout, bool training);
+
+// Sum of word, position and token-type embeddings, LayerNorm, dropout (in embedding_size).
+class BertEmbeddingsImpl : public torch::nn::Module {
+ public:
+  enum class Positions {
+    Sequential,   // 0..L-1 (BERT, ELECTRA, ALBERT)
+    AfterPadding  // cumsum(id != pad) * (id != pad) + pad (RoBERTa)
+  };
+  BertEmbeddingsImpl(const io::HfConfig& config, std::int64_t embedding_size, Positions positions,
+                     double dropout);
+  torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+
+  torch::nn::Embedding word_embeddings{nullptr};
+  torch::nn::Embedding position_embeddings{nullptr};
+  torch::nn::Embedding token_type_embeddings{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+
+ private:
+  Positions positions_;
+  std::int64_t pad_token_id_;
+  double dropout_;
+};
+TORCH_MODULE(BertEmbeddings);
+
+class BertSelfAttentionImpl : public torch::nn::Module {
+ public:
+  BertSelfAttentionImpl(const io::HfConfig& config, double attention_dropout);
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+
+  torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+
+ private:
+  std::int64_t num_heads_;
+  double dropout_;
+};
+TORCH_MODULE(BertSelfAttention);
+
+// dense -> dropout -> LayerNorm(· + residual); BertSelfOutput and BertOutput share this shape.
+class BertResidualOutputImpl : public torch::nn::Module {
+ public:
+  BertResidualOutputImpl(std::int64_t in_features, std::int64_t hidden_size, double eps,
+                         double dropout);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& residual);
+
+  torch::nn::Linear dense{nullptr};
+  torch::nn::LayerNorm LayerNorm{nullptr};
+
+ private:
+  double dropout_;
+};
+TORCH_MODULE(BertResidualOutput);
+
+class BertAttentionImpl : public torch::nn::Module {
+ public:
+  BertAttentionImpl(const io::HfConfig& config, const DropoutRates& dropout);
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+
+  BertSelfAttention self{nullptr};
+  BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertAttention);
+
+class BertIntermediateImpl : public torch::nn::Module {
+ public:
+  explicit BertIntermediateImpl(const io::HfConfig& config);
+  torch::Tensor forward(const torch::Tensor& hidden);
+
+  torch::nn::Linear dense{nullptr};
+
+ private:
+  Activation activation_;
+};
+TORCH_MODULE(BertIntermediate);
+
+class BertLayerImpl : public torch::nn::Module {
+ public:
+  BertLayerImpl(const io::HfConfig& config, const DropoutRates& dropout);
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+
+  BertAttention attention{nullptr};
+  BertIntermediate intermediate{nullptr};
+  BertResidualOutput output{nullptr};
+};
+TORCH_MODULE(BertLayer);
+
+// "encoder.layer.{i}": num_hidden_layers independent post-LN layers.
+class BertEncoderImpl : public torch::nn::Module {
+ public:
+  BertEncoderImpl(const io::HfConfig& config, const DropoutRates& dropout);
+  // Appends the input and every layer's output to `hidden_states` when it is not null.
+  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
+                        std::vector<torch::Tensor>* hidden_states);
+
+  torch::nn::ModuleList layer{nullptr};
+
+ private:
+  std::vector<BertLayer> layers_;
+};
+TORCH_MODULE(BertEncoder);
+
+// tanh(dense(h[:, 0])).
+class BertPoolerImpl : public torch::nn::Module {
+ public:
+  explicit BertPoolerImpl(std::int64_t hidden_size);
+  torch::Tensor forward(const torch::Tensor& last_hidden_state);
+
+  torch::nn::Linear dense{nullptr};
+};
+TORCH_MODULE(BertPooler);
+
+// HF's _init_weights: Linear/Embedding weights ~ N(0, initializer_range), biases 0, the padding
+// row of embeddings 0, LayerNorm weight 1 and bias 0.
+void initialize_weights(torch::nn::Module& module, double initializer_range);
+
+}  // namespace emotune::model

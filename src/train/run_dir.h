@@ -1,0 +1,33 @@
+#pragma once
+
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+#include <torch/torch.h>
+
+namespace emotune::train {
+
+// Replaces the folder `target` by one built by `fill` (called with an empty temporary folder
+// beside it): files are fsynced, then the folders are swapped with one rename (renameat2
+// RENAME_EXCHANGE), so a run killed at any moment leaves either the old or the new folder.
+void write_folder_atomic(const std::filesystem::path& target,
+                         const std::function<void(const std::filesystem::path&)>& fill);
+
+// The folder to read a snapshot from: `target`, or the swap temporary when a kill came between
+// the two renames of a first snapshot; nullopt-like empty path when there is none.
+std::filesystem::path existing_snapshot(const std::filesystem::path& target);
+
+// Writes a JSON document atomically (pretty-printed).
+void write_json(const std::filesystem::path& path, const nlohmann::json& value);
+nlohmann::json read_json(const std::filesystem::path& path);
+
+// sha256 of every regular file in `dir` (not recursive), by file name.
+std::map<std::string, std::string> fingerprint_folder(const std::filesystem::path& dir);
+
+// Copies the tokenizer files of an HF checkpoint folder (whichever exist) into `to`.
+void copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to);
+
+}  // namespace emotune::train

@@ -1,0 +1,528 @@
+#include "train/trainer.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <fstream>
+#include <limits>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/version.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "runtime/device.h"
+#include "text/tokenizer.h"
+#include "train/optim.h"
+#include "train/run_dir.h"
+#include "train/scoring.h"
+
+namespace emotune::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+// Where training stands; stored in last/state.json so a resumed run continues exactly here.
+struct Progress {
+  std::int64_t step = 0;            // optimizer steps taken
+  std::int64_t epoch = 0;           // current epoch (0-based)
+  std::int64_t batch_in_epoch = 0;  // batches of `epoch` already trained
+  double best_score = -std::numeric_limits<double>::infinity();
+  json best_metrics;                // the metrics line of the best evaluation so far
+  json last_metrics;
+  std::int64_t metrics_lines = 0;   // lines of metrics.jsonl that belong to this state
+  double loss_sum = 0.0;            // training loss since the last evaluation
+  std::int64_t loss_count = 0;
+  bool finished = false;
+};
+
+json to_json(const Progress& p) {
+  return json{{"step", p.step},
+              {"epoch", p.epoch},
+              {"batch_in_epoch", p.batch_in_epoch},
+              {"best_score", std::isfinite(p.best_score) ? json(p.best_score) : json(nullptr)},
+              {"best_metrics", p.best_metrics},
+              {"last_metrics", p.last_metrics},
+              {"metrics_lines", p.metrics_lines},
+              {"loss_sum", p.loss_sum},
+              {"loss_count", p.loss_count},
+              {"finished", p.finished}};
+}
+
+Progress progress_from_json(const json& j) {
+  Progress p;
+  p.step = j.at("step").get<std::int64_t>();
+  p.epoch = j.at("epoch").get<std::int64_t>();
+  p.batch_in_epoch = j.at("batch_in_epoch").get<std::int64_t>();
+  if (!j.at("best_score").is_null()) p.best_score = j.at("best_score").get<double>();
+  p.best_metrics = j.at("best_metrics");
+  p.last_metrics = j.at("last_metrics");
+  p.metrics_lines = j.at("metrics_lines").get<std::int64_t>();
+  p.loss_sum = j.at("loss_sum").get<double>();
+  p.loss_count = j.at("loss_count").get<std::int64_t>();
+  p.finished = j.at("finished").get<bool>();
+  return p;
+}
+
+double hidden_dropout_of(const fs::path& backbone) {
+  const auto config = read_json(backbone / "config.json");
+  return config.value("hidden_dropout_prob", 0.1);
+}
+
+double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps) {
+  if (config.lr_schedule != "linear") return config.learning_rate;
+  // HF get_linear_schedule_with_warmup: step counts optimizer steps taken before this one.
+  const auto warmup = static_cast<std::int64_t>(std::llround(config.warmup_ratio * total_steps));
+  if (step < warmup) return config.learning_rate * static_cast<double>(step) / std::max<std::int64_t>(1, warmup);
+  return config.learning_rate *
+         std::max(0.0, static_cast<double>(total_steps - step) /
+                           static_cast<double>(std::max<std::int64_t>(1, total_steps - warmup)));
+}
+
+std::vector<EncodedExample> encode_all(const text::Tokenizer& tokenizer,
+                                       const std::vector<Example>& examples,
+                                       std::int64_t max_length) {
+  std::vector<EncodedExample> encoded(examples.size());
+  for (std::size_t i = 0; i < examples.size(); ++i) {
+    encoded[i].input_ids =
+        tokenizer.encode(examples[i].text, static_cast<std::size_t>(max_length)).input_ids;
+    encoded[i].source_index = i;
+  }
+  return encoded;
+}
+
+// Trims metrics.jsonl to its first `lines` lines: evaluations logged after the snapshot a
+// resumed run starts from are redone, so they must not appear twice.
+void truncate_metrics(const fs::path& file, std::int64_t lines) {
+  std::string kept;
+  if (fs::exists(file)) {
+    std::istringstream in(read_file(file));
+    std::string line;
+    for (std::int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
+  }
+  write_file_atomic(file, kept);
+}
+
+void append_line(const fs::path& file, const std::string& line) {
+  std::ofstream out(file, std::ios::app);
+  out << line << "\n";
+  out.flush();
+  if (!out) throw error_in(file, "cannot append a line");
+}
+
+std::string format_duration(double seconds) {
+  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
+  const auto total = static_cast<long>(seconds);
+  if (total >= 3600) return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
+  return fmt::format("{:02}:{:02}", total / 60, total % 60);
+}
+
+class ProgressReporter {
+ public:
+  ProgressReporter(bool enabled, std::int64_t total_steps, std::int64_t start_step)
+      : enabled_(enabled),
+        terminal_(::isatty(::fileno(stderr)) != 0),
+        total_(total_steps),
+        start_step_(start_step),
+        start_(std::chrono::steady_clock::now()) {}
+
+  void update(std::int64_t step, std::int64_t epoch, double loss) {
+    if (!enabled_) return;
+    const double elapsed =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(step - start_step_) / elapsed : 0.0;
+    const double eta = rate > 0 ? static_cast<double>(total_ - step) / rate : -1.0;
+    if (terminal_) {
+      constexpr int width = 30;
+      const int filled = static_cast<int>(width * step / std::max<std::int64_t>(1, total_));
+      fmt::print(stderr, "\r[{}{}] {}/{} epoch {} loss {:.4f} {:.2f} steps/s ETA {}   ",
+                 std::string(static_cast<std::size_t>(filled), '#'),
+                 std::string(static_cast<std::size_t>(width - filled), '.'), step, total_, epoch + 1,
+                 loss, rate, format_duration(eta));
+      std::fflush(stderr);
+      dirty_ = true;
+    } else if (step % std::max<std::int64_t>(1, total_ / 20) == 0 || step == total_) {
+      spdlog::info("step {}/{} epoch {} loss {:.4f} {:.2f} steps/s ETA {}", step, total_, epoch + 1,
+                   loss, rate, format_duration(eta));
+    }
+  }
+
+  // Ends the bar's line before something else is printed.
+  void break_line() {
+    if (dirty_) fmt::print(stderr, "\n");
+    dirty_ = false;
+  }
+
+ private:
+  bool enabled_;
+  bool terminal_;
+  std::int64_t total_;
+  std::int64_t start_step_;
+  std::chrono::steady_clock::time_point start_;
+  bool dirty_ = false;
+};
+
+struct Evaluation {
+  std::map<std::string, double> scores;
+  double loss = 0.0;
+};
+
+Evaluation evaluate(model::TaskModel& task_model, const std::vector<EncodedExample>& encoded,
+                    const std::vector<Example>& examples, const TrainConfig& config,
+                    std::int64_t pad_id, const c10::Device& device) {
+  torch::NoGradGuard no_grad;
+  task_model->eval();
+  DevPredictions predictions;
+  double loss_sum = 0.0;
+  std::size_t rows = 0;
+  const auto batch_size = static_cast<std::size_t>(config.batch_size);
+  for (std::size_t start = 0; start < encoded.size(); start += batch_size) {
+    std::vector<std::size_t> chosen;
+    for (std::size_t i = start; i < std::min(encoded.size(), start + batch_size); ++i) chosen.push_back(i);
+    auto batch = collate(chosen, encoded, examples, config.tasks, pad_id);
+    model::TaskTargets targets;
+    for (auto& [task, target] : batch.targets) targets[task] = target.to(device);
+    const auto outputs = task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
+                                             batch.token_type_ids.to(device));
+    loss_sum += model::task_loss(outputs, targets, config.loss_weights).item<double>() *
+                static_cast<double>(chosen.size());
+    rows += chosen.size();
+    for (const auto& [task, output] : outputs) {
+      const auto cpu = output.to(torch::kCPU, torch::kFloat64);
+      if (model::is_regression(task)) {
+        auto& predicted = predictions.regression_predicted[task];
+        auto& gold = predictions.regression_gold[task];
+        const auto target = batch.targets.at(task).to(torch::kFloat64);
+        for (std::int64_t i = 0; i < cpu.size(0); ++i) {
+          predicted.push_back(cpu[i].item<double>());
+          gold.push_back(target[i].item<double>());
+        }
+      } else {
+        const auto argmax = cpu.argmax(1);
+        const auto& target = batch.targets.at(task);
+        for (std::int64_t i = 0; i < cpu.size(0); ++i) {
+          predictions.emotion_predicted.push_back(static_cast<int>(argmax[i].item<std::int64_t>()));
+          predictions.emotion_gold.push_back(static_cast<int>(target[i].item<std::int64_t>()));
+        }
+      }
+    }
+  }
+  task_model->train();
+  Evaluation evaluation;
+  evaluation.scores = score_dev(predictions);
+  evaluation.loss = rows ? loss_sum / static_cast<double>(rows) : 0.0;
+  return evaluation;
+}
+
+void write_best(const fs::path& folder, model::TaskModel& task_model, const TrainConfig& config,
+                const json& metrics, std::int64_t seed) {
+  const auto backbone = config.backbone_dir();
+  write_folder_atomic(folder, [&](const fs::path& dir) {
+    fs::copy_file(backbone / "config.json", dir / "config.json");
+    copy_tokenizer_files(backbone, dir);
+    std::map<std::string, torch::Tensor> tensors;
+    for (auto& [name, tensor] : task_model->export_tensors()) {
+      tensors.emplace(name, tensor.detach().to(torch::kCPU, torch::kFloat32));
+    }
+    model::save_tensors(dir / "model.safetensors", tensors);
+    json tasks = json::array();
+    json heads = json::object();
+    for (const auto task : config.tasks) {
+      tasks.push_back(model::task_name(task));
+      heads[model::task_name(task)] = {
+          {"weight", "heads." + model::task_name(task) + ".weight"},
+          {"bias", "heads." + model::task_name(task) + ".bias"},
+          {"outputs", model::task_output_size(task)},
+          {"kind", model::is_regression(task) ? "regression" : "classification"}};
+    }
+    write_json(dir / "emotune.json",
+               json{{"emotune_version", kVersion},
+                    {"model_type", task_model->encoder().model_type()},
+                    {"weight_prefix", task_model->encoder().weight_prefix()},
+                    {"tasks", tasks},
+                    {"heads", heads},
+                    {"head_input", "last_hidden_state[:, 0] (first token, no pooler)"},
+                    {"emotion_labels", model::emotion_labels()},
+                    {"max_length", config.max_length},
+                    {"seed", seed},
+                    {"dev_metrics", metrics}});
+  });
+}
+
+void write_last(const fs::path& folder, model::TaskModel& task_model, const AdamW& optimizer,
+                const Progress& progress, std::int64_t seed) {
+  write_folder_atomic(folder, [&](const fs::path& dir) {
+    std::map<std::string, torch::Tensor> weights;
+    for (auto& [name, tensor] : task_model->export_tensors()) weights.emplace(name, tensor.detach());
+    model::save_tensors(dir / "model.safetensors", weights);
+    model::save_tensors(dir / "optimizer.safetensors", optimizer.state_tensors());
+    auto state = to_json(progress);
+    state["seed"] = seed;
+    // Batch order and dropout masks are functions of (seed, epoch, step), so these numbers are
+    // the whole random state.
+    state["rng"] = {{"shuffle", "mt19937_64(seed, epoch) Fisher-Yates"},
+                    {"torch", "manual_seed(seed, step) before each step"}};
+    write_json(dir / "state.json", state);
+  });
+}
+
+std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
+  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(step) + 1;
+}
+
+}  // namespace
+
+json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_t seed,
+                const fs::path& seed_dir, const TrainHooks& hooks) {
+  fs::create_directories(seed_dir);
+  const auto backbone = config.backbone_dir();
+  const auto device = runtime::parse_device(config.device);
+  const auto dtype = runtime::parse_dtype(config.dtype);
+  const auto tokenizer = text::load_tokenizer(backbone);
+  const auto pad_id = tokenizer->special_ids().pad;
+  const auto train_encoded = encode_all(*tokenizer, data.train, config.max_length);
+  const auto dev_encoded = encode_all(*tokenizer, data.dev, config.max_length);
+  if (train_encoded.empty()) throw Error("no training examples");
+
+  torch::manual_seed(static_cast<std::uint64_t>(seed));
+  auto encoder = model::load_encoder(backbone);
+  model::TaskModel task_model(encoder, config.tasks,
+                              config.head_dropout.value_or(hidden_dropout_of(backbone)));
+  task_model->to(device, dtype);
+  task_model->train();
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& item : task_model->named_parameters(true)) named.emplace_back(item.key(), item.value());
+  AdamW optimizer(named, AdamWOptions{config.learning_rate, config.adam_beta1, config.adam_beta2,
+                                      config.adam_eps, config.weight_decay});
+
+  const auto batch_size = static_cast<std::size_t>(config.batch_size);
+  const auto steps_per_epoch =
+      static_cast<std::int64_t>((train_encoded.size() + batch_size - 1) / batch_size);
+  std::int64_t total_steps = steps_per_epoch * config.epochs;
+  if (config.max_steps > 0) total_steps = std::min(total_steps, config.max_steps);
+
+  const auto metrics_file = seed_dir / "metrics.jsonl";
+  const auto last_dir = seed_dir / "last";
+  Progress progress;
+  if (const auto snapshot = existing_snapshot(last_dir); !snapshot.empty()) {
+    progress = progress_from_json(read_json(snapshot / "state.json"));
+    task_model->import_tensors(model::load_tensors(snapshot / "model.safetensors"),
+                               (snapshot / "model.safetensors").string());
+    optimizer.load_state_tensors(model::load_tensors(snapshot / "optimizer.safetensors"),
+                                 (snapshot / "optimizer.safetensors").string());
+    spdlog::info("seed {}: resuming at step {} (epoch {}, batch {})", seed, progress.step,
+                 progress.epoch + 1, progress.batch_in_epoch);
+  }
+  truncate_metrics(metrics_file, progress.metrics_lines);
+  const auto selection = config.resolved_selection_metric();
+
+  ProgressReporter reporter(hooks.progress, total_steps, progress.step);
+  while (!progress.finished) {
+    const auto order = epoch_order(train_encoded.size(), static_cast<std::uint64_t>(seed),
+                                   static_cast<std::uint64_t>(progress.epoch));
+    const auto batches = make_batches(order, batch_size, train_encoded, config.length_bucketing,
+                                      static_cast<std::uint64_t>(seed),
+                                      static_cast<std::uint64_t>(progress.epoch));
+    const auto& chosen = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
+    torch::manual_seed(step_seed(seed, progress.step));
+    auto batch = collate(chosen, train_encoded, data.train, config.tasks, pad_id);
+    model::TaskTargets targets;
+    for (auto& [task, target] : batch.targets) {
+      targets[task] = model::is_regression(task) ? target.to(device, dtype) : target.to(device);
+    }
+    optimizer.zero_grad();
+    const auto outputs = task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
+                                             batch.token_type_ids.to(device));
+    const auto loss = model::task_loss(outputs, targets, config.loss_weights);
+    loss.backward();
+    if (config.max_grad_norm > 0) {
+      torch::nn::utils::clip_grad_norm_(task_model->parameters(), config.max_grad_norm);
+    }
+    optimizer.step(learning_rate_at(config, progress.step, total_steps));
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value)) {
+      throw Error(fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate",
+                              seed, loss_value, progress.step + 1));
+    }
+    ++progress.step;
+    progress.loss_sum += loss_value;
+    ++progress.loss_count;
+    ++progress.batch_in_epoch;
+    reporter.update(progress.step, progress.epoch, loss_value);
+    if (hooks.crash_after_step > 0 && progress.step == hooks.crash_after_step) {
+      reporter.break_line();
+      throw SimulatedCrash();
+    }
+
+    const bool epoch_done = progress.batch_in_epoch == static_cast<std::int64_t>(batches.size());
+    const bool all_done = progress.step >= total_steps;
+    const bool periodic = config.eval_every_steps > 0 && progress.step % config.eval_every_steps == 0;
+    const double epochs_done = static_cast<double>(progress.epoch) +
+                               static_cast<double>(progress.batch_in_epoch) /
+                                   static_cast<double>(batches.size());
+    if (epoch_done) {
+      ++progress.epoch;
+      progress.batch_in_epoch = 0;
+    }
+    if (!(epoch_done || all_done || periodic)) continue;
+
+    reporter.break_line();
+    const auto evaluation = evaluate(task_model, dev_encoded, data.dev, config, pad_id, device);
+    json line{{"seed", seed},
+              {"step", progress.step},
+              {"epoch", epochs_done},
+              {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(1, progress.loss_count))},
+              {"dev_loss", evaluation.loss}};
+    for (const auto& [name, value] : evaluation.scores) line[name] = value;
+    const auto score = evaluation.scores.find(selection);
+    if (score == evaluation.scores.end()) throw Error("no dev score named " + selection);
+    line["selection_metric"] = selection;
+    line["score"] = score->second;
+    line["is_best"] = score->second > progress.best_score;
+    progress.loss_sum = 0.0;
+    progress.loss_count = 0;
+    append_line(metrics_file, line.dump());
+    ++progress.metrics_lines;
+    progress.last_metrics = line;
+    spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", seed, progress.step, epochs_done,
+                 selection, score->second, line["is_best"].get<bool>() ? " (best)" : "");
+    if (line["is_best"].get<bool>()) {
+      progress.best_score = score->second;
+      progress.best_metrics = line;
+      write_best(seed_dir / "best", task_model, config, line, seed);
+    }
+    progress.finished = all_done;
+    write_last(last_dir, task_model, optimizer, progress, seed);
+  }
+  return json{{"seed", seed}, {"best", progress.best_metrics}, {"last", progress.last_metrics}};
+}
+
+TrainConfig load_run_config(const fs::path& run_dir) {
+  const auto file = run_dir / "config.toml";
+  if (!fs::exists(file)) throw error_in(file, "not a run folder: config.toml is missing");
+  return load_config(file);
+}
+
+json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& run_dir, bool resume,
+                  const TrainHooks& hooks) {
+  validate(config);
+  const auto backbone = config.backbone_dir();
+  if (!fs::is_regular_file(backbone / "config.json")) {
+    throw error_in(backbone, "backbone folder has no config.json");
+  }
+  // Everything that can fail on user input fails here, before the first step.
+  (void)text::load_tokenizer(backbone);
+  (void)model::load_encoder(backbone);
+  runtime::parse_device(config.device);
+  runtime::parse_dtype(config.dtype);
+  config.data = fs::absolute(data_dir).string();
+  config.models_root.clear();
+  config.backbone = fs::absolute(backbone).string();
+  const auto first_data = load_training_data(data_dir, config, static_cast<std::uint64_t>(config.seeds.front()));
+
+  fs::create_directories(run_dir);
+  if (!resume && fs::exists(run_dir / "summary.json")) {
+    throw error_in(run_dir, "already holds a finished run; use --resume or another --out");
+  }
+  write_file_atomic(run_dir / "config.toml", to_toml(config));
+  json data_digests = json::object();
+  for (const auto& file : first_data.files) data_digests[file.filename().string()] = sha256_file(file);
+  write_json(run_dir / "fingerprints.json",
+             json{{"emotune_version", kVersion},
+                  {"backbone", {{"folder", config.backbone}, {"files", fingerprint_folder(backbone)}}},
+                  {"data", {{"folder", config.data}, {"files", data_digests}}}});
+
+  json seeds = json::array();
+  for (const auto seed : config.seeds) {
+    const auto data = config.augment == "none"
+                          ? first_data
+                          : load_training_data(data_dir, config, static_cast<std::uint64_t>(seed));
+    seeds.push_back(train_seed(config, data, seed, run_dir / fmt::format("seed-{}", seed), hooks));
+  }
+
+  // Mean ± std (sample), min and max of every best-snapshot dev score across seeds.
+  json statistics = json::object();
+  std::map<std::string, std::vector<double>> values;
+  for (const auto& entry : seeds) {
+    for (const auto& [name, value] : entry.at("best").items()) {
+      if (value.is_number_float() && name != "epoch") values[name].push_back(value.get<double>());
+    }
+  }
+  for (const auto& [name, list] : values) {
+    double mean = 0;
+    for (const double v : list) mean += v;
+    mean /= static_cast<double>(list.size());
+    double variance = 0;
+    for (const double v : list) variance += (v - mean) * (v - mean);
+    const double std_dev = list.size() > 1 ? std::sqrt(variance / static_cast<double>(list.size() - 1)) : 0.0;
+    statistics[name] = {{"mean", mean},
+                        {"std", std_dev},
+                        {"min", *std::min_element(list.begin(), list.end())},
+                        {"max", *std::max_element(list.begin(), list.end())}};
+  }
+  std::int64_t best_seed = seeds.at(0).at("seed").get<std::int64_t>();
+  double best_score = -std::numeric_limits<double>::infinity();
+  for (const auto& entry : seeds) {
+    const double score = entry.at("best").at("score").get<double>();
+    if (score > best_score) {
+      best_score = score;
+      best_seed = entry.at("seed").get<std::int64_t>();
+    }
+  }
+  json summary{{"emotune_version", kVersion},
+               {"selection_metric", config.resolved_selection_metric()},
+               {"seeds", seeds},
+               {"statistics", statistics},
+               {"best_seed", best_seed},
+               {"best_score", best_score},
+               {"best_model", (run_dir / fmt::format("seed-{}", best_seed) / "best").string()}};
+  write_json(run_dir / "summary.json", summary);
+  return summary;
+}
+
+std::string format_summary(const json& summary) {
+  std::vector<std::string> columns;
+  for (const auto& [name, value] : summary.at("statistics").items()) {
+    if (name != "train_loss" && name != "dev_loss") columns.push_back(name);
+  }
+  std::string out = fmt::format("{:<10}{:>8}", "seed", "step");
+  for (const auto& name : columns) out += fmt::format("{:>18}", name);
+  out += "\n";
+  const auto best_seed = summary.at("best_seed").get<std::int64_t>();
+  for (const auto& entry : summary.at("seeds")) {
+    const auto seed = entry.at("seed").get<std::int64_t>();
+    out += fmt::format("{:<10}{:>8}", fmt::format("{}{}", seed, seed == best_seed ? " *" : ""),
+                       entry.at("best").at("step").get<std::int64_t>());
+    for (const auto& name : columns) {
+      const auto& best = entry.at("best");
+      out += best.contains(name) ? fmt::format("{:>18.4f}", best.at(name).get<double>())
+                                 : fmt::format("{:>18}", "-");
+    }
+    out += "\n";
+  }
+  const auto& statistics = summary.at("statistics");
+  out += fmt::format("{:<18}", "mean ± std");
+  for (const auto& name : columns) {
+    out += fmt::format("{:>18}", fmt::format("{:.4f} ± {:.4f}", statistics.at(name).at("mean").get<double>(),
+                                             statistics.at(name).at("std").get<double>()));
+  }
+  out += fmt::format("\n{:<18}", "min / max");
+  for (const auto& name : columns) {
+    out += fmt::format("{:>18}", fmt::format("{:.4f} / {:.4f}", statistics.at(name).at("min").get<double>(),
+                                             statistics.at(name).at("max").get<double>()));
+  }
+  out += fmt::format("\n* best seed by dev {}: {}\n", summary.at("selection_metric").get<std::string>(),
+                     summary.at("best_model").get<std::string>());
+  return out;
+}
+
+}  // namespace emotune::train

@@ -1,0 +1,47 @@
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "train/config.h"
+#include "train/dataset.h"
+
+namespace emotune::train {
+
+// Test hooks standing in for a crash: training stops by throwing SimulatedCrash right after
+// optimizer step `crash_after_step` (0 = never), before any snapshot of that step is written.
+struct TrainHooks {
+  std::int64_t crash_after_step = 0;
+  // Progress output: a bar with rate and ETA on a terminal, log lines otherwise; false = none.
+  bool progress = true;
+};
+
+struct SimulatedCrash : std::runtime_error {
+  SimulatedCrash() : std::runtime_error("simulated crash") {}
+};
+
+// Trains one seed in `seed_dir` (metrics.jsonl, best/, last/), continuing from last/ when it
+// exists. Returns the seed's record for summary.json: {"seed", "best": <metrics line>,
+// "last": <metrics line>}.
+nlohmann::json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_t seed,
+                          const std::filesystem::path& seed_dir, const TrainHooks& hooks = {});
+
+// A whole run in `run_dir`: checks the config, backbone and data before any training, writes
+// config.toml (resolved), fingerprints.json, one seed-<n>/ per seed and summary.json.
+// With `resume`, finished seeds are kept and an interrupted one continues from its snapshot.
+nlohmann::json run_training(TrainConfig config, const std::filesystem::path& data_dir,
+                            const std::filesystem::path& run_dir, bool resume,
+                            const TrainHooks& hooks = {});
+
+// The config stored in a run folder (for --resume).
+TrainConfig load_run_config(const std::filesystem::path& run_dir);
+
+// summary.json as a table: one row per seed (best marked), then mean ± std, min, max.
+std::string format_summary(const nlohmann::json& summary);
+
+}  // namespace emotune::train

@@ -1,0 +1,197 @@
+// Fine-tuning parity with the Python reference: golden/electra_train_{regression,
+// classification} hold three AdamW steps of ElectraModel + a linear head on one batch.
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <map>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/test_paths.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "train/optim.h"
+
+namespace emotune::train {
+namespace {
+
+using model::Task;
+
+nlohmann::json read_json(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot open " + path.string());
+  return nlohmann::json::parse(in);
+}
+
+// Largest violation of |a - b| <= atol + rtol·|b| (<= 0 means within tolerance).
+double excess(const torch::Tensor& actual, const torch::Tensor& expected, double atol,
+              double rtol) {
+  const auto a = actual.detach().to(torch::kFloat64);
+  const auto b = expected.detach().to(torch::kFloat64);
+  return ((a - b).abs() - (atol + rtol * b.abs())).max().item<double>();
+}
+
+void run_training_golden(const std::string& kind) {
+  const auto root = testing::hf_fixtures_dir();
+  const auto golden = read_json(root / "golden" / ("electra_train_" + kind + ".json"));
+  const auto tensors = model::load_tensors(root / "golden" / ("electra_train_" + kind + ".safetensors"));
+  const auto& overrides = golden.at("config_overrides");
+
+  model::EncoderOptions encoder_options;
+  encoder_options.hidden_dropout = overrides.at("hidden_dropout_prob").get<double>();
+  encoder_options.attention_dropout = overrides.at("attention_probs_dropout_prob").get<double>();
+  auto encoder = model::load_encoder(root / golden.at("model_dir").get<std::string>(), encoder_options);
+
+  const bool classification = tensors.count("labels") > 0;
+  const Task task = classification ? Task::emotion : Task::empathy;
+  if (classification) {
+    ASSERT_EQ(golden.at("label_names").get<std::vector<std::string>>(), model::emotion_labels());
+  }
+  model::TaskModel task_model(encoder, {task}, 0.0);
+  task_model->train();
+  {
+    torch::NoGradGuard no_grad;
+    task_model->head(task)->weight.copy_(tensors.at("head.weight.init"));
+    task_model->head(task)->bias.copy_(tensors.at("head.bias.init"));
+  }
+
+  // The reference's parameter names: the bare encoder names plus head.weight / head.bias.
+  std::vector<std::pair<std::string, torch::Tensor>> named;
+  for (const auto& item : encoder->named_parameters(true)) named.emplace_back(item.key(), item.value());
+  named.emplace_back("head.weight", task_model->head(task)->weight);
+  named.emplace_back("head.bias", task_model->head(task)->bias);
+  std::map<std::string, torch::Tensor> by_name(named.begin(), named.end());
+  std::map<std::string, torch::Tensor> initial;
+  for (const auto& [name, param] : named) initial.emplace(name, param.detach().clone());
+
+  const auto& first_norms = golden.at("steps").at(0).at("grad_norms");
+  ASSERT_EQ(first_norms.size(), by_name.size()) << "parameter count differs from the reference";
+  for (const auto& [name, value] : first_norms.items()) {
+    ASSERT_TRUE(by_name.count(name)) << "no parameter named " << name;
+  }
+
+  const auto& options_json = golden.at("optimizer");
+  AdamWOptions options;
+  options.lr = options_json.at("lr").get<double>();
+  options.beta1 = options_json.at("betas").at(0).get<double>();
+  options.beta2 = options_json.at("betas").at(1).get<double>();
+  options.eps = options_json.at("eps").get<double>();
+  options.weight_decay = options_json.at("weight_decay").get<double>();
+  AdamW optimizer(named, options);
+
+  model::TaskTargets targets;
+  targets[task] = classification ? tensors.at("labels") : tensors.at("targets");
+  const auto input_ids = tensors.at("input_ids");
+  const auto attention_mask = tensors.at("attention_mask");
+  const auto token_type_ids = tensors.at("token_type_ids");
+
+  for (const auto& step : golden.at("steps")) {
+    const int t = step.at("step").get<int>();
+    SCOPED_TRACE("step " + std::to_string(t));
+    optimizer.zero_grad();
+    const auto outputs = task_model->forward(input_ids, attention_mask, token_type_ids);
+    const auto loss = model::task_loss(outputs, targets);
+    const double expected_loss = step.at("loss_before_update").get<double>();
+    EXPECT_NEAR(loss.item<double>(), expected_loss, 1e-5 * std::abs(expected_loss));
+    const auto expected_outputs =
+        torch::tensor(step.at("outputs").get<std::vector<double>>(), torch::kFloat64);
+    if (!classification) {
+      EXPECT_LE(excess(outputs.at(task), expected_outputs, 1e-5, 1e-5), 0.0);
+    } else {
+      std::vector<double> flat;
+      for (const auto& row : step.at("outputs")) {
+        for (const auto& v : row) flat.push_back(v.get<double>());
+      }
+      EXPECT_LE(excess(outputs.at(task).reshape({-1}), torch::tensor(flat, torch::kFloat64), 1e-5,
+                       1e-5),
+                0.0);
+    }
+    loss.backward();
+
+    for (const auto& [name, value] : step.at("grad_norms").items()) {
+      const double norm = by_name.at(name).grad().to(torch::kFloat64).norm().item<double>();
+      const double expected = value.get<double>();
+      EXPECT_NEAR(norm, expected, 1e-5 + 1e-4 * std::abs(expected)) << "grad norm of " << name;
+    }
+    const std::string grad_prefix = "step" + std::to_string(t) + ".grad.";
+    const std::string param_prefix = "step" + std::to_string(t) + ".param.";
+    int grads_checked = 0;
+    for (const auto& [key, expected] : tensors) {
+      if (key.rfind(grad_prefix, 0) != 0) continue;
+      const auto name = key.substr(grad_prefix.size());
+      ASSERT_TRUE(by_name.count(name)) << key;
+      EXPECT_LE(excess(by_name.at(name).grad(), expected, 1e-5, 1e-4), 0.0) << key;
+      ++grads_checked;
+    }
+    EXPECT_GT(grads_checked, 0);
+
+    optimizer.step();
+
+    int params_checked = 0;
+    for (const auto& [key, expected] : tensors) {
+      if (key.rfind(param_prefix, 0) != 0) continue;
+      const auto name = key.substr(param_prefix.size());
+      const auto& param = by_name.at(name);
+      EXPECT_LE(excess(param, expected, 2e-7, 0.0), 0.0) << key;
+      const auto& start = name.rfind("head.", 0) == 0 ? tensors.at(name + ".init") : initial.at(name);
+      EXPECT_LE(excess(param.detach() - initial.at(name), expected - start, 2e-7, 0.0), 0.0)
+          << "delta of " << key;
+      ++params_checked;
+    }
+    EXPECT_GT(params_checked, 0);
+
+    for (const auto& [name, sums] : step.at("param_checksums_after_update").items()) {
+      const auto values = by_name.at(name).detach().to(torch::kFloat64);
+      const double sum = values.sum().item<double>();
+      const double sum_abs = values.abs().sum().item<double>();
+      const double expected_sum_abs = sums.at(1).get<double>();
+      // A signed sum can cancel to near zero, so its tolerance scales with sum |x|.
+      EXPECT_NEAR(sum, sums.at(0).get<double>(), 1e-6 * expected_sum_abs) << name;
+      EXPECT_NEAR(sum_abs, expected_sum_abs, 1e-6 * expected_sum_abs) << name;
+    }
+  }
+}
+
+TEST(TrainParity, RegressionHeadMatchesReferenceForThreeAdamWSteps) {
+  run_training_golden("regression");
+}
+
+TEST(TrainParity, ClassificationHeadMatchesReferenceForThreeAdamWSteps) {
+  run_training_golden("classification");
+}
+
+// Our AdamW against libtorch's own torch::optim::AdamW on random data: the same formula.
+TEST(TrainParity, AdamWMatchesLibtorchAdamW) {
+  torch::manual_seed(7);
+  auto ours = torch::randn({5, 3});
+  auto theirs = ours.clone();
+  ours.set_requires_grad(true);
+  theirs.set_requires_grad(true);
+  AdamWOptions options;
+  options.lr = 1e-3;
+  options.weight_decay = 0.01;
+  AdamW optimizer({{"w", ours}}, options);
+  torch::optim::AdamW reference(
+      {theirs}, torch::optim::AdamWOptions(options.lr)
+                    .betas({options.beta1, options.beta2})
+                    .eps(options.eps)
+                    .weight_decay(options.weight_decay));
+  for (int step = 0; step < 5; ++step) {
+    const auto target = torch::randn({5, 3});
+    optimizer.zero_grad();
+    reference.zero_grad();
+    (ours - target).pow(2).sum().backward();
+    (theirs - target).pow(2).sum().backward();
+    optimizer.step();
+    reference.step();
+    EXPECT_TRUE(torch::equal(ours, theirs)) << "step " << step;
+  }
+  EXPECT_EQ(optimizer.steps_taken(), 5);
+}
+
+}  // namespace
+}  // namespace emotune::train

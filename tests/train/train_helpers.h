@@ -1,0 +1,48 @@
+#pragma once
+
+// Shared by the train tests: a tiny random-weight backbone folder and a small run config.
+
+#include <filesystem>
+#include <map>
+#include <string>
+
+#include "common/test_paths.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "train/config.h"
+
+namespace emotune::train::testing {
+
+// The fixture ELECTRA config.json and tokenizer files with freshly initialised weights
+// (create_encoder, then saved under the bare base-model names).
+inline void make_tiny_backbone(const std::filesystem::path& dir) {
+  namespace fs = std::filesystem;
+  const auto source = emotune::testing::hf_fixtures_dir() / "electra";
+  fs::create_directories(dir);
+  for (const char* name : {"config.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"}) {
+    fs::copy_file(source / name, dir / name, fs::copy_options::overwrite_existing);
+  }
+  torch::manual_seed(99);
+  auto encoder = model::create_encoder(dir / "config.json");
+  std::map<std::string, torch::Tensor> tensors;
+  for (const auto& item : encoder->named_parameters(true)) tensors.emplace(item.key(), item.value().detach());
+  model::save_tensors(dir / "model.safetensors", tensors);
+}
+
+// A config that trains in well under a second per epoch: 32 train rows, 16 dev rows,
+// max_length 64, batch 8.
+inline TrainConfig tiny_config(const std::filesystem::path& backbone) {
+  TrainConfig config;
+  config.backbone = backbone.string();
+  config.tasks = {model::Task::empathy, model::Task::distress};
+  config.max_length = 64;
+  config.batch_size = 8;
+  config.epochs = 3;
+  config.learning_rate = 1e-3;
+  config.train_limit = 32;
+  config.dev_limit = 16;
+  config.seeds = {7};
+  return config;
+}
+
+}  // namespace emotune::train::testing
