@@ -40,6 +40,10 @@ namespace {
 namespace fs = std::filesystem;
 using namespace emotune;
 using nlohmann::json;
+
+std::vector<model::Task> all_tasks() {
+  return {model::Task::empathy, model::Task::distress, model::Task::emotion};
+}
 using Clock = std::chrono::steady_clock;
 
 fs::path find_dir(const char* variable, const fs::path& relative) {
@@ -74,9 +78,7 @@ fs::path make_base_model(const fs::path& folder, const fs::path& fixtures, std::
   train::write_json(folder / "config.json", config);
   train::copy_tokenizer_files(fixtures / "electra", folder);
   torch::manual_seed(1);
-  model::TaskModel task_model(model::create_encoder(folder / "config.json"),
-                              {model::Task::empathy, model::Task::distress, model::Task::emotion},
-                              0.0);
+  model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
   std::map<std::string, torch::Tensor> tensors;
   for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
   model::save_tensors(folder / "model.safetensors", tensors);
@@ -90,9 +92,7 @@ fs::path make_base_model(const fs::path& folder, const fs::path& fixtures, std::
 double naive_essays_per_second(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
                                std::size_t max_length) {
   auto tokenizer = text::load_tokenizer(folder);
-  model::TaskModel task_model(model::create_encoder(folder / "config.json"),
-                              {model::Task::empathy, model::Task::distress, model::Task::emotion},
-                              0.0);
+  model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
   task_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "bench");
   task_model->eval();
   torch::NoGradGuard no_grad;
@@ -198,6 +198,14 @@ int main(int argc, char** argv) {
   }
   fmt::print("ELECTRA-base shape, {} WASSA essays, max_length {}, {} threads, median of {}\n",
              essays.size(), kMaxLength, threads, repeats);
+
+  // Dynamic int8 Linear layers need a quantized engine (FBGEMM on x86); report what this
+  // libtorch build has.
+  std::string engines;
+  for (const auto engine : at::globalContext().supportedQEngines()) {
+    engines += fmt::format(" {}", c10::toString(engine));
+  }
+  fmt::print("quantized engines in this libtorch:{}\n", engines.empty() ? " none" : engines);
 
   std::vector<double> naive;
   for (int r = 0; r < repeats; ++r)

@@ -11,7 +11,7 @@
 
 #include "cli/command.h"
 #include "common/error.h"
-#include "serve/run_predictor.h"
+#include "serve/ensemble_predictor.h"
 #include "serve/server.h"
 
 namespace emotune::cli {
@@ -45,7 +45,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   predictor_options.threads = globals.threads;
   predictor_options.forward_batch = options.forward_batch;
   predictor_options.precision = serve::parse_precision(options.precision);
-  auto predictor = std::make_shared<serve::RunPredictor>(options.model_dir, predictor_options);
+  auto predictor = serve::load_predictor(options.model_dir, predictor_options);
 
   serve::ServerOptions server_options;
   server_options.max_body_bytes = options.max_body_bytes;
@@ -85,7 +85,8 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
           .add_option("model", options->model_dir,
                       "A model folder written by `emotune train`: a run folder (its best seed), "
                       "a seed folder, or a best/ folder (emotune.json, config.json, "
-                      "model.safetensors, tokenizer files)")
+                      "model.safetensors, tokenizer files); or an ensemble folder whose "
+                      "ensemble.json lists member folders (see src/serve/ensemble_predictor.h)")
           ->required()
           ->check(CLI::ExistingDirectory);
       command.add_option("--host", options->host, "Address to listen on")->capture_default_str();

@@ -1,7 +1,9 @@
 #include "serve/server.h"
 
+#include <atomic>
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include <fmt/format.h>
 #include <httplib.h>
@@ -106,6 +108,10 @@ struct Server::Impl {
   std::unique_ptr<MicroBatcher> batcher;
   httplib::Server http;
   bool bound = false;
+  // stop() may come before run() has started listening; these close that gap.
+  std::atomic<bool> stop_requested = false;
+  std::atomic<bool> run_started = false;
+  std::atomic<bool> run_finished = false;
 
   Impl(std::shared_ptr<Predictor> p, const ServerOptions& o) : predictor(std::move(p)), options(o) {
     if (!predictor) throw Error("server: no predictor given");
@@ -217,12 +223,19 @@ int Server::bind(const std::string& host, int port) {
 
 void Server::run() {
   if (!impl_->bound) throw Error("server: bind() before run()");
-  impl_->http.listen_after_bind();
+  impl_->run_started = true;
+  if (!impl_->stop_requested) impl_->http.listen_after_bind();
   // listen returns once its worker threads have answered what they were serving.
   impl_->batcher->shutdown();
+  impl_->run_finished = true;
 }
 
 void Server::stop() {
+  impl_->stop_requested = true;
+  if (!impl_->run_started) return;  // run() will see the request and not listen
+  while (!impl_->http.is_running() && !impl_->run_finished) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   impl_->http.stop();
 }
 

@@ -13,6 +13,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "serve/ensemble_predictor.h"
 #include "serve/run_predictor.h"
 #include "serve/server.h"
 #include "text/tokenizer.h"
@@ -24,21 +25,30 @@ namespace {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
+std::vector<model::Task> all_tasks() {
+  return {model::Task::empathy, model::Task::distress, model::Task::emotion};
+}
+
 // A best/ folder as `emotune train` writes it (see train/trainer.cc write_best): a fixture
 // encoder plus randomly initialised heads for every task.
 fs::path make_model_folder(const fs::path& folder, const std::string& family,
-                           std::size_t max_length) {
+                           std::size_t max_length, std::uint64_t seed = 7) {
   const auto backbone = testing::hf_fixtures_dir() / family;
   fs::create_directories(folder);
   fs::copy_file(backbone / "config.json", folder / "config.json");
   train::copy_tokenizer_files(backbone, folder);
-  torch::manual_seed(7);
+  torch::manual_seed(seed);
   model::EncoderOptions options;
   options.hidden_dropout = 0.0;
   options.attention_dropout = 0.0;
-  const std::vector<model::Task> tasks = {model::Task::empathy, model::Task::distress,
-                                          model::Task::emotion};
+  const std::vector<model::Task> tasks = all_tasks();
   model::TaskModel task_model(model::load_encoder(backbone, options), tasks, 0.0);
+  if (seed != 7) {
+    // Another member: perturb the encoder too, so members differ beyond their heads.
+    torch::NoGradGuard no_grad;
+    for (auto& parameter : task_model->parameters())
+      parameter.add_(torch::randn_like(parameter) * 0.02);
+  }
   std::map<std::string, torch::Tensor> tensors;
   for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
   model::save_tensors(folder / "model.safetensors", tensors);
@@ -74,8 +84,7 @@ Reference reference(const fs::path& folder, const std::string& text, std::size_t
   model::EncoderOptions options;
   options.hidden_dropout = 0.0;
   options.attention_dropout = 0.0;
-  model::TaskModel task_model(model::create_encoder(folder / "config.json", options),
-                              {model::Task::empathy, model::Task::distress, model::Task::emotion},
+  model::TaskModel task_model(model::create_encoder(folder / "config.json", options), all_tasks(),
                               0.0);
   task_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "test");
   task_model->eval();
@@ -192,6 +201,40 @@ TEST(RunPredictor, Bf16StaysCloseToFp32) {
   }
   EXPECT_LT(worst, 0.05);
   EXPECT_GT(worst, 0.0);  // it really ran in another precision
+}
+
+TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {
+  testing::TempDir dir;
+  make_model_folder(dir / "a" / "best", "electra", 48, 7);
+  make_model_folder(dir / "b" / "best", "bert", 32, 11);
+  fs::create_directories(dir / "ens");
+  write_file_atomic(dir / "ens" / "ensemble.json",
+                    R"({"members": ["../a", "../b"], "regression_weights": [3, 1]})");
+  const auto essays = wassa_essays(8);
+  auto ensemble = serve::load_predictor(dir / "ens");
+  EXPECT_EQ(ensemble->info().backbone, "electra+bert");
+  EXPECT_EQ(ensemble->info().max_length, 48u);
+  serve::RunPredictor a(dir / "a"), b(dir / "b");
+  const auto pa = a.predict(essays), pb = b.predict(essays), pe = ensemble->predict(essays);
+  ASSERT_EQ(pe.size(), essays.size());
+  for (std::size_t i = 0; i < essays.size(); ++i) {
+    EXPECT_NEAR(*pe[i].empathy, 0.75 * *pa[i].empathy + 0.25 * *pb[i].empathy, 1e-9);
+    EXPECT_NEAR(*pe[i].distress, 0.75 * *pa[i].distress + 0.25 * *pb[i].distress, 1e-9);
+    std::array<double, 7> mean{};
+    for (std::size_t k = 0; k < 7; ++k) {
+      mean[k] = 0.5 * ((*pa[i].emotion_probabilities)[k] + (*pb[i].emotion_probabilities)[k]);
+      EXPECT_NEAR((*pe[i].emotion_probabilities)[k], mean[k], 1e-9);
+    }
+    const auto best = std::max_element(mean.begin(), mean.end()) - mean.begin();
+    EXPECT_EQ(*pe[i].emotion, serve::emotion_label_names()[static_cast<std::size_t>(best)]);
+    EXPECT_EQ(pe[i].truncated, pa[i].truncated || pb[i].truncated);
+    EXPECT_EQ(pe[i].token_count, std::max(pa[i].token_count, pb[i].token_count));
+  }
+  write_file_atomic(dir / "ens" / "ensemble.json",
+                    R"({"members": ["../a", "../b"], "emotion_weights": [1]})");
+  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  write_file_atomic(dir / "ens" / "ensemble.json", R"({"members": []})");
+  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
 }
 
 TEST(RunPredictor, FolderErrorsNameTheFileAndWhatWasExpected) {
