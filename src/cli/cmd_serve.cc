@@ -69,8 +69,8 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
     server.stop();
   });
   const auto& info = predictor->info();
-  spdlog::info("serving {} ({}; tasks {}) on http://{}:{}", info.version, info.backbone,
-               fmt::join(info.tasks, ", "), options.host, port);
+  spdlog::info("serving {} (tasks {}) on http://{}:{}", info.version, fmt::join(info.tasks, ", "),
+               options.host, port);
   server.run();
   if (!stopped_by_signal) pthread_kill(signal_waiter.native_handle(), SIGTERM);
   signal_waiter.join();

@@ -23,7 +23,9 @@ std::size_t count_code_points(const std::string& text) {
 
 void send_json(httplib::Response& response, int status, const json& body) {
   response.status = status;
-  response.set_content(body.dump(), "application/json");
+  // Error messages may quote a client's invalid UTF-8: replace it rather than throw.
+  response.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace),
+                       "application/json");
 }
 
 void send_error(httplib::Response& response, int status, const std::string& message) {

@@ -79,30 +79,41 @@ struct Reference {
   std::size_t tokens;
   bool truncated;
 };
-Reference reference(const fs::path& folder, const std::string& text, std::size_t max_length) {
-  auto tokenizer = text::load_tokenizer(folder);
-  model::EncoderOptions options;
-  options.hidden_dropout = 0.0;
-  options.attention_dropout = 0.0;
-  model::TaskModel task_model(model::create_encoder(folder / "config.json", options), all_tasks(),
-                              0.0);
-  task_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "test");
-  task_model->eval();
-  torch::NoGradGuard no_grad;
-  const auto encoding = tokenizer->encode(text, max_length);
-  const auto n = static_cast<std::int64_t>(encoding.input_ids.size());
-  auto ids = torch::tensor(encoding.input_ids, torch::kInt64).view({1, n});
-  auto mask = torch::ones({1, n}, torch::kInt64);
-  auto outputs = task_model->forward(ids, mask, torch::zeros({1, n}, torch::kInt64));
-  Reference r;
-  r.empathy = outputs.at(model::Task::empathy).item<double>();
-  r.distress = outputs.at(model::Task::distress).item<double>();
-  const auto p = torch::softmax(outputs.at(model::Task::emotion).to(torch::kFloat64), 1);
-  for (std::int64_t k = 0; k < 7; ++k) r.probabilities.push_back(p[0][k].item<double>());
-  r.tokens = encoding.input_ids.size();
-  r.truncated = tokenizer->encode_without_specials(text).size() + 2 > max_length;
-  return r;
-}
+class ReferenceModel {
+ public:
+  ReferenceModel(const fs::path& folder, std::size_t max_length)
+      : tokenizer_(text::load_tokenizer(folder)), max_length_(max_length) {
+    model::EncoderOptions options;
+    options.hidden_dropout = 0.0;
+    options.attention_dropout = 0.0;
+    task_model_ =
+        model::TaskModel(model::create_encoder(folder / "config.json", options), all_tasks(), 0.0);
+    task_model_->import_tensors(model::load_tensors(folder / "model.safetensors"), "test");
+    task_model_->eval();
+  }
+
+  Reference operator()(const std::string& text) {
+    torch::NoGradGuard no_grad;
+    const auto encoding = tokenizer_->encode(text, max_length_);
+    const auto n = static_cast<std::int64_t>(encoding.input_ids.size());
+    auto ids = torch::tensor(encoding.input_ids, torch::kInt64).view({1, n});
+    auto mask = torch::ones({1, n}, torch::kInt64);
+    auto outputs = task_model_->forward(ids, mask, torch::zeros({1, n}, torch::kInt64));
+    Reference r;
+    r.empathy = outputs.at(model::Task::empathy).item<double>();
+    r.distress = outputs.at(model::Task::distress).item<double>();
+    const auto p = torch::softmax(outputs.at(model::Task::emotion).to(torch::kFloat64), 1);
+    for (std::int64_t k = 0; k < 7; ++k) r.probabilities.push_back(p[0][k].item<double>());
+    r.tokens = encoding.input_ids.size();
+    r.truncated = tokenizer_->encode_without_specials(text).size() + 2 > max_length_;
+    return r;
+  }
+
+ private:
+  std::unique_ptr<text::Tokenizer> tokenizer_;
+  model::TaskModel task_model_{nullptr};
+  std::size_t max_length_;
+};
 
 class RunPredictorTest : public ::testing::TestWithParam<std::string> {};
 
@@ -122,8 +133,9 @@ TEST_P(RunPredictorTest, BatchedSortedAnswersEqualOneAtATimeForwardPasses) {
   const auto predictions = predictor.predict(essays);
   ASSERT_EQ(predictions.size(), essays.size());
   int truncated = 0;
+  ReferenceModel reference(folder, kMaxLength);
   for (std::size_t i = 0; i < essays.size(); ++i) {
-    const auto want = reference(folder, essays[i].text, kMaxLength);
+    const auto want = reference(essays[i].text);
     const auto& got = predictions[i];
     ASSERT_TRUE(got.empathy && got.distress && got.emotion && got.emotion_probabilities);
     EXPECT_NEAR(*got.empathy, want.empathy, 1e-5) << i;
@@ -141,7 +153,7 @@ TEST_P(RunPredictorTest, BatchedSortedAnswersEqualOneAtATimeForwardPasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RunPredictorTest,
-                         ::testing::Values("electra", "bert", "roberta", "albert"));
+                         ::testing::Values("electra", "bert", "roberta"));
 
 TEST(RunPredictor, ServerAnswersEqualTheDirectPredictions) {
   testing::TempDir dir;
