@@ -179,6 +179,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     else if (arg == "--skip-load")
       skip_load = true;
+    else if (arg == "--load-essays" && i + 1 < argc)
+      load_essays = std::stoul(argv[++i]);
     else {
       fmt::print(stderr,
                  "usage: serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads "
