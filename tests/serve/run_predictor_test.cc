@@ -153,7 +153,7 @@ TEST_P(RunPredictorTest, BatchedSortedAnswersEqualOneAtATimeForwardPasses) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RunPredictorTest,
-                         ::testing::Values("electra", "bert", "roberta"));
+                         ::testing::Values("electra", "bert", "roberta", "albert"));
 
 TEST(RunPredictor, ServerAnswersEqualTheDirectPredictions) {
   testing::TempDir dir;
