@@ -1,0 +1,254 @@
+// Serving speed at ELECTRA-base shape (12 layers, hidden 768, 12 heads, FFN 3072; random
+// weights, the fixture ELECTRA vocabulary) on WASSA 2021 essays truncated to 128 tokens.
+//  1. RunPredictor::predict throughput on 200 essays with 2 threads: fp32 and bf16, length-
+//     sorted batches, against a plain eager fp32 loop padding batches of 16 to 128 tokens.
+//  2. The HTTP service under 1, 8 and 32 concurrent clients (one essay per request):
+//     essays/s, p50/p99 latency, with micro-batching and without (--max-batch 1).
+// Run: build/serve_load_bench [--essays N] [--repeats R] [--threads T] [--skip-load]
+// Data: $EMOTUNE_DATA and $EMOTUNE_HF_FIXTURES, else ../shared/... from the current folder.
+// Every figure is the median of R runs.
+
+#include <httplib.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "data/wassa.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "runtime/threads.h"
+#include "serve/run_predictor.h"
+#include "serve/server.h"
+#include "text/tokenizer.h"
+#include "train/run_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using namespace emotune;
+using nlohmann::json;
+
+std::vector<model::Task> all_tasks() {
+  return {model::Task::empathy, model::Task::distress, model::Task::emotion};
+}
+using Clock = std::chrono::steady_clock;
+
+fs::path find_dir(const char* variable, const fs::path& relative) {
+  if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') return value;
+  for (const fs::path up : {"..", "../..", "../../.."}) {
+    if (fs::is_directory(up / relative)) return up / relative;
+  }
+  throw std::runtime_error(std::string("set ") + variable);
+}
+
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+double percentile(std::vector<double> values, double p) {
+  std::sort(values.begin(), values.end());
+  const auto rank = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
+  return values[std::min(rank, values.size() - 1)];
+}
+
+// An ELECTRA-base-shaped best/ folder with random weights.
+fs::path make_base_model(const fs::path& folder, const fs::path& fixtures, std::size_t max_length) {
+  fs::create_directories(folder);
+  auto config = json::parse(std::ifstream(fixtures / "electra" / "config.json"));
+  config["hidden_size"] = 768;
+  config["embedding_size"] = 768;
+  config["num_hidden_layers"] = 12;
+  config["num_attention_heads"] = 12;
+  config["intermediate_size"] = 3072;
+  train::write_json(folder / "config.json", config);
+  train::copy_tokenizer_files(fixtures / "electra", folder);
+  torch::manual_seed(1);
+  model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
+  std::map<std::string, torch::Tensor> tensors;
+  for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
+  model::save_tensors(folder / "model.safetensors", tensors);
+  train::write_json(folder / "emotune.json", json{{"model_type", "electra"},
+                                                  {"tasks", {"empathy", "distress", "emotion"}},
+                                                  {"max_length", max_length}});
+  return folder;
+}
+
+// The naive path: batches of 16 in file order, every one padded to max_length, eager fp32.
+double naive_essays_per_second(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
+                               std::size_t max_length) {
+  auto tokenizer = text::load_tokenizer(folder);
+  model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
+  task_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "bench");
+  task_model->eval();
+  torch::NoGradGuard no_grad;
+  const auto started = Clock::now();
+  for (std::size_t start = 0; start < essays.size(); start += 16) {
+    std::vector<std::int64_t> ids, mask;
+    std::size_t rows = 0;
+    for (std::size_t i = start; i < std::min(essays.size(), start + 16); ++i, ++rows) {
+      auto encoding = tokenizer->encode(essays[i].text, max_length);
+      encoding.input_ids.resize(max_length, tokenizer->special_ids().pad);
+      encoding.attention_mask.resize(max_length, 0);
+      ids.insert(ids.end(), encoding.input_ids.begin(), encoding.input_ids.end());
+      mask.insert(mask.end(), encoding.attention_mask.begin(), encoding.attention_mask.end());
+    }
+    const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(rows),
+                                             static_cast<std::int64_t>(max_length)};
+    auto outputs =
+        task_model->forward(torch::tensor(ids).view(shape), torch::tensor(mask).view(shape),
+                            torch::zeros(shape, torch::kInt64));
+    (void)outputs;
+  }
+  return static_cast<double>(essays.size()) /
+         std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+struct LoadResult {
+  double essays_per_second, p50_ms, p99_ms;
+};
+
+LoadResult run_load(const std::shared_ptr<serve::Predictor>& predictor,
+                    const std::vector<serve::EssayInput>& essays, int clients, bool batching) {
+  serve::ServerOptions options;
+  options.batching.max_batch = batching ? 32 : 1;
+  options.batching.max_wait = std::chrono::milliseconds(batching ? 5 : 0);
+  serve::Server server(predictor, options);
+  const int port = server.bind("127.0.0.1", 0);
+  std::thread running([&] { server.run(); });
+  std::vector<std::future<std::vector<double>>> workers;
+  const auto started = Clock::now();
+  for (int c = 0; c < clients; ++c) {
+    workers.push_back(std::async(std::launch::async, [&, c] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(600, 0);
+      std::vector<double> latencies;
+      for (std::size_t i = static_cast<std::size_t>(c); i < essays.size();
+           i += static_cast<std::size_t>(clients)) {
+        const auto sent = Clock::now();
+        auto result = client.Post("/v1/predict", json{{"essays", {essays[i].text}}}.dump(),
+                                  "application/json");
+        if (!result || result->status != 200) throw std::runtime_error("request failed");
+        latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
+      }
+      return latencies;
+    }));
+  }
+  std::vector<double> latencies;
+  for (auto& w : workers) {
+    auto part = w.get();
+    latencies.insert(latencies.end(), part.begin(), part.end());
+  }
+  const double seconds = std::chrono::duration<double>(Clock::now() - started).count();
+  server.stop();
+  running.join();
+  return {static_cast<double>(essays.size()) / seconds, percentile(latencies, 0.5),
+          percentile(latencies, 0.99)};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::size_t essay_count = 200;
+  int repeats = 3;
+  int threads = 2;
+  bool skip_load = false;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--essays" && i + 1 < argc)
+      essay_count = std::stoul(argv[++i]);
+    else if (arg == "--repeats" && i + 1 < argc)
+      repeats = std::stoi(argv[++i]);
+    else if (arg == "--threads" && i + 1 < argc)
+      threads = std::stoi(argv[++i]);
+    else if (arg == "--skip-load")
+      skip_load = true;
+    else {
+      fmt::print(
+          stderr,
+          "usage: serve_load_bench [--essays N] [--repeats R] [--threads T] [--skip-load]\n");
+      return 2;
+    }
+  }
+  const auto data_dir = find_dir("EMOTUNE_DATA", "shared/data");
+  const auto fixtures = find_dir("EMOTUNE_HF_FIXTURES", "shared/fixtures/hf");
+  runtime::configure_threads(threads);
+  constexpr std::size_t kMaxLength = 128;
+  const auto folder = fs::temp_directory_path() / fmt::format("emotune-serve-bench-{}", ::getpid());
+  make_base_model(folder, fixtures, kMaxLength);
+
+  const auto train_split = data::load_wassa(data_dir, data::Split::train);
+  std::vector<serve::EssayInput> essays;
+  for (std::size_t i = 0; i < essay_count && i < train_split.rows.size(); ++i) {
+    essays.push_back({train_split.rows[i].text});
+  }
+  fmt::print("ELECTRA-base shape, {} WASSA essays, max_length {}, {} threads, median of {}\n",
+             essays.size(), kMaxLength, threads, repeats);
+
+  // Dynamic int8 Linear layers need a quantized engine (FBGEMM on x86); report what this
+  // libtorch build has.
+  std::string engines;
+  for (const auto engine : at::globalContext().supportedQEngines()) {
+    engines += fmt::format(" {}", c10::toString(engine));
+  }
+  fmt::print("quantized engines in this libtorch:{}\n", engines.empty() ? " none" : engines);
+
+  std::vector<double> naive;
+  for (int r = 0; r < repeats; ++r)
+    naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
+  fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n", median(naive));
+
+  std::shared_ptr<serve::RunPredictor> fp32_predictor;
+  for (const auto precision : {serve::Precision::fp32, serve::Precision::bf16}) {
+    for (const std::size_t batch : {8, 16, 32}) {
+      serve::RunPredictorOptions options;
+      options.threads = threads;
+      options.forward_batch = batch;
+      options.precision = precision;
+      auto predictor = std::make_shared<serve::RunPredictor>(folder, options);
+      std::vector<double> rates;
+      for (int r = 0; r < repeats; ++r) {
+        const auto started = Clock::now();
+        predictor->predict(essays);
+        rates.push_back(static_cast<double>(essays.size()) /
+                        std::chrono::duration<double>(Clock::now() - started).count());
+      }
+      fmt::print("predict  {} sorted, forward batch {:2}:           {:7.2f} essays/s\n",
+                 serve::precision_name(precision), batch, median(rates));
+      if (precision == serve::Precision::fp32 && batch == 16) fp32_predictor = predictor;
+    }
+  }
+  if (!skip_load) {
+    for (const int clients : {1, 8, 32}) {
+      for (const bool batching : {false, true}) {
+        std::vector<double> rate, p50, p99;
+        for (int r = 0; r < repeats; ++r) {
+          const auto result = run_load(fp32_predictor, essays, clients, batching);
+          rate.push_back(result.essays_per_second);
+          p50.push_back(result.p50_ms);
+          p99.push_back(result.p99_ms);
+        }
+        fmt::print(
+            "http     {:2} clients, {:<17} {:7.2f} essays/s  p50 {:8.1f} ms  p99 {:8.1f} ms\n",
+            clients, batching ? "micro-batched:" : "one at a time:", median(rate), median(p50),
+            median(p99));
+      }
+    }
+  }
+  fs::remove_all(folder);
+  return 0;
+}

@@ -1,0 +1,39 @@
+#pragma once
+
+#include <filesystem>
+#include <memory>
+#include <vector>
+
+#include "eval/ensemble.h"
+#include "serve/predictor.h"
+#include "serve/run_predictor.h"
+
+namespace emotune::serve {
+
+// Several trained models answering as one, combined exactly as `emotune` combines prediction
+// files (eval::ensemble: weighted mean of empathy/distress; prob-sum or vote for emotion).
+// Described by `dir`/ensemble.json:
+//   {"members": ["runs/electra", "runs/roberta"],   // model folders, relative to `dir`
+//    "combination": "prob-sum",                       // or "vote"; default prob-sum
+//    "regression_weights": [0.6, 0.4],                // optional, default equal
+//    "emotion_weights": [0.5, 0.5]}                   // optional, default equal
+// Members must have the same tasks. An essay counts as truncated when any member truncated
+// it; its token count is the largest among the members.
+class EnsemblePredictor : public Predictor {
+ public:
+  EnsemblePredictor(const std::filesystem::path& dir, const RunPredictorOptions& options = {});
+
+  const ModelInfo& info() const override { return info_; }
+  std::vector<EssayPrediction> predict(const std::vector<EssayInput>& essays) override;
+
+ private:
+  std::vector<std::unique_ptr<RunPredictor>> members_;
+  eval::EnsembleOptions ensemble_options_;
+  ModelInfo info_;
+};
+
+// An EnsemblePredictor when `dir` holds ensemble.json, else a RunPredictor.
+std::shared_ptr<Predictor> load_predictor(const std::filesystem::path& dir,
+                                          const RunPredictorOptions& options = {});
+
+}  // namespace emotune::serve

@@ -1,0 +1,240 @@
+#include "serve/run_predictor.h"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+#include <torch/torch.h>
+#include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "model/heads.h"
+#include "runtime/threads.h"
+#include "text/tokenizer.h"
+
+namespace emotune::serve {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+Precision parse_precision(const std::string& name) {
+  if (name == "fp32") return Precision::fp32;
+  if (name == "bf16") return Precision::bf16;
+  throw Error(fmt::format("precision: expected fp32 or bf16, got '{}'", name));
+}
+
+std::string precision_name(Precision precision) {
+  return precision == Precision::bf16 ? "bf16" : "fp32";
+}
+
+fs::path resolve_model_folder(const fs::path& dir) {
+  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: not a folder", dir.string()));
+  if (fs::exists(dir / "emotune.json")) return dir;
+  if (fs::exists(dir / "best" / "emotune.json")) return dir / "best";
+  if (fs::exists(dir / "summary.json")) {
+    const auto summary = json::parse(read_file(dir / "summary.json"), nullptr, false);
+    if (summary.is_object() && summary.contains("best_model") &&
+        summary["best_model"].is_string()) {
+      fs::path best = summary["best_model"].get<std::string>();
+      // The run folder may have moved since training: prefer the path relative to it.
+      const auto relative = dir / best.parent_path().filename() / best.filename();
+      if (fs::exists(relative / "emotune.json")) return relative;
+      if (fs::exists(best / "emotune.json")) return best;
+    }
+  }
+  std::vector<fs::path> seeds;
+  for (const auto& entry : fs::directory_iterator(dir)) {
+    if (entry.is_directory() && entry.path().filename().string().rfind("seed-", 0) == 0 &&
+        fs::exists(entry.path() / "best" / "emotune.json")) {
+      seeds.push_back(entry.path() / "best");
+    }
+  }
+  if (seeds.size() == 1) return seeds.front();
+  throw Error(fmt::format(
+      "{}: no model found (expected emotune.json, best/emotune.json, or a run folder with "
+      "summary.json or exactly one seed-*/best)",
+      dir.string()));
+}
+
+struct RunPredictor::State {
+  RunPredictorOptions options;
+  ModelInfo info;
+  std::unique_ptr<text::Tokenizer> tokenizer;
+  model::TaskModel task_model{nullptr};
+  std::vector<model::Task> tasks;
+};
+
+namespace {
+
+json read_manifest(const fs::path& folder) {
+  const auto path = folder / "emotune.json";
+  json manifest;
+  try {
+    manifest = json::parse(read_file(path));
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
+  }
+  if (!manifest.is_object()) throw Error(fmt::format("{}: expected a JSON object", path.string()));
+  for (const char* key : {"tasks", "max_length", "model_type"}) {
+    if (!manifest.contains(key)) {
+      throw Error(fmt::format("{}: key '{}' is missing", path.string(), key));
+    }
+  }
+  if (!manifest["tasks"].is_array() || manifest["tasks"].empty()) {
+    throw Error(fmt::format("{}: key 'tasks': expected a non-empty array", path.string()));
+  }
+  if (!manifest["max_length"].is_number_integer() || manifest["max_length"].get<long>() < 3) {
+    throw Error(fmt::format("{}: key 'max_length': expected an integer >= 3", path.string()));
+  }
+  return manifest;
+}
+
+}  // namespace
+
+RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& options)
+    : state_(std::make_unique<State>()) {
+  const auto folder = resolve_model_folder(dir);
+  const auto manifest = read_manifest(folder);
+  state_->options = options;
+  if (state_->options.forward_batch == 0) state_->options.forward_batch = 1;
+  runtime::configure_threads(options.threads);
+
+  for (const auto& name : manifest["tasks"]) {
+    const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;
+    if (!task) {
+      throw Error(fmt::format("{}: key 'tasks': unknown task {}",
+                              (folder / "emotune.json").string(), name.dump()));
+    }
+    state_->tasks.push_back(*task);
+    state_->info.tasks.push_back(model::task_name(*task));
+  }
+  state_->info.max_length = manifest["max_length"].get<std::size_t>();
+  state_->info.emotion_labels = model::emotion_labels();
+
+  model::EncoderOptions encoder_options;
+  encoder_options.hidden_dropout = 0.0;
+  encoder_options.attention_dropout = 0.0;
+  auto encoder = model::create_encoder(folder / "config.json", encoder_options);
+  state_->info.backbone = encoder->model_type();
+  const auto weights_file = folder / "model.safetensors";
+  const auto tensors = model::load_tensors(weights_file);
+  // A backbone published without a pooler was trained without one.
+  const auto pooler_prefix = encoder->weight_prefix() + ".pooler";
+  const bool saved_pooler = std::any_of(tensors.begin(), tensors.end(), [&](const auto& item) {
+    return item.first.rfind(pooler_prefix, 0) == 0;
+  });
+  if (encoder->has_pooler() && !saved_pooler) encoder->remove_pooler();
+  state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0);
+  state_->task_model->import_tensors(tensors, weights_file.string());
+  state_->task_model->eval();
+  if (options.precision == Precision::bf16) {
+    // The heads stay float32: only the encoder's matrix products gain from bf16.
+    state_->task_model->encoder().to(torch::kBFloat16);
+  }
+  state_->tokenizer = text::load_tokenizer(folder);
+  const auto special = state_->tokenizer->special_ids();
+  if (special.cls < 0 || special.sep < 0 || special.pad < 0) {
+    throw Error(fmt::format("{}: the tokenizer lacks a cls, sep or pad token", folder.string()));
+  }
+  state_->info.version =
+      fmt::format("{} ({}, weights sha256 {}, {})", folder.string(), state_->info.backbone,
+                  sha256_file(weights_file).substr(0, 12), precision_name(options.precision));
+}
+
+RunPredictor::~RunPredictor() = default;
+
+const ModelInfo& RunPredictor::info() const {
+  return state_->info;
+}
+
+std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>& essays) {
+  const auto& tokenizer = *state_->tokenizer;
+  const auto special = tokenizer.special_ids();
+  const std::size_t body_limit = state_->info.max_length - 2;
+
+  std::vector<EssayPrediction> predictions(essays.size());
+  std::vector<std::vector<std::int64_t>> ids(essays.size());
+  for (std::size_t i = 0; i < essays.size(); ++i) {
+    auto body = tokenizer.encode_without_specials(essays[i].text);
+    predictions[i].truncated = body.size() > body_limit;
+    if (predictions[i].truncated) body.resize(body_limit);
+    ids[i].reserve(body.size() + 2);
+    ids[i].push_back(special.cls);
+    ids[i].insert(ids[i].end(), body.begin(), body.end());
+    ids[i].push_back(special.sep);
+    predictions[i].token_count = ids[i].size();
+  }
+
+  // Sorting by length keeps padding (wasted work) small within each forward pass.
+  std::vector<std::size_t> order(essays.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(),
+                   [&](std::size_t a, std::size_t b) { return ids[a].size() < ids[b].size(); });
+
+  c10::InferenceMode inference;
+  auto& task_model = *state_->task_model;
+  const bool bf16 = state_->options.precision == Precision::bf16;
+  const auto& labels = emotion_label_names();
+  for (std::size_t start = 0; start < order.size(); start += state_->options.forward_batch) {
+    const std::size_t end = std::min(order.size(), start + state_->options.forward_batch);
+    const std::size_t rows = end - start;
+    std::size_t longest = 0;
+    for (std::size_t k = start; k < end; ++k) longest = std::max(longest, ids[order[k]].size());
+    std::vector<std::int64_t> input(rows * longest, special.pad);
+    std::vector<std::int64_t> mask(rows * longest, 0);
+    for (std::size_t r = 0; r < rows; ++r) {
+      const auto& row = ids[order[start + r]];
+      std::copy(row.begin(), row.end(), input.begin() + static_cast<std::ptrdiff_t>(r * longest));
+      std::fill_n(mask.begin() + static_cast<std::ptrdiff_t>(r * longest), row.size(), 1);
+    }
+    const auto shape = std::vector<std::int64_t>{static_cast<std::int64_t>(rows),
+                                                 static_cast<std::int64_t>(longest)};
+    const auto input_ids = torch::from_blob(input.data(), shape, torch::kInt64);
+    const auto attention_mask = torch::from_blob(mask.data(), shape, torch::kInt64);
+    const auto token_types = torch::zeros(shape, torch::kInt64);
+
+    model::TaskOutputs outputs;
+    if (bf16) {
+      auto hidden = task_model.encoder().forward(input_ids, attention_mask, token_types);
+      const auto first = hidden.select(1, 0).to(torch::kFloat32);
+      for (const auto task : state_->tasks) {
+        auto out = task_model.head(task)->forward(first);
+        outputs[task] = model::is_regression(task) ? out.squeeze(-1) : out;
+      }
+    } else {
+      outputs = task_model.forward(input_ids, attention_mask, token_types);
+    }
+    for (const auto& [task, output] : outputs) {
+      const auto values = output.to(torch::kFloat64).contiguous();
+      if (model::is_regression(task)) {
+        const auto* data = values.data_ptr<double>();
+        for (std::size_t r = 0; r < rows; ++r) {
+          auto& prediction = predictions[order[start + r]];
+          (task == model::Task::empathy ? prediction.empathy : prediction.distress) = data[r];
+        }
+      } else {
+        const auto probabilities = torch::softmax(values, 1).contiguous();
+        const auto* data = probabilities.data_ptr<double>();
+        const auto classes = static_cast<std::size_t>(probabilities.size(1));
+        if (classes != kEmotionCount) {
+          throw Error(
+              fmt::format("emotion head gives {} classes, expected {}", classes, kEmotionCount));
+        }
+        for (std::size_t r = 0; r < rows; ++r) {
+          auto& prediction = predictions[order[start + r]];
+          std::array<double, kEmotionCount> p{};
+          std::copy_n(data + r * classes, classes, p.begin());
+          prediction.emotion_probabilities = p;
+          prediction.emotion =
+              labels[static_cast<std::size_t>(std::max_element(p.begin(), p.end()) - p.begin())];
+        }
+      }
+    }
+  }
+  return predictions;
+}
+
+}  // namespace emotune::serve
