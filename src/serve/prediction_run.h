@@ -19,6 +19,7 @@
 
 #include "data/wassa.h"
 #include "eval/ensemble.h"
+#include "eval/metrics.h"
 #include "eval/submission.h"
 #include "serve/predictor.h"
 #include "serve/run_predictor.h"
