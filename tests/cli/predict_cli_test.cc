@@ -184,7 +184,7 @@ TEST_F(PredictCliTest, EnsembleOfTwoRunsWithWeights) {
                               " --split dev --optimize-weights --method vote --out " +
                               shell_quote(dir("ens2").string()));
   ASSERT_EQ(nested.exit_code, 0) << nested.err;
-  EXPECT_NE(nested.err.find("unbiased"), std::string::npos) << nested.err;
+  EXPECT_NE((nested.out + nested.err).find("unbiased"), std::string::npos) << nested.out;
 
   const auto wrong = run_cli(
       "ensemble " + shell_quote(run("7").string()) + " " + shell_quote(run("8").string()) +
