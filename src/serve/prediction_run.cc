@@ -252,7 +252,16 @@ eval::Predictions predict_essays(Predictor& predictor, const std::vector<EssayRe
     return std::find(tasks.begin(), tasks.end(), task) != tasks.end();
   };
   eval::Predictions predictions;
-  predictions.has_regression = has("empathy") || has("distress");
+  if (has("empathy") != has("distress")) {
+    // predictions.tsv and predictions_EMP.tsv hold both columns; a NaN column would make them
+    // unreadable, a made-up one silently wrong.
+    throw Error(
+        fmt::format("{}: the model predicts {} but not {}; emotune's prediction files "
+                    "need both regression tasks (or neither)",
+                    predictor.info().version, has("empathy") ? "empathy" : "distress",
+                    has("empathy") ? "distress" : "empathy"));
+  }
+  predictions.has_regression = has("empathy");
   predictions.has_emotion = has("emotion");
   if (predictions.has_emotion) {
     predictions.labels.assign(emotion_label_names().begin(), emotion_label_names().end());
@@ -261,10 +270,10 @@ eval::Predictions predict_essays(Predictor& predictor, const std::vector<EssayRe
     const auto& output = outputs[i];
     predictions.ids.push_back(essays[i].id);
     if (predictions.has_regression) {
-      // A model with only one of the two regression tasks still fills both columns, the
-      // missing one with NaN, so the file layout stays the same.
-      predictions.empathy.push_back(output.empathy.value_or(std::nan("")));
-      predictions.distress.push_back(output.distress.value_or(std::nan("")));
+      if (!output.empathy || !output.distress)
+        throw Error("predictor returned no empathy/distress");
+      predictions.empathy.push_back(*output.empathy);
+      predictions.distress.push_back(*output.distress);
     }
     if (predictions.has_emotion) {
       if (!output.emotion_probabilities) throw Error("predictor returned no emotion probabilities");
