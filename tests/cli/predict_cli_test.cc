@@ -192,6 +192,19 @@ TEST_F(PredictCliTest, EnsembleOfTwoRunsWithWeights) {
   EXPECT_EQ(wrong.exit_code, 1);
   EXPECT_NE(wrong.err.find("--weights"), std::string::npos) << wrong.err;
 
+  // A member with fewer rows than the split is named in the error.
+  const auto short_member = dir("short");
+  fs::create_directories(short_member);
+  std::string text = read_file(dir("pred-dev") / "predictions.tsv");
+  text.resize(text.rfind('\n', text.size() - 2) + 1);  // drop the last row
+  write_file_atomic(short_member / "predictions.tsv", text);
+  const auto short_result = run_cli("ensemble " + shell_quote(short_member.string()) + " " +
+                                    shell_quote(run("8").string()) + data_option() +
+                                    " --split dev --out " + shell_quote(dir("e5").string()));
+  EXPECT_EQ(short_result.exit_code, 1);
+  EXPECT_NE(short_result.err.find("short"), std::string::npos) << short_result.err;
+  EXPECT_NE(short_result.err.find("rows"), std::string::npos) << short_result.err;
+
   // Predictions for another input are not dev predictions.
   const auto mismatched = run_cli("ensemble " + shell_quote(dir("pred-in.tsv").string()) + " " +
                                   shell_quote(run("8").string()) + data_option() +
