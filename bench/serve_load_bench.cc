@@ -4,7 +4,8 @@
 //     sorted batches, against a plain eager fp32 loop padding batches of 16 to 128 tokens.
 //  2. The HTTP service under 1, 8 and 32 concurrent clients (one essay per request):
 //     essays/s, p50/p99 latency, with micro-batching and without (--max-batch 1).
-// Run: build/serve_load_bench [--essays N] [--repeats R] [--threads T] [--skip-load]
+// Run: build/serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads T]
+//      [--skip-load]
 // Data: $EMOTUNE_DATA and $EMOTUNE_HF_FIXTURES, else ../shared/... from the current folder.
 // Every figure is the median of R runs.
 
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
   int repeats = 3;
   int threads = 2;
   bool skip_load = false;
+  std::size_t load_essays = 64;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--essays" && i + 1 < argc)
@@ -177,10 +179,12 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     else if (arg == "--skip-load")
       skip_load = true;
+    else if (arg == "--load-essays" && i + 1 < argc)
+      load_essays = std::stoul(argv[++i]);
     else {
-      fmt::print(
-          stderr,
-          "usage: serve_load_bench [--essays N] [--repeats R] [--threads T] [--skip-load]\n");
+      fmt::print(stderr,
+                 "usage: serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads "
+                 "T] [--skip-load]\n");
       return 2;
     }
   }
@@ -211,10 +215,13 @@ int main(int argc, char** argv) {
   for (int r = 0; r < repeats; ++r)
     naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
   fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n", median(naive));
+  std::fflush(stdout);
 
   std::shared_ptr<serve::RunPredictor> fp32_predictor;
   for (const auto precision : {serve::Precision::fp32, serve::Precision::bf16}) {
-    for (const std::size_t batch : {8, 16, 32}) {
+    for (const std::size_t batch : precision == serve::Precision::fp32
+                                       ? std::vector<std::size_t>{8, 16, 32}
+                                       : std::vector<std::size_t>{16}) {
       serve::RunPredictorOptions options;
       options.threads = threads;
       options.forward_batch = batch;
@@ -229,15 +236,20 @@ int main(int argc, char** argv) {
       }
       fmt::print("predict  {} sorted, forward batch {:2}:           {:7.2f} essays/s\n",
                  serve::precision_name(precision), batch, median(rates));
+      std::fflush(stdout);
       if (precision == serve::Precision::fp32 && batch == 16) fp32_predictor = predictor;
     }
   }
   if (!skip_load) {
+    const std::vector<serve::EssayInput> load_set(
+        essays.begin(),
+        essays.begin() + static_cast<std::ptrdiff_t>(std::min(load_essays, essays.size())));
+    fmt::print("http load: {} essays, one per request\n", load_set.size());
     for (const int clients : {1, 8, 32}) {
       for (const bool batching : {false, true}) {
         std::vector<double> rate, p50, p99;
         for (int r = 0; r < repeats; ++r) {
-          const auto result = run_load(fp32_predictor, essays, clients, batching);
+          const auto result = run_load(fp32_predictor, load_set, clients, batching);
           rate.push_back(result.essays_per_second);
           p50.push_back(result.p50_ms);
           p99.push_back(result.p99_ms);

@@ -24,6 +24,16 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
              runtime::hardware_threads());
   fmt::print("BLAS: {} ({})\n", blas.vendor, blas.library.empty() ? "?" : blas.library);
   if (!blas.config.empty()) fmt::print("BLAS build: {}\n", blas.config);
+  const auto cpu = runtime::detect_cpu_features();
+  fmt::print("CPU: {} (AVX2 {}, AVX-512 {}, AVX-512 BF16 {}, AMX {})\n",
+             cpu.model.empty() ? "?" : cpu.model, cpu.avx2 ? "yes" : "no",
+             cpu.avx512 ? "yes" : "no", cpu.avx512_bf16 ? "yes" : "no", cpu.amx ? "yes" : "no");
+  if (!cpu.avx512) {
+    // libtorch 1.13 routes bf16 matmuls to oneDNN only with AVX-512 BW/VL/DQ; without it they
+    // fall back to scalar loops (about 1 GFLOP/s measured here), so bf16 is far slower.
+    fmt::print(
+        "note: no AVX-512 here: --dtype bfloat16 runs far slower than float32 on this CPU\n");
+  }
   const auto gemm = runtime::measure_gemm(options.seconds, options.size);
   fmt::print("fp32 GEMM {}x{}: {:.1f} GFLOP/s (median of {} in {:.2f} s)\n", gemm.size, gemm.size,
              gemm.gflops, gemm.repetitions, gemm.seconds);
