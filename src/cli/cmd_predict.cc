@@ -1,0 +1,121 @@
+#include <optional>
+#include <set>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "cli/command.h"
+#include "common/error.h"
+#include "common/paths.h"
+#include "data/wassa.h"
+#include "serve/prediction_run.h"
+#include "serve/run_predictor.h"
+
+namespace emotune::cli {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct PredictOptions {
+  std::vector<std::string> runs;
+  std::string data;
+  std::string split;
+  std::string input;
+  std::string out;
+  std::size_t batch_size = 16;
+  std::string device = "cpu";
+  std::string precision = "fp32";
+};
+
+void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
+  if (options.runs.empty()) throw Error("predict: give at least one RUN_DIR");
+  if (options.split.empty() == options.input.empty()) {
+    throw Error("predict: give either --split dev|test (with --data) or --input FILE");
+  }
+  if (options.out.empty()) throw Error("predict: --out DIR is required");
+  if (options.batch_size == 0) throw Error("predict: --batch-size must be at least 1");
+  if (options.device != "cpu") {
+    throw Error("predict: --device " + options.device +
+                " is not supported; prediction runs on the CPU (use --device cpu)");
+  }
+  std::set<std::string> names;
+  for (const auto& run : options.runs) {
+    if (!names.insert(serve::member_name(run)).second && options.runs.size() > 1) {
+      throw Error("predict: two runs share the folder name '" + serve::member_name(run) +
+                  "'; their outputs would collide under --out");
+    }
+  }
+
+  std::optional<data::WassaSplit> split;
+  std::vector<serve::EssayRecord> essays;
+  if (!options.split.empty()) {
+    const auto parsed = data::parse_split(options.split);
+    if (parsed == data::Split::train) throw Error("predict: --split must be dev or test");
+    split = data::load_wassa(resolve_data_dir(options.data), parsed);
+    essays = serve::wassa_essays(*split);
+  } else {
+    essays = serve::read_essays(options.input);
+  }
+  std::optional<eval::GoldStandard> gold;
+  if (split && split->split == data::Split::dev) gold = serve::gold_standard(*split);
+
+  serve::RunPredictorOptions predictor_options;
+  predictor_options.threads = globals.threads;
+  predictor_options.forward_batch = options.batch_size;
+  predictor_options.precision = serve::parse_precision(options.precision);
+  for (const auto& run : options.runs) {
+    const fs::path out = options.runs.size() == 1 ? fs::path(options.out)
+                                                  : fs::path(options.out) / serve::member_name(run);
+    const auto model_folder = serve::resolve_model_folder(run);
+    serve::RunPredictor predictor(model_folder, predictor_options);
+    const auto predictions = serve::predict_essays(predictor, essays);
+    nlohmann::json metadata{{"model", fs::absolute(model_folder).lexically_normal().string()},
+                            {"precision", options.precision}};
+    metadata["source"] = split ? nlohmann::json("wassa") : nlohmann::json(options.input);
+    serve::write_prediction_folder(out, predictions,
+                                   split ? std::optional(split->split) : std::nullopt, metadata);
+    fmt::print("{}: {} predictions -> {}\n", serve::member_name(run), predictions.size(),
+               (out / "predictions.tsv").string());
+    if (gold) fmt::print("{}", serve::official_scores(predictions, *gold));
+  }
+}
+
+[[maybe_unused]] const bool registered = register_command(
+    "predict",
+    "Predict empathy/distress and emotions with trained runs, for a WASSA split (with the "
+    "official submission files) or an input file",
+    [](CLI::App& command, const GlobalOptions& globals) {
+      auto options = std::make_shared<PredictOptions>();
+      command
+          .add_option("runs", options->runs,
+                      "Run folders from `emotune train` (the best seed's best/ is used), or a "
+                      "best/ folder itself")
+          ->required();
+      command.add_option("--data", options->data,
+                         "Data folder holding wassa2021/ (default $EMOTUNE_DATA); with --split");
+      command.add_option("--split", options->split,
+                         "WASSA 2021 split to predict: dev or test. Writes predictions_EMP.tsv, "
+                         "predictions_EMO.tsv and predictions.zip in the split's row order; "
+                         "with dev, also prints the official scores against the dev gold");
+      command.add_option("--input", options->input,
+                         "Essays to predict instead of a split: .tsv or .csv with a header "
+                         "holding an `essay` column (and optionally `id`), or .jsonl with one "
+                         "{\"id\": ..., \"essay\": ...} object a line");
+      command
+          .add_option("--out", options->out,
+                      "Output folder: predictions.tsv (id, empathy, distress, emotion, p_<label>) "
+                      "and predictions.json; with several runs one sub-folder per run name")
+          ->required();
+      command.add_option("--batch-size", options->batch_size,
+                         "Essays per forward pass, after sorting by length (default 16)");
+      command.add_option("--device", options->device, "Where to compute: cpu (the only one)");
+      command.add_option("--precision", options->precision,
+                         "fp32 (reference numerics, default) or bf16 (faster, approximate)");
+      command.footer(
+          "Examples:\n  emotune predict runs/mt-electra --data /data --split dev --out "
+          "preds/dev\n  emotune predict runs/a runs/b --input essays.jsonl --out preds/mine");
+      command.callback([options, &globals] { run_predict(*options, globals); });
+    });
+
+}  // namespace
+}  // namespace emotune::cli

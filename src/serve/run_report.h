@@ -1,0 +1,25 @@
+#pragma once
+
+// `emotune report`: the paper's figures and tables for run and ensemble folders, scored on the
+// WASSA 2021 dev split, beside the published numbers.
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "serve/run_predictor.h"
+
+namespace emotune::serve {
+
+struct ReportRequest {
+  std::vector<std::filesystem::path> members;  // run, prediction or ensemble folders
+  std::filesystem::path data_dir;
+  std::filesystem::path out_html;
+  RunPredictorOptions predictor;  // for members whose dev predictions must be computed
+};
+
+// Writes out_html and, beside it, every chart as its own .svg file; returns the paths of the
+// files written (the HTML first).
+std::vector<std::filesystem::path> write_report(const ReportRequest& request);
+
+}  // namespace emotune::serve

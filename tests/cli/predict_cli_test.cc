@@ -1,0 +1,236 @@
+// End-to-end tests of `emotune predict`, `emotune ensemble` and `emotune report` on runs
+// trained here from the tiny fixture ELECTRA (a few steps on a few essays).
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "common/test_paths.h"
+#include "data/wassa.h"
+#include "eval/submission.h"
+
+namespace emotune {
+namespace {
+
+namespace fs = std::filesystem;
+using testing::run_cli;
+using testing::shell_quote;
+
+std::string data_option() {
+  return " --data " + shell_quote(testing::data_dir().string());
+}
+
+class PredictCliTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    temp_ = std::make_unique<testing::TempDir>();
+    const auto config = temp_->path() / "tiny.toml";
+    write_file_atomic(config,
+                      "backbone = \"" + (testing::hf_fixtures_dir() / "electra").string() +
+                          "\"\n"
+                          "tasks = [\"empathy\", \"distress\", \"emotion\"]\n"
+                          "batch_size = 8\nepochs = 1\nmax_length = 64\nlearning_rate = 1e-3\n"
+                          "train_limit = 16\ndev_limit = 8\n");
+    for (const char* seed : {"7", "8"}) {
+      const auto run = temp_->path() / (std::string("run-") + seed);
+      const auto result = run_cli(
+          "--threads 1 --log-level warn train " + shell_quote(config.string()) + data_option() +
+          " --no-progress --seeds " + seed + " --out " + shell_quote(run.string()));
+      ASSERT_EQ(result.exit_code, 0) << result.err;
+    }
+    dev_rows_ = data::load_wassa(testing::data_dir(), data::Split::dev).rows.size();
+  }
+  static void TearDownTestSuite() { temp_.reset(); }
+
+  static fs::path run(const char* seed) { return temp_->path() / (std::string("run-") + seed); }
+  static fs::path dir(const std::string& name) { return temp_->path() / name; }
+
+  static std::unique_ptr<testing::TempDir> temp_;
+  static std::size_t dev_rows_;
+};
+std::unique_ptr<testing::TempDir> PredictCliTest::temp_;
+std::size_t PredictCliTest::dev_rows_ = 0;
+
+TEST_F(PredictCliTest, DevSplitWritesSubmissionFilesAndPrintsScores) {
+  const auto out = dir("pred-dev");
+  const auto result =
+      run_cli("--threads 1 predict " + shell_quote(run("7").string()) + data_option() +
+              " --split dev --batch-size 5 --out " + shell_quote(out.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Pearson"), std::string::npos) << result.out;
+  EXPECT_NE(result.out.find("Macro F1"), std::string::npos) << result.out;
+
+  const auto predictions = eval::read_predictions(out / "predictions.tsv");
+  ASSERT_EQ(predictions.size(), dev_rows_);
+  EXPECT_TRUE(predictions.has_regression);
+  EXPECT_TRUE(predictions.has_emotion);
+  const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
+  EXPECT_EQ(predictions.ids.front(), dev.rows.front().id);
+  EXPECT_EQ(predictions.ids.back(), dev.rows.back().id);
+  for (const auto& row : predictions.probabilities) {
+    double sum = 0;
+    for (const double p : row) sum += p;
+    EXPECT_NEAR(sum, 1.0, 1e-5);
+  }
+
+  const auto emp = eval::read_emp_predictions(out / "predictions_EMP.tsv");
+  const auto emo = eval::read_emo_predictions(out / "predictions_EMO.tsv");
+  ASSERT_EQ(emp.size(), dev_rows_);
+  ASSERT_EQ(emo.size(), dev_rows_);
+  EXPECT_NEAR(emp.empathy[3], predictions.empathy[3], 1e-6);
+  const auto archive = eval::read_submission_zip(out / "predictions.zip");
+  ASSERT_TRUE(archive.empathy && archive.emotions);
+  EXPECT_EQ(archive.empathy->size(), dev_rows_);
+  EXPECT_EQ(*archive.emotions, emo);
+  // Header-less: the first line is numbers, not column names.
+  const std::string emp_text = read_file(out / "predictions_EMP.tsv");
+  EXPECT_EQ(emp_text.find("empathy"), std::string::npos);
+
+  // `emotune score` agrees with the scores predict printed.
+  const auto score = run_cli(
+      "score --gold " +
+      shell_quote((testing::data_dir() / "wassa2021" / "goldstandard_dev_2022.tsv").string()) +
+      " --zip " + shell_quote((out / "predictions.zip").string()));
+  ASSERT_EQ(score.exit_code, 0) << score.err;
+  EXPECT_NE(result.out.find(score.out), std::string::npos) << result.out << "\nvs\n" << score.out;
+}
+
+TEST_F(PredictCliTest, InputFilesInThreeFormatsGiveTheSamePredictions) {
+  write_file_atomic(dir("in.tsv"), "id\tessay\na1\tI feel so sad for them.\na2\tWhat a joy!\n");
+  write_file_atomic(dir("in.csv"),
+                    "essay,id\n\"I feel so sad for them.\",a1\n\"What a joy!\",a2\n");
+  write_file_atomic(dir("in.jsonl"),
+                    "{\"id\": \"a1\", \"essay\": \"I feel so sad for them.\"}\n"
+                    "{\"id\": \"a2\", \"essay\": \"What a joy!\"}\n");
+  std::vector<eval::Predictions> outputs;
+  for (const char* name : {"in.tsv", "in.csv", "in.jsonl"}) {
+    const auto out = dir(std::string("pred-") + name);
+    const auto result =
+        run_cli("--threads 1 predict " + shell_quote(run("7").string()) + " --input " +
+                shell_quote(dir(name).string()) + " --out " + shell_quote(out.string()));
+    ASSERT_EQ(result.exit_code, 0) << name << ": " << result.err;
+    EXPECT_FALSE(fs::exists(out / "predictions_EMP.tsv")) << "no submission files for inputs";
+    outputs.push_back(eval::read_predictions(out / "predictions.tsv"));
+  }
+  for (const auto& predictions : outputs) {
+    ASSERT_EQ(predictions.size(), 2u);
+    EXPECT_EQ(predictions.ids, (std::vector<std::string>{"a1", "a2"}));
+    EXPECT_NEAR(predictions.empathy[0], outputs.front().empathy[0], 1e-9);
+    EXPECT_EQ(predictions.emotion, outputs.front().emotion);
+  }
+}
+
+TEST_F(PredictCliTest, BadInputsAreClearErrors) {
+  write_file_atomic(dir("no-essay.tsv"), "id\ttext\n1\thello\n");
+  auto result = run_cli("predict " + shell_quote(run("7").string()) + " --input " +
+                        shell_quote(dir("no-essay.tsv").string()) + " --out " +
+                        shell_quote(dir("x").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("no-essay.tsv"), std::string::npos) << result.err;
+  EXPECT_NE(result.err.find("essay"), std::string::npos) << result.err;
+
+  write_file_atomic(dir("bad.jsonl"), "{\"id\": \"a\", \"essay\": \"ok\"}\n{\"id\": 1}\n");
+  result =
+      run_cli("predict " + shell_quote(run("7").string()) + " --input " +
+              shell_quote(dir("bad.jsonl").string()) + " --out " + shell_quote(dir("x").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("bad.jsonl:2"), std::string::npos) << result.err;
+
+  result = run_cli("predict " + shell_quote(run("7").string()) + " --out " +
+                   shell_quote(dir("x").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find("--split"), std::string::npos) << result.err;
+
+  result = run_cli("predict " + shell_quote(dir("no-such-run").string()) + " --input " +
+                   shell_quote(dir("no-essay.tsv").string()) + " --out " +
+                   shell_quote(dir("x").string()));
+  EXPECT_EQ(result.exit_code, 1);
+}
+
+TEST_F(PredictCliTest, EnsembleOfTwoRunsWithWeights) {
+  const auto out = dir("ens");
+  const auto result =
+      run_cli("--threads 1 ensemble " + shell_quote(run("7").string()) + " " +
+              shell_quote(run("8").string()) + data_option() +
+              " --split dev --weights 3,1 --method prob-sum --out " + shell_quote(out.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Macro F1"), std::string::npos) << result.out;
+
+  const auto ensemble = nlohmann::json::parse(read_file(out / "ensemble.json"));
+  ASSERT_EQ(ensemble["members"].size(), 2u);
+  EXPECT_NEAR(ensemble["members"][0]["regression_weight"].get<double>(), 0.75, 1e-12);
+  EXPECT_NEAR(ensemble["members"][1]["emotion_weight"].get<double>(), 0.25, 1e-12);
+  EXPECT_EQ(ensemble["method"], "prob-sum");
+
+  // Members' predictions were computed once and cached in the run folders.
+  const auto a = eval::read_predictions(run("7") / "predictions" / "dev" / "predictions.tsv");
+  const auto b = eval::read_predictions(run("8") / "predictions" / "dev" / "predictions.tsv");
+  const auto combined = eval::read_predictions(out / "predictions.tsv");
+  ASSERT_EQ(combined.size(), dev_rows_);
+  for (std::size_t i = 0; i < combined.size(); i += 37) {
+    EXPECT_NEAR(combined.empathy[i], 0.75 * a.empathy[i] + 0.25 * b.empathy[i], 1e-5);
+  }
+  EXPECT_EQ(eval::read_emo_predictions(out / "predictions_EMO.tsv").size(), dev_rows_);
+  EXPECT_EQ(eval::read_emp_predictions(out / "predictions_EMP.tsv").size(), dev_rows_);
+
+  // The ensemble folder works as a member itself (nested ensemble), with optimized weights.
+  const auto nested = run_cli("--threads 1 ensemble " + shell_quote(out.string()) + " " +
+                              shell_quote(run("8").string()) + data_option() +
+                              " --split dev --optimize-weights --method vote --out " +
+                              shell_quote(dir("ens2").string()));
+  ASSERT_EQ(nested.exit_code, 0) << nested.err;
+  EXPECT_NE((nested.out + nested.err).find("unbiased"), std::string::npos) << nested.out;
+
+  const auto wrong = run_cli(
+      "ensemble " + shell_quote(run("7").string()) + " " + shell_quote(run("8").string()) +
+      data_option() + " --split dev --weights 1,2,3 --out " + shell_quote(dir("e3").string()));
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("--weights"), std::string::npos) << wrong.err;
+
+  // A member with fewer rows than the split is named in the error.
+  const auto short_member = dir("short");
+  fs::create_directories(short_member);
+  std::string text = read_file(dir("pred-dev") / "predictions.tsv");
+  text.resize(text.rfind('\n', text.size() - 2) + 1);  // drop the last row
+  write_file_atomic(short_member / "predictions.tsv", text);
+  const auto short_result = run_cli("ensemble " + shell_quote(short_member.string()) + " " +
+                                    shell_quote(run("8").string()) + data_option() +
+                                    " --split dev --out " + shell_quote(dir("e5").string()));
+  EXPECT_EQ(short_result.exit_code, 1);
+  EXPECT_NE(short_result.err.find("short"), std::string::npos) << short_result.err;
+  EXPECT_NE(short_result.err.find("rows"), std::string::npos) << short_result.err;
+
+  // Predictions for another input are not dev predictions.
+  const auto mismatched = run_cli("ensemble " + shell_quote(dir("pred-in.tsv").string()) + " " +
+                                  shell_quote(run("8").string()) + data_option() +
+                                  " --split dev --out " + shell_quote(dir("e4").string()));
+  EXPECT_EQ(mismatched.exit_code, 1);
+}
+
+TEST_F(PredictCliTest, ReportHoldsTheFigures) {
+  // Runs after the ensemble test (gtest keeps declaration order), so ens/ exists.
+  const auto ensemble = dir("ens");
+  if (!fs::exists(ensemble / "ensemble.json")) GTEST_SKIP() << "ensemble test did not run";
+  const auto html = dir("report") / "report.html";
+  const auto result = run_cli("--threads 1 report " + shell_quote(run("7").string()) + " " +
+                              shell_quote(ensemble.string()) + data_option() + " --out " +
+                              shell_quote(html.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string page = read_file(html);
+  EXPECT_NE(page.find("<svg"), std::string::npos);
+  for (const char* title : {"Figure 1", "Figure 2a", "Figure 2b", "Figure 3", "Table 2",
+                            "Seed spread", "ELECTRA base RA", "0.604", "run-7", "ens"}) {
+    EXPECT_NE(page.find(title), std::string::npos) << title;
+  }
+  EXPECT_TRUE(fs::exists(dir("report") / "report-figure1-train-emotions.svg"));
+  EXPECT_TRUE(fs::exists(dir("report") / "report-figure2-pearson-empathy.svg"));
+  EXPECT_TRUE(fs::exists(dir("report") / "report-figure3-confusion-ens.svg"));
+}
+
+}  // namespace
+}  // namespace emotune
