@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "text/tokenizer_files.h"
 
 namespace emotune::text {
 
@@ -126,13 +127,7 @@ namespace {
 
 void collect(const std::filesystem::path& file, std::map<std::string, AddedToken>& out) {
   if (!std::filesystem::exists(file)) return;
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw error_in(file, fmt::format("not valid JSON ({})", e.what()));
-  }
-  if (!json.is_object()) throw error_in(file, "expected a JSON object");
+  const auto json = read_json_object(file);
   static const char* kKeys[] = {"cls_token",  "sep_token", "pad_token", "unk_token",
                                 "mask_token", "bos_token", "eos_token"};
   for (const char* key : kKeys) {

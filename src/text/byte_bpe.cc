@@ -21,6 +21,7 @@
 #include "text/added_tokens.h"
 #include "text/bpe_merges.h"
 #include "text/gpt2_pretokenizer.h"
+#include "text/tokenizer_files.h"
 
 namespace emotune::text {
 
@@ -107,28 +108,6 @@ class VocabReader : public nlohmann::json_sax<nlohmann::json> {
   int depth_ = 0;
   bool seen_top_ = false;
 };
-
-// Python's str.replace chain of PreTrainedTokenizerBase.clean_up_tokenization (4.30).
-std::string clean_up_tokenization(std::string text) {
-  static const std::pair<std::string_view, std::string_view> kReplacements[] = {
-      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kReplacements) {
-    std::string out;
-    out.reserve(text.size());
-    std::size_t pos = 0;
-    while (true) {
-      const auto hit = text.find(from, pos);
-      if (hit == std::string::npos) break;
-      out.append(text, pos, hit - pos);
-      out.append(to);
-      pos = hit + from.size();
-    }
-    out.append(text, pos, std::string::npos);
-    text = std::move(out);
-  }
-  return text;
-}
 
 char32_t first_code_point(std::string_view text) {
   const auto lead = static_cast<unsigned char>(text[0]);
@@ -347,19 +326,9 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
   // tokenizer_config.json options
   const auto config_file = dir / "tokenizer_config.json";
   if (fs::exists(config_file)) {
-    nlohmann::json config;
-    try {
-      config = nlohmann::json::parse(read_file(config_file));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw error_in(config_file, fmt::format("not valid JSON ({})", e.what()));
-    }
-    if (!config.is_object()) throw error_in(config_file, "expected a JSON object");
+    const auto config = read_json_object(config_file);
     const auto flag = [&](const char* key, bool fallback) {
-      if (!config.contains(key) || config[key].is_null()) return fallback;
-      if (!config[key].is_boolean()) {
-        throw error_in(config_file, fmt::format("\"{}\": expected true or false", key));
-      }
-      return config[key].get<bool>();
+      return json_bool(config, key, fallback, config_file);
     };
     add_prefix_space_ = flag("add_prefix_space", false);
     clean_up_spaces_ = flag("clean_up_tokenization_spaces", true);
@@ -415,13 +384,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
   // added_tokens.json: user-added tokens, whose ids must follow the vocabulary in order.
   const auto added_file = dir / "added_tokens.json";
   if (fs::exists(added_file)) {
-    nlohmann::json added;
-    try {
-      added = nlohmann::json::parse(read_file(added_file));
-    } catch (const nlohmann::json::parse_error& e) {
-      throw error_in(added_file, fmt::format("not valid JSON ({})", e.what()));
-    }
-    if (!added.is_object()) throw error_in(added_file, "expected a JSON object of token -> id");
+    const auto added = read_json_object(added_file);
     std::vector<std::pair<std::int64_t, std::string>> by_id;
     for (const auto& [content, id] : added.items()) {
       if (!id.is_number_integer()) {

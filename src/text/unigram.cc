@@ -17,6 +17,7 @@
 #include "common/files.h"
 #include "text/added_tokens.h"
 #include "text/albert_normalizer.h"
+#include "text/tokenizer_files.h"
 #include "text/unicode.h"
 
 namespace emotune::text {
@@ -150,31 +151,15 @@ struct UnigramConfig {
   std::size_t model_max_length = 512;
 };
 
-bool read_bool(const nlohmann::json& json, const std::filesystem::path& file, const char* key,
-               bool fallback) {
-  if (!json.contains(key) || json[key].is_null()) return fallback;
-  if (!json[key].is_boolean()) {
-    throw error_in(file,
-                   fmt::format("\"{}\": expected true or false, got {}", key, json[key].dump()));
-  }
-  return json[key].get<bool>();
-}
-
 UnigramConfig read_config(const std::filesystem::path& dir) {
   UnigramConfig config;
   const auto file = dir / "tokenizer_config.json";
   if (!std::filesystem::exists(file)) return config;
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw error_in(file, fmt::format("not valid JSON ({})", e.what()));
-  }
-  if (!json.is_object()) throw error_in(file, "expected a JSON object");
-  config.preprocess.do_lower_case = read_bool(json, file, "do_lower_case", true);
-  config.preprocess.remove_space = read_bool(json, file, "remove_space", true);
-  config.preprocess.keep_accents = read_bool(json, file, "keep_accents", false);
-  config.clean_up_tokenization_spaces = read_bool(json, file, "clean_up_tokenization_spaces", true);
+  const auto json = read_json_object(file);
+  config.preprocess.do_lower_case = json_bool(json, "do_lower_case", true, file);
+  config.preprocess.remove_space = json_bool(json, "remove_space", true, file);
+  config.preprocess.keep_accents = json_bool(json, "keep_accents", false, file);
+  config.clean_up_tokenization_spaces = json_bool(json, "clean_up_tokenization_spaces", true, file);
   if (json.contains("model_max_length") && !json["model_max_length"].is_null()) {
     const auto& value = json["model_max_length"];
     if (!value.is_number() || value.get<double>() < 2) {
@@ -236,28 +221,6 @@ std::vector<AddedToken> special_tokens_of(const std::filesystem::path& dir,
     if (!seen) tokens.push_back(entry.token);
   }
   return tokens;
-}
-
-// transformers' clean_up_tokenization: glue punctuation and English contractions back on.
-std::string clean_up_tokenization(std::string text) {
-  static const std::pair<std::string_view, std::string_view> kRules[] = {
-      {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-      {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-  for (const auto& [from, to] : kRules) {
-    std::string out;
-    out.reserve(text.size());
-    std::size_t pos = 0;
-    while (true) {
-      const auto hit = text.find(from, pos);
-      if (hit == std::string::npos) break;
-      out.append(text, pos, hit - pos);
-      out += to;
-      pos = hit + from.size();
-    }
-    out.append(text, pos, std::string::npos);
-    text = std::move(out);
-  }
-  return text;
 }
 
 // Python's str.strip() of the result of convert_tokens_to_string.

@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "text/added_tokens.h"
 #include "text/bert_normalizer.h"
+#include "text/tokenizer_files.h"
 
 namespace emotune::text {
 namespace {
@@ -211,13 +212,7 @@ class WordPieceTokenizer final : public Tokenizer {
     const auto first = text.find_first_not_of(' ');
     if (first == std::string::npos) return {};
     text = text.substr(first, text.find_last_not_of(' ') - first + 1);
-    if (config_.clean_up_tokenization_spaces) {
-      static constexpr std::pair<std::string_view, std::string_view> kCleanups[] = {
-          {" .", "."},     {" ?", "?"},   {" !", "!"},   {" ,", ","},     {" ' ", "'"},
-          {" n't", "n't"}, {" 'm", "'m"}, {" 's", "'s"}, {" 've", "'ve"}, {" 're", "'re"}};
-      for (const auto& [from, to] : kCleanups) replace_all(text, from, to);
-    }
-    return text;
+    return config_.clean_up_tokenization_spaces ? clean_up_tokenization(std::move(text)) : text;
   }
 
   std::string algorithm() const override { return "wordpiece"; }
@@ -384,33 +379,19 @@ std::vector<std::string> read_vocab(const std::filesystem::path& file) {
   return tokens;
 }
 
-bool read_bool(const nlohmann::json& json, const char* key, bool fallback,
-               const std::filesystem::path& file) {
-  if (!json.contains(key) || json[key].is_null()) return fallback;
-  if (!json[key].is_boolean())
-    throw error_in(file, fmt::format("\"{}\": expected true or false", key));
-  return json[key].get<bool>();
-}
-
 WordPieceConfig read_config(const std::filesystem::path& dir) {
   WordPieceConfig config;
   const auto file = dir / "tokenizer_config.json";
   if (!std::filesystem::exists(file)) return config;
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_file(file));
-  } catch (const nlohmann::json::parse_error& e) {
-    throw error_in(file, fmt::format("not valid JSON ({})", e.what()));
-  }
-  if (!json.is_object()) throw error_in(file, "expected a JSON object");
+  const auto json = read_json_object(file);
   auto& options = config.normalizer;
-  options.do_lower_case = read_bool(json, "do_lower_case", true, file);
-  options.tokenize_chinese_chars = read_bool(json, "tokenize_chinese_chars", true, file);
-  options.split_on_punctuation = read_bool(json, "do_split_on_punc", true, file);
-  config.do_basic_tokenize = read_bool(json, "do_basic_tokenize", true, file);
-  config.clean_up_tokenization_spaces = read_bool(json, "clean_up_tokenization_spaces", true, file);
+  options.do_lower_case = json_bool(json, "do_lower_case", true, file);
+  options.tokenize_chinese_chars = json_bool(json, "tokenize_chinese_chars", true, file);
+  options.split_on_punctuation = json_bool(json, "do_split_on_punc", true, file);
+  config.do_basic_tokenize = json_bool(json, "do_basic_tokenize", true, file);
+  config.clean_up_tokenization_spaces = json_bool(json, "clean_up_tokenization_spaces", true, file);
   if (json.contains("strip_accents") && !json["strip_accents"].is_null()) {
-    options.strip_accents = read_bool(json, "strip_accents", true, file);
+    options.strip_accents = json_bool(json, "strip_accents", true, file);
   }
   if (json.contains("never_split") && !json["never_split"].is_null()) {
     const auto& list = json["never_split"];
