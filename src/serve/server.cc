@@ -126,7 +126,9 @@ struct Server::Impl {
     // httplib takes ownership of the queue it is handed.
     http.new_task_queue = [threads] { return new httplib::ThreadPool(threads); };
     http.set_payload_max_length(options.max_body_bytes);
-    http.set_keep_alive_timeout(1);  // so a stop does not wait long on idle connections
+    // httplib also waits this long for the first request on a fresh connection: 1 s dropped
+    // requests from clients starved of CPU under load; 5 s bounds how long a stop waits.
+    http.set_keep_alive_timeout(5);
     http.set_logger([this](const httplib::Request&, const httplib::Response& response) {
       metrics.record_response(response.status);
     });
