@@ -10,27 +10,10 @@
 
 #include "common/error.h"
 #include "data/wassa.h"
+#include "text/added_tokens.h"
 
 namespace emotune::data {
 namespace {
-
-// The code points Python's str.isspace() accepts, which str.split() splits on.
-bool is_python_whitespace(utf8proc_int32_t c) {
-  if (c == ' ' || (c >= 0x09 && c <= 0x0D) || (c >= 0x1C && c <= 0x1F)) return true;
-  switch (c) {
-    case 0x85:
-    case 0xA0:
-    case 0x1680:
-    case 0x2028:
-    case 0x2029:
-    case 0x202F:
-    case 0x205F:
-    case 0x3000:
-      return true;
-    default:
-      return c >= 0x2000 && c <= 0x200A;
-  }
-}
 
 SplitStats describe_wassa(const WassaSplit& split, const LengthFunction& length) {
   SplitStats s;
@@ -141,7 +124,7 @@ std::size_t count_words(std::string_view text) {
         utf8proc_iterate(data + offset, static_cast<utf8proc_ssize_t>(text.size() - offset), &c);
     if (consumed <= 0) throw Error("count_words: invalid UTF-8");
     offset += static_cast<std::size_t>(consumed);
-    if (is_python_whitespace(c)) {
+    if (text::is_python_whitespace(static_cast<char32_t>(c))) {
       in_word = false;
     } else if (!in_word) {
       in_word = true;
