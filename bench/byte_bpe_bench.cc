@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_data.h"
 #include "text/byte_bpe.h"
 #include "text/gpt2_pretokenizer.h"
 
@@ -18,42 +19,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path find_dir(const char* variable, const fs::path& relative) {
-  if (const char* value = std::getenv(variable); value != nullptr && *value != '\0') return value;
-  for (const fs::path up : {"..", "../.."}) {
-    if (fs::is_directory(up / relative)) return up / relative;
-  }
-  throw std::runtime_error(std::string("set ") + variable);
-}
-
-// The essay column of the training TSV, read minimally (no quoting in this file).
-const std::vector<std::string>& essays() {
-  static const std::vector<std::string> texts = [] {
-    const auto file =
-        find_dir("EMOTUNE_DATA", "shared/data") / "wassa2021" / "messages_train_ready_for_WS.tsv";
-    std::ifstream in(file);
-    std::string line;
-    std::getline(in, line);
-    std::size_t column = 0;
-    for (std::size_t pos = 0, next; (next = line.find('\t', pos)) != std::string::npos;
-         pos = next + 1, ++column) {
-      if (line.compare(pos, next - pos, "essay") == 0) break;
-    }
-    std::vector<std::string> out;
-    while (std::getline(in, line)) {
-      std::size_t pos = 0;
-      for (std::size_t i = 0; i < column; ++i) pos = line.find('\t', pos) + 1;
-      out.push_back(line.substr(pos, line.find('\t', pos) - pos));
-    }
-    if (out.size() < 1000)
-      throw std::runtime_error("could not read the essays of " + file.string());
-    return out;
-  }();
-  return texts;
-}
-
 fs::path roberta_dir() {
-  return find_dir("EMOTUNE_HF_FIXTURES", "shared/fixtures/hf") / "roberta";
+  return emotune::bench::fixtures_dir() / "roberta";
+}
+
+const std::vector<std::string>& essays() {
+  return emotune::bench::wassa_train_essays();
 }
 
 void BM_ByteBpeEncodeEssays(benchmark::State& state) {

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_data.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "text/albert_normalizer.h"
@@ -20,45 +21,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-fs::path shared_dir() {
-  return fs::path(__FILE__).parent_path().parent_path() / ".." / "shared";
-}
-
-fs::path data_dir() {
-  if (auto value = emotune::env("EMOTUNE_DATA")) return *value;
-  return shared_dir() / "data";
-}
-
 fs::path albert_dir() {
-  if (auto value = emotune::env("EMOTUNE_HF_FIXTURES")) return fs::path(*value) / "albert";
-  return shared_dir() / "fixtures" / "hf" / "albert";
+  return emotune::bench::fixtures_dir() / "albert";
 }
 
-// The `essay` column of the training TSV (plain tab-separated, no quoting).
 const std::vector<std::string>& essays() {
-  static const std::vector<std::string> rows = [] {
-    const auto file = data_dir() / "wassa2021" / "messages_train_ready_for_WS.tsv";
-    std::istringstream in(emotune::read_file(file));
-    std::string line;
-    std::getline(in, line);
-    std::size_t column = 0;
-    {
-      std::istringstream header(line);
-      std::string name;
-      while (std::getline(header, name, '\t') && name != "essay") ++column;
-    }
-    std::vector<std::string> out;
-    while (std::getline(in, line)) {
-      std::istringstream fields(line);
-      std::string field;
-      for (std::size_t i = 0; i <= column && std::getline(fields, field, '\t'); ++i) {
-      }
-      out.push_back(field);
-    }
-    if (out.empty()) throw emotune::error_in(file, "no essays found");
-    return out;
-  }();
-  return rows;
+  return emotune::bench::wassa_train_essays();
 }
 
 const emotune::text::Tokenizer& albert() {
