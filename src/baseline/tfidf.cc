@@ -97,15 +97,19 @@ std::vector<std::string> TfidfVectorizer::ngrams(std::string_view document) cons
   return grams;
 }
 
+std::vector<std::string> TfidfVectorizer::document_ngrams(const std::vector<std::string>& documents,
+                                                          std::size_t d) const {
+  try {
+    return ngrams(documents[d]);
+  } catch (const Error& e) {
+    throw Error(fmt::format("tf-idf: document {}: {}", d + 1, e.what()));
+  }
+}
+
 SparseMatrix TfidfVectorizer::fit_transform(const std::vector<std::string>& documents) {
   std::unordered_map<std::string, std::size_t> document_frequency;
   for (std::size_t d = 0; d < documents.size(); ++d) {
-    std::vector<std::string> grams;
-    try {
-      grams = ngrams(documents[d]);
-    } catch (const Error& e) {
-      throw Error(fmt::format("tf-idf: document {}: {}", d + 1, e.what()));
-    }
+    const auto grams = document_ngrams(documents, d);
     std::unordered_set<std::string> seen(grams.begin(), grams.end());
     for (const auto& gram : seen) ++document_frequency[gram];
   }
@@ -137,12 +141,7 @@ SparseMatrix TfidfVectorizer::transform(const std::vector<std::string>& document
   matrix.row_offsets.push_back(0);
   std::map<std::int64_t, double> counts;
   for (std::size_t d = 0; d < documents.size(); ++d) {
-    std::vector<std::string> grams;
-    try {
-      grams = ngrams(documents[d]);
-    } catch (const Error& e) {
-      throw Error(fmt::format("tf-idf: document {}: {}", d + 1, e.what()));
-    }
+    const auto grams = document_ngrams(documents, d);
     counts.clear();
     for (const auto& gram : grams) {
       const auto it = index_.find(gram);

@@ -52,6 +52,9 @@ class TfidfVectorizer {
 
  private:
   std::vector<std::string> ngrams(std::string_view document) const;
+  // ngrams() of documents[d], with errors naming the document (1-based).
+  std::vector<std::string> document_ngrams(const std::vector<std::string>& documents,
+                                           std::size_t d) const;
 
   TfidfOptions options_;
   std::vector<std::string> terms_;
