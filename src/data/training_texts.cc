@@ -1,10 +1,10 @@
-#include "baseline/training_texts.h"
+#include "data/training_texts.h"
 
 #include "common/error.h"
 #include "data/goemotions.h"
 #include "data/wassa.h"
 
-namespace emotune::baseline {
+namespace emotune::data {
 
 TrainingTexts load_training_texts(const std::filesystem::path& data_dir,
                                   const TrainingTextOptions& options) {
@@ -12,7 +12,7 @@ TrainingTexts load_training_texts(const std::filesystem::path& data_dir,
   TrainingTexts result;
   const auto limit = options.limit_per_source;
   if (options.wassa) {
-    auto split = data::load_wassa(data_dir, data::Split::train);
+    auto split = load_wassa(data_dir, Split::train);
     for (auto& row : split.rows) {
       if (limit != 0 && result.wassa == limit) break;
       result.texts.push_back(std::move(row.text));
@@ -21,7 +21,7 @@ TrainingTexts load_training_texts(const std::filesystem::path& data_dir,
   }
   if (options.goemotions) {
     // The labels do not matter for unsupervised learning: keep multi-class comments too.
-    auto split = data::load_goemotions(data_dir, data::Split::train, data::MultiLabelPolicy::first);
+    auto split = load_goemotions(data_dir, Split::train, MultiLabelPolicy::first);
     for (auto& row : split.rows) {
       if (limit != 0 && result.goemotions == limit) break;
       result.texts.push_back(std::move(row.text));
@@ -31,4 +31,4 @@ TrainingTexts load_training_texts(const std::filesystem::path& data_dir,
   return result;
 }
 
-}  // namespace emotune::baseline
+}  // namespace emotune::data

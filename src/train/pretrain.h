@@ -1,0 +1,88 @@
+#pragma once
+
+// ELECTRA pre-training (replaced-token detection) on the in-domain training texts.
+//
+// A small masked-LM generator fills 15% masked positions with tokens sampled from its softmax;
+// the discriminator learns which tokens were replaced. loss = MLM + rtd_weight · RTD. The result
+// is an HF ElectraForPreTraining folder (discriminator, loadable by load_encoder / `emotune
+// train`) with the generator beside it in generator/ (HF ElectraForMaskedLM names).
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace emotune::train {
+
+struct PretrainOptions {
+  std::filesystem::path data_dir;  // wassa2021/ + goemotions/ (train files only are read)
+  std::filesystem::path out_dir;   // the checkpoint folder written (and its snapshot/)
+  // Discriminator shape: "mini" (4 layers, 256 hidden), "small" (ELECTRA-Small), "base"
+  // (ELECTRA-Base) or a config.json file. Ignored with `from`.
+  std::string config = "small";
+  std::filesystem::path vocab_dir;  // tokenizer folder (`emotune vocab`); default: from's
+  std::filesystem::path from;       // an ELECTRA checkpoint to continue pre-training
+  bool resume = false;              // continue out_dir/snapshot
+  double budget_minutes = 0;        // stop cleanly after this much wall time (0 = none)
+  // Optimizer steps of the schedule. 0 = as many as the budget allows (estimated from the
+  // first steps' speed and then fixed), or 10 000 without a budget.
+  std::int64_t steps = 0;
+  std::int64_t max_length = 128;  // tokens per packed sequence, [CLS] and [SEP]s included
+  std::int64_t batch_size = 32;
+  std::int64_t seed = 1;
+  double learning_rate = 5e-4;
+  double warmup_ratio = 0.1;
+  double weight_decay = 0.01;
+  double max_grad_norm = 1.0;
+  double mask_probability = 0.15;
+  double rtd_weight = 50.0;
+  // Generator hidden size (and heads, intermediate size) as a fraction of the discriminator's.
+  double generator_ratio = 0.25;
+  std::int64_t snapshot_every_steps = 200;  // also at the end and at the budget
+  std::int64_t log_every_steps = 10;        // lines of log.jsonl
+  std::size_t text_limit = 0;               // first N texts per source (0 = all), for tests
+  std::string device = "cpu";
+};
+
+// Test hooks: throw SimulatedPretrainCrash right after optimizer step `crash_after_step`
+// (0 = never), before that step's snapshot; `on_step` sees (step, loss, mlm, rtd) each step.
+struct PretrainHooks {
+  std::int64_t crash_after_step = 0;
+  bool progress = true;
+  std::function<void(std::int64_t, double, double, double)> on_step;
+};
+
+struct SimulatedPretrainCrash : std::runtime_error {
+  SimulatedPretrainCrash() : std::runtime_error("simulated crash") {}
+};
+
+struct PretrainResult {
+  std::int64_t steps_done = 0;
+  std::int64_t total_steps = 0;
+  bool stopped_by_budget = false;
+  double last_loss = 0;  // mean loss of the last logged window
+  double last_mlm = 0;
+  double last_rtd = 0;
+  std::filesystem::path checkpoint;  // == out_dir
+  nlohmann::json summary;            // what pretraining.json holds
+};
+
+// Runs (or resumes) pre-training. Errors name the bad option or file before any step.
+PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHooks& hooks = {});
+
+// The config.json of a named discriminator preset ("mini", "small", "base") for a vocabulary
+// of `vocab_size`; Error for another name.
+nlohmann::json electra_preset(const std::string& name, std::int64_t vocab_size);
+
+// The generator's config.json for a discriminator config: same vocabulary and embedding size,
+// hidden/intermediate/heads scaled by `ratio` (at least one head of 64 or fewer dims).
+nlohmann::json generator_config_for(const nlohmann::json& discriminator_config, double ratio);
+
+// The preset names electra_preset knows.
+std::vector<std::string> electra_preset_names();
+
+}  // namespace emotune::train
