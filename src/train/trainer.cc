@@ -22,6 +22,7 @@
 #include "runtime/device.h"
 #include "text/tokenizer.h"
 #include "train/optim.h"
+#include "train/progress.h"
 #include "train/run_dir.h"
 #include "train/scoring.h"
 
@@ -119,59 +120,6 @@ void append_line(const fs::path& file, const std::string& line) {
   out.flush();
   if (!out) throw error_in(file, "cannot append a line");
 }
-
-std::string format_duration(double seconds) {
-  if (!std::isfinite(seconds) || seconds < 0) return "--:--";
-  const auto total = static_cast<long>(seconds);
-  if (total >= 3600)
-    return fmt::format("{}:{:02}:{:02}", total / 3600, total / 60 % 60, total % 60);
-  return fmt::format("{:02}:{:02}", total / 60, total % 60);
-}
-
-class ProgressReporter {
- public:
-  ProgressReporter(bool enabled, std::int64_t total_steps, std::int64_t start_step)
-      : enabled_(enabled),
-        terminal_(::isatty(::fileno(stderr)) != 0),
-        total_(total_steps),
-        start_step_(start_step),
-        start_(std::chrono::steady_clock::now()) {}
-
-  void update(std::int64_t step, std::int64_t epoch, double loss) {
-    if (!enabled_) return;
-    const double elapsed =
-        std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
-    const double rate = elapsed > 0 ? static_cast<double>(step - start_step_) / elapsed : 0.0;
-    const double eta = rate > 0 ? static_cast<double>(total_ - step) / rate : -1.0;
-    if (terminal_) {
-      constexpr int width = 30;
-      const int filled = static_cast<int>(width * step / std::max<std::int64_t>(1, total_));
-      fmt::print(stderr, "\r[{}{}] {}/{} epoch {} loss {:.4f} {:.2f} steps/s ETA {}   ",
-                 std::string(static_cast<std::size_t>(filled), '#'),
-                 std::string(static_cast<std::size_t>(width - filled), '.'), step, total_,
-                 epoch + 1, loss, rate, format_duration(eta));
-      std::fflush(stderr);
-      dirty_ = true;
-    } else if (step % std::max<std::int64_t>(1, total_ / 20) == 0 || step == total_) {
-      spdlog::info("step {}/{} epoch {} loss {:.4f} {:.2f} steps/s ETA {}", step, total_, epoch + 1,
-                   loss, rate, format_duration(eta));
-    }
-  }
-
-  // Ends the bar's line before something else is printed.
-  void break_line() {
-    if (dirty_) fmt::print(stderr, "\n");
-    dirty_ = false;
-  }
-
- private:
-  bool enabled_;
-  bool terminal_;
-  std::int64_t total_;
-  std::int64_t start_step_;
-  std::chrono::steady_clock::time_point start_;
-  bool dirty_ = false;
-};
 
 struct Evaluation {
   std::map<std::string, double> scores;

@@ -1,0 +1,782 @@
+#include "train/pretrain.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+#include <torch/torch.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/version.h"
+#include "data/training_texts.h"
+#include "io/hf_config.h"
+#include "model/checkpoint.h"
+#include "model/electra_pretraining.h"
+#include "runtime/device.h"
+#include "text/tokenizer.h"
+#include "train/batcher.h"
+#include "train/optim.h"
+#include "train/progress.h"
+#include "train/run_dir.h"
+
+namespace emotune::train {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kDefaultSteps = 10000;
+// Steps timed before a budget-only run fixes its schedule length.
+constexpr std::int64_t kCalibrationSteps = 8;
+
+// Everything that defines the run; stored in snapshot/state.json so --resume repeats it.
+struct Recipe {
+  std::string data_dir;
+  json discriminator_config;
+  json generator_config;
+  std::int64_t max_length = 128;
+  std::int64_t batch_size = 32;
+  std::int64_t seed = 1;
+  double learning_rate = 5e-4;
+  double warmup_ratio = 0.1;
+  double weight_decay = 0.01;
+  double max_grad_norm = 1.0;
+  double mask_probability = 0.15;
+  double rtd_weight = 50.0;
+  std::int64_t snapshot_every_steps = 200;
+  std::int64_t log_every_steps = 10;
+  std::size_t text_limit = 0;
+  std::string from;
+};
+
+json to_json(const Recipe& r) {
+  return json{{"data_dir", r.data_dir},
+              {"discriminator_config", r.discriminator_config},
+              {"generator_config", r.generator_config},
+              {"max_length", r.max_length},
+              {"batch_size", r.batch_size},
+              {"seed", r.seed},
+              {"learning_rate", r.learning_rate},
+              {"warmup_ratio", r.warmup_ratio},
+              {"weight_decay", r.weight_decay},
+              {"max_grad_norm", r.max_grad_norm},
+              {"mask_probability", r.mask_probability},
+              {"rtd_weight", r.rtd_weight},
+              {"snapshot_every_steps", r.snapshot_every_steps},
+              {"log_every_steps", r.log_every_steps},
+              {"text_limit", r.text_limit},
+              {"from", r.from},
+              {"masking", "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
+                          "them become [MASK], 15% stay; the generator samples every one"}};
+}
+
+Recipe recipe_from_json(const json& j) {
+  Recipe r;
+  r.data_dir = j.at("data_dir").get<std::string>();
+  r.discriminator_config = j.at("discriminator_config");
+  r.generator_config = j.at("generator_config");
+  r.max_length = j.at("max_length").get<std::int64_t>();
+  r.batch_size = j.at("batch_size").get<std::int64_t>();
+  r.seed = j.at("seed").get<std::int64_t>();
+  r.learning_rate = j.at("learning_rate").get<double>();
+  r.warmup_ratio = j.at("warmup_ratio").get<double>();
+  r.weight_decay = j.at("weight_decay").get<double>();
+  r.max_grad_norm = j.at("max_grad_norm").get<double>();
+  r.mask_probability = j.at("mask_probability").get<double>();
+  r.rtd_weight = j.at("rtd_weight").get<double>();
+  r.snapshot_every_steps = j.at("snapshot_every_steps").get<std::int64_t>();
+  r.log_every_steps = j.at("log_every_steps").get<std::int64_t>();
+  r.text_limit = j.at("text_limit").get<std::size_t>();
+  r.from = j.value("from", "");
+  return r;
+}
+
+// Where pre-training stands (snapshot/state.json).
+struct Position {
+  std::int64_t step = 0;
+  std::int64_t epoch = 0;
+  std::int64_t batch_in_epoch = 0;
+  std::int64_t total_steps = 0;  // 0 = not fixed yet (budget calibration)
+  std::int64_t log_lines = 0;
+  double elapsed_seconds = 0;  // over every invocation
+  // Loss sums of the current log window.
+  double loss_sum = 0, mlm_sum = 0, rtd_sum = 0, generator_correct = 0, generator_count = 0,
+         rtd_correct = 0, rtd_count = 0;
+  std::int64_t window = 0;
+  json last_log;
+};
+
+json to_json(const Position& p) {
+  return json{{"step", p.step},
+              {"epoch", p.epoch},
+              {"batch_in_epoch", p.batch_in_epoch},
+              {"total_steps", p.total_steps},
+              {"log_lines", p.log_lines},
+              {"elapsed_seconds", p.elapsed_seconds},
+              {"window",
+               {{"steps", p.window},
+                {"loss", p.loss_sum},
+                {"mlm", p.mlm_sum},
+                {"rtd", p.rtd_sum},
+                {"generator_correct", p.generator_correct},
+                {"generator_count", p.generator_count},
+                {"rtd_correct", p.rtd_correct},
+                {"rtd_count", p.rtd_count}}},
+              {"last_log", p.last_log}};
+}
+
+Position position_from_json(const json& j) {
+  Position p;
+  p.step = j.at("step").get<std::int64_t>();
+  p.epoch = j.at("epoch").get<std::int64_t>();
+  p.batch_in_epoch = j.at("batch_in_epoch").get<std::int64_t>();
+  p.total_steps = j.at("total_steps").get<std::int64_t>();
+  p.log_lines = j.at("log_lines").get<std::int64_t>();
+  p.elapsed_seconds = j.at("elapsed_seconds").get<double>();
+  const auto& w = j.at("window");
+  p.window = w.at("steps").get<std::int64_t>();
+  p.loss_sum = w.at("loss").get<double>();
+  p.mlm_sum = w.at("mlm").get<double>();
+  p.rtd_sum = w.at("rtd").get<double>();
+  p.generator_correct = w.at("generator_correct").get<double>();
+  p.generator_count = w.at("generator_count").get<double>();
+  p.rtd_correct = w.at("rtd_correct").get<double>();
+  p.rtd_count = w.at("rtd_count").get<double>();
+  p.last_log = j.at("last_log");
+  return p;
+}
+
+json base_config(std::int64_t vocab_size) {
+  return json{{"architectures", {"ElectraForPreTraining"}},
+              {"model_type", "electra"},
+              {"vocab_size", vocab_size},
+              {"hidden_act", "gelu"},
+              {"hidden_dropout_prob", 0.1},
+              {"attention_probs_dropout_prob", 0.1},
+              {"max_position_embeddings", 512},
+              {"type_vocab_size", 2},
+              {"initializer_range", 0.02},
+              {"layer_norm_eps", 1e-12},
+              {"pad_token_id", 0},
+              {"position_embedding_type", "absolute"},
+              {"summary_activation", "gelu"},
+              {"summary_last_dropout", 0.1},
+              {"summary_type", "first"},
+              {"summary_use_proj", true}};
+}
+
+io::HfConfig parse_config(const json& config, const std::string& origin) {
+  return io::parse_hf_config(config.dump(), origin);
+}
+
+std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
+  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(step) + 1;
+}
+
+// Texts packed into sequences of at most max_length ids: [CLS] a [SEP] b [SEP] ..., a long
+// text split over several sequences. Packing keeps the CPU busy with real tokens, not padding.
+std::vector<std::vector<std::int64_t>> pack_texts(const std::vector<std::string>& texts,
+                                                  const text::Tokenizer& tokenizer,
+                                                  std::int64_t max_length, std::uint64_t seed) {
+  const auto& special = tokenizer.special_ids();
+  const auto order = epoch_order(texts.size(), seed, /*epoch=*/1000003);
+  std::vector<std::vector<std::int64_t>> sequences;
+  std::vector<std::int64_t> current{special.cls};
+  const auto capacity = static_cast<std::size_t>(max_length);
+  const auto flush = [&] {
+    if (current.size() > 1) sequences.push_back(std::move(current));
+    current = {special.cls};
+  };
+  for (const auto index : order) {
+    const auto ids = tokenizer.encode_without_specials(texts[index]);
+    std::size_t taken = 0;
+    while (taken < ids.size()) {
+      // Start a new sequence rather than put a few tokens of a text at the end of one.
+      if (capacity - current.size() < std::min<std::size_t>(9, ids.size() - taken + 1)) flush();
+      const std::size_t room = capacity - current.size() - 1;
+      const std::size_t count = std::min(room, ids.size() - taken);
+      current.insert(current.end(), ids.begin() + static_cast<std::ptrdiff_t>(taken),
+                     ids.begin() + static_cast<std::ptrdiff_t>(taken + count));
+      current.push_back(special.sep);
+      taken += count;
+      if (current.size() >= capacity) flush();
+    }
+  }
+  flush();
+  return sequences;
+}
+
+struct Models {
+  model::ElectraDiscriminator discriminator{nullptr};
+  model::ElectraGenerator generator{nullptr};
+  // Every trainable tensor once (the generator's shared embeddings only under
+  // "discriminator."), split by whether weight decay applies (not to biases and LayerNorms).
+  std::vector<std::pair<std::string, torch::Tensor>> decay, no_decay;
+
+  std::map<std::string, torch::Tensor> snapshot_tensors() const {
+    std::map<std::string, torch::Tensor> out;
+    for (const auto* group : {&decay, &no_decay})
+      for (const auto& [name, tensor] : *group) out.emplace(name, tensor.detach());
+    return out;
+  }
+};
+
+Models build_models(const Recipe& recipe) {
+  const auto disc_config = parse_config(recipe.discriminator_config, "discriminator config");
+  const auto gen_config = parse_config(recipe.generator_config, "generator config");
+  Models models;
+  const model::DropoutRates disc_dropout{disc_config.hidden_dropout_prob,
+                                         disc_config.attention_probs_dropout_prob};
+  const model::DropoutRates gen_dropout{gen_config.hidden_dropout_prob,
+                                        gen_config.attention_probs_dropout_prob};
+  models.discriminator = model::ElectraDiscriminator(disc_config, disc_dropout);
+  models.generator = model::ElectraGenerator(gen_config, gen_dropout);
+  model::initialize_weights(*models.discriminator, disc_config.initializer_range);
+  model::initialize_weights(*models.generator, gen_config.initializer_range);
+  models.generator->share_embeddings(models.discriminator->electra->embeddings);
+
+  const auto add = [&](const std::string& name, const torch::Tensor& tensor) {
+    const bool exempt = name.find("LayerNorm") != std::string::npos || name.ends_with(".bias");
+    (exempt ? models.no_decay : models.decay).emplace_back(name, tensor);
+  };
+  for (const auto& item : models.discriminator->named_parameters(true))
+    add("discriminator." + item.key(), item.value());
+  for (const auto& item : models.generator->named_parameters(true))
+    if (!item.key().starts_with("electra.embeddings.")) add("generator." + item.key(), item.value());
+  return models;
+}
+
+std::map<std::string, torch::Tensor> with_prefix_removed(
+    const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& [name, tensor] : tensors)
+    if (name.starts_with(prefix)) out.emplace(name.substr(prefix.size()), tensor);
+  return out;
+}
+
+void load_snapshot_weights(Models& models, const fs::path& file) {
+  const auto tensors = model::load_tensors(file);
+  torch::NoGradGuard no_grad;
+  for (auto* group : {&models.decay, &models.no_decay}) {
+    for (auto& [name, parameter] : *group) {
+      const auto it = tensors.find(name);
+      if (it == tensors.end())
+        throw error_in(file, fmt::format("snapshot lacks tensor '{}'", name));
+      if (it->second.sizes() != parameter.sizes())
+        throw error_in(file, fmt::format("snapshot tensor '{}' has another shape", name));
+      parameter.copy_(it->second);
+    }
+  }
+}
+
+json with_architecture(json config, const char* architecture) {
+  config["architectures"] = {architecture};
+  config["model_type"] = "electra";
+  config["torch_dtype"] = "float32";
+  return config;
+}
+
+struct Run {
+  Recipe recipe;
+  Position position;
+  fs::path out;
+  fs::path snapshot;
+  json corpus;  // counts for pretraining.json
+};
+
+// The HF folders: out/ (ElectraForPreTraining) and out/generator/ (ElectraForMaskedLM).
+void write_checkpoint(const Run& run, Models& models, bool finished, bool stopped_by_budget) {
+  write_json(run.out / "config.json",
+             with_architecture(run.recipe.discriminator_config, "ElectraForPreTraining"));
+  model::save_tensors(run.out / "model.safetensors",
+                      model::export_tensors(*models.discriminator));
+  write_folder_atomic(run.out / "generator", [&](const fs::path& dir) {
+    write_json(dir / "config.json",
+               with_architecture(run.recipe.generator_config, "ElectraForMaskedLM"));
+    model::save_tensors(dir / "model.safetensors", model::export_tensors(*models.generator));
+    copy_tokenizer_files(run.out, dir);
+  });
+  write_json(run.out / "pretraining.json",
+             json{{"emotune_version", kVersion},
+                  {"steps_done", run.position.step},
+                  {"total_steps", run.position.total_steps},
+                  {"finished", finished},
+                  {"stopped_by_budget", stopped_by_budget},
+                  {"elapsed_seconds", run.position.elapsed_seconds},
+                  {"last_log", run.position.last_log},
+                  {"corpus", run.corpus},
+                  {"recipe", to_json(run.recipe)}});
+}
+
+void write_snapshot(const Run& run, Models& models, const AdamW& decay, const AdamW& no_decay) {
+  write_folder_atomic(run.snapshot, [&](const fs::path& dir) {
+    model::save_tensors(dir / "weights.safetensors", models.snapshot_tensors());
+    model::save_tensors(dir / "optimizer_decay.safetensors", decay.state_tensors());
+    model::save_tensors(dir / "optimizer_no_decay.safetensors", no_decay.state_tensors());
+    write_json(dir / "state.json",
+               json{{"emotune_version", kVersion},
+                    {"position", to_json(run.position)},
+                    {"recipe", to_json(run.recipe)},
+                    {"rng", "torch manual_seed(seed·1000003 + step + 1) before each step; epoch "
+                            "order mt19937_64(seed, epoch) Fisher-Yates"}});
+  });
+}
+
+void truncate_lines(const fs::path& file, std::int64_t lines) {
+  std::string kept;
+  if (fs::exists(file)) {
+    std::istringstream in(read_file(file));
+    std::string line;
+    for (std::int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
+  }
+  write_file_atomic(file, kept);
+}
+
+void append_line(const fs::path& file, const std::string& line) {
+  std::ofstream out(file, std::ios::app);
+  out << line << "\n";
+  if (!out) throw error_in(file, "cannot append a line");
+}
+
+double learning_rate_at(const Recipe& recipe, std::int64_t step, std::int64_t total) {
+  const auto warmup = static_cast<std::int64_t>(std::llround(recipe.warmup_ratio * total));
+  if (step < warmup)
+    return recipe.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup);
+  return recipe.learning_rate *
+         std::max(0.0, static_cast<double>(total - step) /
+                           static_cast<double>(std::max<std::int64_t>(1, total - warmup)));
+}
+
+void check_options(const PretrainOptions& o) {
+  if (o.out_dir.empty()) throw Error("pretrain: --out is required");
+  if (o.max_length < 8) throw Error(fmt::format("--max-length must be ≥ 8, got {}", o.max_length));
+  if (o.batch_size < 1) throw Error(fmt::format("--batch-size must be ≥ 1, got {}", o.batch_size));
+  if (o.steps < 0) throw Error(fmt::format("--steps must be ≥ 0, got {}", o.steps));
+  if (o.budget_minutes < 0)
+    throw Error(fmt::format("--budget-minutes must be ≥ 0, got {}", o.budget_minutes));
+  if (!(o.learning_rate > 0)) throw Error("learning rate must be positive");
+  if (!(o.mask_probability > 0 && o.mask_probability < 1))
+    throw Error(fmt::format("mask probability must be in (0, 1), got {}", o.mask_probability));
+  if (!(o.generator_ratio > 0 && o.generator_ratio <= 1))
+    throw Error(fmt::format("generator ratio must be in (0, 1], got {}", o.generator_ratio));
+  if (o.snapshot_every_steps < 1 || o.log_every_steps < 1)
+    throw Error("snapshot and log intervals must be ≥ 1 step");
+}
+
+json discriminator_config_of(const PretrainOptions& options, std::int64_t tokenizer_vocab) {
+  if (!options.from.empty()) {
+    const auto file = options.from / "config.json";
+    auto config = read_json(file);
+    if (config.value("model_type", "") != "electra")
+      throw error_in(file, fmt::format("--from needs an ELECTRA checkpoint, model_type is '{}'",
+                                       config.value("model_type", "")));
+    return config;
+  }
+  const auto names = electra_preset_names();
+  if (std::find(names.begin(), names.end(), options.config) != names.end())
+    return electra_preset(options.config, tokenizer_vocab);
+  const fs::path file = options.config;
+  if (!fs::is_regular_file(file))
+    throw Error(fmt::format("--config '{}' is neither a preset ({}) nor a config.json file",
+                            options.config, fmt::join(names, ", ")));
+  auto config = read_json(file);
+  if (config.value("model_type", "electra") != "electra")
+    throw error_in(file, "model_type must be electra");
+  config["model_type"] = "electra";
+  if (!config.contains("vocab_size")) config["vocab_size"] = tokenizer_vocab;
+  auto merged = base_config(tokenizer_vocab);
+  merged.update(config);
+  return merged;
+}
+
+Run prepare_new_run(const PretrainOptions& options) {
+  if (options.vocab_dir.empty() && options.from.empty())
+    throw Error("pretrain: give --vocab (a tokenizer folder from `emotune vocab`) or --from");
+  const fs::path tokenizer_dir = options.vocab_dir.empty() ? options.from : options.vocab_dir;
+  const auto tokenizer = text::load_tokenizer(tokenizer_dir);
+  const auto vocab = static_cast<std::int64_t>(tokenizer->vocab_size());
+  if (tokenizer->special_ids().mask < 0)
+    throw error_in(tokenizer_dir, "the tokenizer has no mask token; ELECTRA needs one");
+
+  Run run;
+  run.out = options.out_dir;
+  run.snapshot = options.out_dir / "snapshot";
+  auto& r = run.recipe;
+  r.data_dir = fs::absolute(options.data_dir).string();
+  r.discriminator_config = discriminator_config_of(options, vocab);
+  const auto disc = parse_config(r.discriminator_config, "discriminator config");
+  if (disc.vocab_size < vocab)
+    throw Error(fmt::format("the model's vocab_size {} is smaller than the tokenizer's {} ({})",
+                            disc.vocab_size, vocab, tokenizer_dir.string()));
+  if (options.max_length > disc.max_position_embeddings)
+    throw Error(fmt::format("--max-length {} exceeds the model's max_position_embeddings {}",
+                            options.max_length, disc.max_position_embeddings));
+  if (!options.from.empty() && fs::is_regular_file(options.from / "generator" / "config.json"))
+    r.generator_config = read_json(options.from / "generator" / "config.json");
+  else
+    r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio);
+  (void)parse_config(r.generator_config, "generator config");
+  r.max_length = options.max_length;
+  r.batch_size = options.batch_size;
+  r.seed = options.seed;
+  r.learning_rate = options.learning_rate;
+  r.warmup_ratio = options.warmup_ratio;
+  r.weight_decay = options.weight_decay;
+  r.max_grad_norm = options.max_grad_norm;
+  r.mask_probability = options.mask_probability;
+  r.rtd_weight = options.rtd_weight;
+  r.snapshot_every_steps = options.snapshot_every_steps;
+  r.log_every_steps = options.log_every_steps;
+  r.text_limit = options.text_limit;
+  r.from = options.from.empty() ? "" : fs::absolute(options.from).string();
+  run.position.total_steps =
+      options.steps > 0 ? options.steps : (options.budget_minutes > 0 ? 0 : kDefaultSteps);
+
+  fs::create_directories(run.out);
+  std::error_code same_error;
+  if (!fs::equivalent(tokenizer_dir, run.out, same_error)) copy_tokenizer_files(tokenizer_dir, run.out);
+  return run;
+}
+
+}  // namespace
+
+std::vector<std::string> electra_preset_names() { return {"mini", "small", "base"}; }
+
+json electra_preset(const std::string& name, std::int64_t vocab_size) {
+  auto config = base_config(vocab_size);
+  const auto set = [&](std::int64_t embedding, std::int64_t hidden, std::int64_t layers,
+                       std::int64_t heads, std::int64_t intermediate) {
+    config["embedding_size"] = embedding;
+    config["hidden_size"] = hidden;
+    config["num_hidden_layers"] = layers;
+    config["num_attention_heads"] = heads;
+    config["intermediate_size"] = intermediate;
+  };
+  if (name == "mini")
+    set(128, 256, 4, 4, 1024);  // ELECTRA-Small's widths, a third of its depth: CPU-sized
+  else if (name == "small")
+    set(128, 256, 12, 4, 1024);  // google/electra-small-discriminator
+  else if (name == "base")
+    set(768, 768, 12, 12, 3072);  // google/electra-base-discriminator
+  else
+    throw Error(fmt::format("unknown ELECTRA preset '{}' (expected one of {})", name,
+                            fmt::join(electra_preset_names(), ", ")));
+  return config;
+}
+
+json generator_config_for(const json& discriminator_config, double ratio) {
+  const auto disc = parse_config(discriminator_config, "discriminator config");
+  const auto scaled = [&](std::int64_t value) {
+    return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(value * ratio)));
+  };
+  auto config = discriminator_config;
+  const auto hidden = scaled(disc.hidden_size);
+  // Keep the discriminator's head size where possible (64 for ELECTRA's presets).
+  const auto heads = std::max<std::int64_t>(1, hidden / std::max<std::int64_t>(1, disc.head_size()));
+  config["architectures"] = {"ElectraForMaskedLM"};
+  config["hidden_size"] = hidden;
+  config["num_attention_heads"] = hidden % heads == 0 ? heads : 1;
+  config["intermediate_size"] = scaled(disc.intermediate_size);
+  config["embedding_size"] = disc.embedding_size;
+  return config;
+}
+
+PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHooks& hooks) {
+  check_options(options);
+  const auto wall_start = std::chrono::steady_clock::now();
+  const auto snapshot_dir = options.out_dir / "snapshot";
+  const auto existing = existing_snapshot(snapshot_dir);
+
+  Run run;
+  if (options.resume) {
+    if (existing.empty())
+      throw error_in(options.out_dir, "--resume: no pre-training snapshot (snapshot/) here");
+    const auto state = read_json(existing / "state.json");
+    run.recipe = recipe_from_json(state.at("recipe"));
+    run.position = position_from_json(state.at("position"));
+    run.out = options.out_dir;
+    run.snapshot = snapshot_dir;
+    if (!options.data_dir.empty()) run.recipe.data_dir = fs::absolute(options.data_dir).string();
+    if (options.steps > 0) run.position.total_steps = std::max(options.steps, run.position.step);
+  } else {
+    if (!existing.empty())
+      throw error_in(options.out_dir,
+                     "already holds a pre-training run (snapshot/); use --resume or another --out");
+    run = prepare_new_run(options);
+  }
+  const auto& recipe = run.recipe;
+  auto& position = run.position;
+
+  const auto device = runtime::parse_device(options.device);
+  const auto tokenizer = text::load_tokenizer(run.out);
+  const auto special = tokenizer->special_ids();
+
+  data::TrainingTextOptions text_options;
+  text_options.limit_per_source = recipe.text_limit;
+  const auto corpus = data::load_training_texts(recipe.data_dir, text_options);
+  const auto sequences = pack_texts(corpus.texts, *tokenizer, recipe.max_length,
+                                    static_cast<std::uint64_t>(recipe.seed));
+  if (sequences.empty()) throw Error("pretrain: the training texts hold no tokens");
+  std::size_t tokens = 0;
+  for (const auto& s : sequences) tokens += s.size();
+  run.corpus = json{{"wassa_train_essays", corpus.wassa},
+                    {"goemotions_train_comments", corpus.goemotions},
+                    {"sequences", sequences.size()},
+                    {"tokens", tokens}};
+  spdlog::info("pretrain: {} texts ({} WASSA train essays, {} GoEmotions train comments) -> {} "
+               "sequences of ≤ {} tokens ({} tokens)",
+               corpus.texts.size(), corpus.wassa, corpus.goemotions, sequences.size(),
+               recipe.max_length, tokens);
+
+  auto models = build_models(recipe);
+  if (options.resume) {
+    load_snapshot_weights(models, existing / "weights.safetensors");
+  } else if (!recipe.from.empty()) {
+    const fs::path from = recipe.from;
+    // Generator first: its copy of the shared embeddings is then overwritten by the
+    // discriminator's.
+    if (fs::is_regular_file(from / "generator" / "model.safetensors"))
+      model::import_tensors(*models.generator,
+                            model::load_tensors(from / "generator" / "model.safetensors"),
+                            (from / "generator" / "model.safetensors").string());
+    else
+      spdlog::info("pretrain: {} has no generator/; starting a new generator ({} hidden)",
+                   from.string(), recipe.generator_config.at("hidden_size").get<std::int64_t>());
+    const bool had_head = model::import_tensors(
+        *models.discriminator, model::load_tensors(from / "model.safetensors"),
+        (from / "model.safetensors").string(), /*require_head=*/false);
+    if (!had_head) spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
+  }
+  models.discriminator->to(device);
+  models.generator->to(device);
+  models.discriminator->train();
+  models.generator->train();
+
+  const AdamWOptions decay_options{recipe.learning_rate, 0.9, 0.999, 1e-6, recipe.weight_decay};
+  AdamWOptions no_decay_options = decay_options;
+  no_decay_options.weight_decay = 0.0;
+  AdamW decay(models.decay, decay_options);
+  AdamW no_decay(models.no_decay, no_decay_options);
+  if (options.resume) {
+    decay.load_state_tensors(model::load_tensors(existing / "optimizer_decay.safetensors"),
+                             (existing / "optimizer_decay.safetensors").string());
+    no_decay.load_state_tensors(model::load_tensors(existing / "optimizer_no_decay.safetensors"),
+                                (existing / "optimizer_no_decay.safetensors").string());
+    spdlog::info("pretrain: resuming at step {} of {}", position.step, position.total_steps);
+  }
+  std::vector<torch::Tensor> all_parameters;
+  for (const auto* group : {&models.decay, &models.no_decay})
+    for (const auto& [name, tensor] : *group) all_parameters.push_back(tensor);
+
+  const auto log_file = run.out / "log.jsonl";
+  truncate_lines(log_file, position.log_lines);
+
+  const double budget_seconds = options.budget_minutes * 60.0;
+  const auto elapsed_now = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+  };
+  const double elapsed_before = position.elapsed_seconds;
+  const auto batch_size = static_cast<std::size_t>(recipe.batch_size);
+  const auto batches_per_epoch =
+      static_cast<std::int64_t>((sequences.size() + batch_size - 1) / batch_size);
+
+  // Special tokens are never masked and never sampled as replacements.
+  auto sample_mask = torch::zeros({tokenizer->vocab_size()}, torch::kBool);
+  for (const auto id : {special.cls, special.sep, special.pad, special.mask, special.unk})
+    if (id >= 0) sample_mask[id] = true;
+  const auto disc_vocab = recipe.discriminator_config.at("vocab_size").get<std::int64_t>();
+  if (disc_vocab > tokenizer->vocab_size()) {
+    sample_mask = torch::cat({sample_mask, torch::ones({disc_vocab - tokenizer->vocab_size()},
+                                                       torch::kBool)});
+  }
+  sample_mask = sample_mask.to(device);
+
+  bool stopped_by_budget = false;
+  std::int64_t calibration_start_step = position.step;
+  double calibration_start_time = 0;
+  ProgressReporter reporter(hooks.progress, std::max<std::int64_t>(1, position.total_steps),
+                            position.step, "loss");
+  const auto total_or_default = [&] {
+    return position.total_steps > 0 ? position.total_steps : kDefaultSteps;
+  };
+
+  while (position.total_steps == 0 || position.step < position.total_steps) {
+    if (budget_seconds > 0 && elapsed_now() >= budget_seconds) {
+      stopped_by_budget = true;
+      break;
+    }
+    const auto order = epoch_order(sequences.size(), static_cast<std::uint64_t>(recipe.seed),
+                                   static_cast<std::uint64_t>(position.epoch));
+    const auto first = static_cast<std::size_t>(position.batch_in_epoch) * batch_size;
+    const auto last = std::min(sequences.size(), first + batch_size);
+    std::size_t longest = 0;
+    for (std::size_t i = first; i < last; ++i) longest = std::max(longest, sequences[order[i]].size());
+    const auto rows = static_cast<std::int64_t>(last - first);
+    auto ids = torch::full({rows, static_cast<std::int64_t>(longest)}, special.pad, torch::kLong);
+    auto attention = torch::zeros_like(ids);
+    {
+      auto ids_access = ids.accessor<std::int64_t, 2>();
+      auto mask_access = attention.accessor<std::int64_t, 2>();
+      for (std::int64_t row = 0; row < rows; ++row) {
+        const auto& sequence = sequences[order[first + static_cast<std::size_t>(row)]];
+        for (std::size_t j = 0; j < sequence.size(); ++j) {
+          ids_access[row][static_cast<std::int64_t>(j)] = sequence[j];
+          mask_access[row][static_cast<std::int64_t>(j)] = 1;
+        }
+      }
+    }
+    ids = ids.to(device);
+    attention = attention.to(device);
+
+    torch::manual_seed(step_seed(recipe.seed, position.step));
+    // Dynamic masking, ELECTRA's way: exactly round(p · candidates) positions per sequence.
+    const auto candidates = attention.to(torch::kBool) & ~sample_mask.index({ids});
+    const auto wanted =
+        torch::clamp_min(torch::round(candidates.sum(1).to(torch::kFloat) * recipe.mask_probability),
+                         1.0)
+            .to(torch::kLong);
+    auto scores = torch::rand(ids.sizes(), torch::TensorOptions().device(device));
+    scores = scores.masked_fill(~candidates, 2.0);
+    const auto rank = scores.argsort(1).argsort(1);
+    const auto masked = (rank < wanted.unsqueeze(1)) & candidates;
+    const auto to_mask_token =
+        masked & (torch::rand(ids.sizes(), torch::TensorOptions().device(device)) < 0.85);
+    const auto generator_input = torch::where(to_mask_token, torch::full_like(ids, special.mask), ids);
+
+    decay.zero_grad();
+    no_decay.zero_grad();
+    const auto generator_hidden = models.generator->hidden(generator_input, attention);
+    const auto masked_hidden = generator_hidden.index({masked});
+    const auto original = ids.index({masked});
+    const auto generator_logits = models.generator->logits(masked_hidden);
+    const auto mlm_loss = torch::nn::functional::cross_entropy(generator_logits, original);
+
+    torch::Tensor discriminator_input;
+    torch::Tensor generator_correct;
+    {
+      torch::NoGradGuard no_grad;
+      const auto sampling_logits =
+          generator_logits.detach().to(torch::kFloat).masked_fill(sample_mask, -INFINITY);
+      const auto sampled = torch::multinomial(torch::softmax(sampling_logits, -1), 1).squeeze(1);
+      discriminator_input = ids.clone();
+      discriminator_input.index_put_({masked}, sampled);
+      generator_correct = generator_logits.detach().argmax(-1).eq(original).sum();
+    }
+    const auto replaced = discriminator_input.ne(ids).to(torch::kFloat);
+    const auto active = attention.to(torch::kBool);
+    const auto rtd_logits = models.discriminator->forward(discriminator_input, attention);
+    const auto rtd_loss = torch::nn::functional::binary_cross_entropy_with_logits(
+        rtd_logits.index({active}), replaced.index({active}));
+    const auto loss = mlm_loss + recipe.rtd_weight * rtd_loss;
+    loss.backward();
+    if (recipe.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(all_parameters, recipe.max_grad_norm);
+    const double lr = learning_rate_at(recipe, position.step, total_or_default());
+    decay.step(lr);
+    no_decay.step(lr);
+
+    const double loss_value = loss.item<double>();
+    if (!std::isfinite(loss_value))
+      throw Error(fmt::format("pretrain: the loss became {} at step {}; lower the learning rate",
+                              loss_value, position.step + 1));
+    const double mlm_value = mlm_loss.item<double>();
+    const double rtd_value = rtd_loss.item<double>();
+    ++position.step;
+    ++position.batch_in_epoch;
+    if (position.batch_in_epoch >= batches_per_epoch) {
+      ++position.epoch;
+      position.batch_in_epoch = 0;
+    }
+    position.loss_sum += loss_value;
+    position.mlm_sum += mlm_value;
+    position.rtd_sum += rtd_value;
+    position.generator_correct += generator_correct.item<double>();
+    position.generator_count += static_cast<double>(original.size(0));
+    {
+      torch::NoGradGuard no_grad;
+      position.rtd_correct += rtd_logits.index({active}).gt(0).to(torch::kFloat)
+                                  .eq(replaced.index({active}))
+                                  .sum()
+                                  .item<double>();
+      position.rtd_count += static_cast<double>(active.sum().item<std::int64_t>());
+    }
+    ++position.window;
+    if (hooks.on_step) hooks.on_step(position.step, loss_value, mlm_value, rtd_value);
+    reporter.update(position.step, position.epoch, loss_value);
+
+    // A budget-only run fixes its length once the first steps are timed.
+    if (position.total_steps == 0) {
+      if (position.step - calibration_start_step == 1) calibration_start_time = elapsed_now();
+      if (position.step - calibration_start_step == kCalibrationSteps + 1) {
+        const double per_step = (elapsed_now() - calibration_start_time) / kCalibrationSteps;
+        const double left = std::max(0.0, budget_seconds - elapsed_now());
+        position.total_steps =
+            position.step + static_cast<std::int64_t>(0.95 * left / std::max(per_step, 1e-6));
+        spdlog::info("pretrain: {:.2f} s/step, {} steps fit the budget", per_step,
+                     position.total_steps);
+        reporter = ProgressReporter(hooks.progress, position.total_steps, position.step, "loss");
+      }
+    }
+
+    if (hooks.crash_after_step > 0 && position.step == hooks.crash_after_step) {
+      reporter.break_line();
+      throw SimulatedPretrainCrash();
+    }
+    const bool done = position.total_steps > 0 && position.step >= position.total_steps;
+    if (position.step % recipe.log_every_steps == 0 || done) {
+      const double n = static_cast<double>(std::max<std::int64_t>(1, position.window));
+      position.last_log = json{
+          {"step", position.step},
+          {"epoch", static_cast<double>(position.epoch) +
+                        static_cast<double>(position.batch_in_epoch) /
+                            static_cast<double>(batches_per_epoch)},
+          {"lr", lr},
+          {"loss", position.loss_sum / n},
+          {"mlm_loss", position.mlm_sum / n},
+          {"rtd_loss", position.rtd_sum / n},
+          {"generator_accuracy", position.generator_correct / std::max(1.0, position.generator_count)},
+          {"rtd_accuracy", position.rtd_correct / std::max(1.0, position.rtd_count)},
+          {"elapsed_seconds", elapsed_before + elapsed_now()}};
+      append_line(log_file, position.last_log.dump());
+      ++position.log_lines;
+      position.window = 0;
+      position.loss_sum = position.mlm_sum = position.rtd_sum = 0;
+      position.generator_correct = position.generator_count = 0;
+      position.rtd_correct = position.rtd_count = 0;
+    }
+    if (position.step % recipe.snapshot_every_steps == 0 && !done) {
+      reporter.break_line();
+      position.elapsed_seconds = elapsed_before + elapsed_now();
+      write_snapshot(run, models, decay, no_decay);
+      write_checkpoint(run, models, /*finished=*/false, /*stopped_by_budget=*/false);
+    }
+  }
+  reporter.break_line();
+  if (position.total_steps == 0) position.total_steps = position.step;
+  position.elapsed_seconds = elapsed_before + elapsed_now();
+  const bool finished = position.step >= position.total_steps;
+  write_snapshot(run, models, decay, no_decay);
+  write_checkpoint(run, models, finished, stopped_by_budget);
+  spdlog::info("pretrain: {} at step {} of {}; checkpoint in {}",
+               stopped_by_budget ? "stopped by the time budget" : "finished", position.step,
+               position.total_steps, run.out.string());
+
+  PretrainResult result;
+  result.steps_done = position.step;
+  result.total_steps = position.total_steps;
+  result.stopped_by_budget = stopped_by_budget;
+  if (position.last_log.is_object()) {
+    result.last_loss = position.last_log.value("loss", 0.0);
+    result.last_mlm = position.last_log.value("mlm_loss", 0.0);
+    result.last_rtd = position.last_log.value("rtd_loss", 0.0);
+  }
+  result.checkpoint = run.out;
+  result.summary = read_json(run.out / "pretraining.json");
+  return result;
+}
+
+}  // namespace emotune::train
