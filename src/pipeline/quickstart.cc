@@ -1,0 +1,249 @@
+#include "pipeline/quickstart.h"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "baseline/baseline.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "data/training_texts.h"
+#include "pipeline/reproduce.h"
+#include "text/vocab_trainer.h"
+#include "train/pretrain.h"
+#include "train/run_dir.h"
+
+namespace emotune::pipeline {
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+namespace {
+
+double minutes_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
+}
+
+void ensure_vocab(const QuickstartOptions& options, const fs::path& dir) {
+  if (fs::is_regular_file(dir / "vocab.txt") && fs::is_regular_file(dir / "tokenizer_config.json")) {
+    spdlog::info("quickstart 1/6: vocabulary {} is there", dir.string());
+    return;
+  }
+  spdlog::info("quickstart 1/6: learning a WordPiece vocabulary of {} from the training texts",
+               options.vocab_size);
+  const auto corpus = data::load_training_texts(options.data_dir);
+  text::VocabTrainOptions vocab;
+  vocab.vocab_size = options.vocab_size;
+  const auto result = text::train_vocab(corpus.texts, dir, vocab);
+  spdlog::info("quickstart 1/6: {} entries from {} texts -> {}", result.vocab_size,
+               corpus.texts.size(), dir.string());
+}
+
+Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
+  json stored;
+  if (fs::is_regular_file(file)) {
+    stored = train::read_json(file);
+    spdlog::info("quickstart 2/6: TF-IDF baseline scores read from {}", file.string());
+  } else {
+    spdlog::info("quickstart 2/6: TF-IDF baseline (ridge, logistic regression) on WASSA train");
+    const baseline::BaselineOptions baseline_options;
+    const auto report = baseline::run_wassa_baseline(options.data_dir, baseline_options);
+    stored = json{{"empathy_r", report.track1.empathy},
+                  {"distress_r", report.track1.distress},
+                  {"average_r", report.track1.average},
+                  {"macro_f1", report.track2.macro_f1},
+                  {"accuracy", report.track2.accuracy},
+                  {"report", json::parse(baseline::format_baseline_json(report, baseline_options))}};
+    train::write_json(file, stored);
+  }
+  Scores scores;
+  for (const char* name : {"empathy_r", "distress_r", "average_r", "macro_f1", "accuracy"})
+    scores[name] = stored.at(name).get<double>();
+  return scores;
+}
+
+json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_dir,
+                       const fs::path& dir) {
+  const double budget_seconds = options.budget_minutes * options.pretrain_share * 60.0;
+  const auto summary_file = dir / "pretraining.json";
+  double spent = 0;
+  if (fs::is_regular_file(summary_file)) {
+    const auto summary = train::read_json(summary_file);
+    if (summary.value("finished", false) || summary.value("stopped_by_budget", false)) {
+      spdlog::info("quickstart 3/6: pre-trained checkpoint {} is there ({} steps)", dir.string(),
+                   summary.value("steps_done", 0));
+      return summary;
+    }
+    spent = summary.value("elapsed_seconds", 0.0);
+  }
+  train::PretrainOptions pretrain;
+  pretrain.data_dir = options.data_dir;
+  pretrain.out_dir = dir;
+  pretrain.config = options.pretrain_config;
+  pretrain.vocab_dir = vocab_dir;
+  pretrain.max_length = options.pretrain_max_length;
+  pretrain.batch_size = options.pretrain_batch_size;
+  pretrain.learning_rate = options.pretrain_learning_rate;
+  pretrain.resume = !train::existing_snapshot(dir / "snapshot").empty();
+  pretrain.budget_minutes = std::max(0.25, (budget_seconds - spent) / 60.0);
+  spdlog::info("quickstart 3/6: {} ELECTRA pre-training ({}) for {:.1f} minutes -> {}",
+               pretrain.resume ? "resuming" : "starting", options.pretrain_config,
+               pretrain.budget_minutes, dir.string());
+  train::PretrainHooks hooks;
+  hooks.progress = options.hooks.progress;
+  return train::run_pretraining(pretrain, hooks).summary;
+}
+
+SystemSpec seed_ensemble(const std::string& name, const std::string& title, const Member& member,
+                         bool regression, bool submit) {
+  SystemSpec spec;
+  spec.name = name;
+  spec.title = title;
+  spec.submit = submit;
+  std::vector<MemberRef> refs;
+  for (std::size_t k = 1; k <= member.config.seeds.size(); ++k)
+    refs.push_back(MemberRef{member.name, static_cast<int>(k)});
+  if (regression) {
+    spec.empathy = refs;
+    spec.distress = refs;
+  } else {
+    spec.emotion = refs;
+  }
+  return spec;
+}
+
+const SystemSpec* find_system(const PipelineSpec& spec, const std::string& name) {
+  for (const auto& system : spec.systems)
+    if (system.name == name) return &system;
+  return nullptr;
+}
+
+}  // namespace
+
+QuickstartResult quickstart(const QuickstartOptions& options) {
+  if (!options.models_root.empty()) {
+    spdlog::info("quickstart: checkpoints under {}; running the paper's pipeline (reproduce)",
+                 options.models_root.string());
+    ReproduceOptions reproduce_options;
+    reproduce_options.models_root = options.models_root;
+    reproduce_options.data_dir = options.data_dir;
+    reproduce_options.out_dir = options.out_dir;
+    reproduce_options.seeds = options.seeds;
+    reproduce_options.overrides = options.overrides;
+    reproduce_options.predictor = options.predictor;
+    reproduce_options.hooks = options.hooks;
+    reproduce_options.write_report = options.write_report;
+    QuickstartResult result;
+    result.pipeline = reproduce(reproduce_options);
+    result.table = result.pipeline.comparison;
+    result.table_file = options.out_dir / "results.md";
+    return result;
+  }
+  if (!(options.budget_minutes > 0))
+    throw Error(fmt::format("quickstart: --budget-minutes must be positive, got {}",
+                            options.budget_minutes));
+  if (!(options.pretrain_share > 0 && options.pretrain_share < 1))
+    throw Error("quickstart: the pre-training share must be in (0, 1)");
+  const auto start = std::chrono::steady_clock::now();
+  const auto& out = options.out_dir;
+  fs::create_directories(out);
+  // The paper's published numbers, and the configs, are read before anything long runs.
+  const auto paper = load_pipeline_spec(options.systems_file);
+  std::vector<std::string> overrides = options.overrides;
+  if (!options.seeds.empty())
+    overrides.push_back(fmt::format("seeds=[{}]", fmt::join(options.seeds, ", ")));
+  const auto pretrained_dir = fs::absolute(out / "pretrained");
+  overrides.push_back(fmt::format("backbone=\"{}\"", pretrained_dir.string()));
+  auto members = load_members(options.configs_dir, overrides, out / "runs");
+
+  ensure_vocab(options, out / "vocab");
+  const auto baseline = baseline_scores(options, out / "baseline.json");
+  QuickstartResult result;
+  result.pretraining = ensure_pretrained(options, out / "vocab", pretrained_dir);
+  spdlog::info("quickstart: {:.1f} of {:.0f} minutes used before fine-tuning", minutes_since(start),
+               options.budget_minutes);
+
+  const std::size_t pretrained_members = members.size();
+  if (options.ablation) {
+    for (std::size_t i = 0; i < pretrained_members; ++i) {
+      Member copy = members[i];
+      copy.name += "-random-init";
+      copy.config.random_init = true;
+      copy.run_dir = out / "runs" / copy.name;
+      members.push_back(std::move(copy));
+    }
+  }
+
+  PipelineSpec spec;
+  spec.paper_dev = paper.paper_dev;
+  const auto* paper_track1 = find_system(paper, "track1");
+  const auto* paper_track2 = find_system(paper, "ensemble-1");
+  for (std::size_t i = 0; i < members.size(); ++i) {
+    const auto& member = members[i];
+    const bool ablation = i >= pretrained_members;
+    const bool regression = std::find(member.config.tasks.begin(), member.config.tasks.end(),
+                                      model::Task::empathy) != member.config.tasks.end();
+    const bool emotion = std::find(member.config.tasks.begin(), member.config.tasks.end(),
+                                   model::Task::emotion) != member.config.tasks.end();
+    const std::string suffix = ablation ? "-random-init" : "";
+    const std::string from = ablation ? "random init" : "own pre-trained ELECTRA";
+    if (regression) {
+      auto system = seed_ensemble("track1" + suffix,
+                                  fmt::format("Track I: {} seeds of {} ({})",
+                                              member.config.seeds.size(), member.name, from),
+                                  member, true, !ablation);
+      if (paper_track1 && !ablation) system.paper_test = paper_track1->paper_test;
+      spec.systems.push_back(std::move(system));
+    }
+    if (emotion) {
+      auto system = seed_ensemble("track2" + suffix,
+                                  fmt::format("Track II: {} seeds of {} ({}), prob-sum",
+                                              member.config.seeds.size(), member.name, from),
+                                  member, false, !ablation);
+      if (paper_track2 && !ablation) {
+        system.paper_dev = paper_track2->paper_dev;
+        system.paper_test = paper_track2->paper_test;
+      }
+      spec.systems.push_back(std::move(system));
+    }
+  }
+
+  spdlog::info("quickstart 4-5/6: fine-tuning {} members, then {} systems", members.size(),
+               spec.systems.size());
+  PipelineOptions pipeline_options;
+  pipeline_options.data_dir = options.data_dir;
+  pipeline_options.out_dir = out;
+  pipeline_options.predictor = options.predictor;
+  pipeline_options.hooks = options.hooks;
+  pipeline_options.write_report = options.write_report;
+  result.pipeline = run_pipeline(members, spec, pipeline_options);
+
+  // Systems first (the headline), then members, then the baseline of this run.
+  for (const auto& row : result.pipeline.comparison)
+    if (find_system(spec, row.name)) result.table.push_back(row);
+  for (const auto& row : result.pipeline.comparison)
+    if (!find_system(spec, row.name)) result.table.push_back(row);
+  ComparisonRow baseline_row;
+  baseline_row.name = "tfidf-baseline";
+  baseline_row.status = "TF-IDF + ridge / logistic regression, this run";
+  baseline_row.ours_dev = baseline;
+  result.table.push_back(baseline_row);
+
+  const auto pre = result.pretraining;
+  const auto last_log = pre.contains("last_log") && pre.at("last_log").is_object()
+                            ? pre.at("last_log")
+                            : json::object();
+  std::string text = fmt::format(
+      "# emotune quickstart\n\nBudget {:.0f} minutes, used {:.1f}. Pre-training: {} steps of "
+      "{} ({}), last losses MLM {:.3f} / RTD {:.3f}.\n\n",
+      options.budget_minutes, minutes_since(start), pre.value("steps_done", 0),
+      options.pretrain_config, pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
+      last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0));
+  text += format_comparison_markdown(result.table);
+  result.table_file = out / "quickstart.md";
+  write_file_atomic(result.table_file, text);
+  return result;
+}
+
+}  // namespace emotune::pipeline

@@ -1,0 +1,57 @@
+#pragma once
+
+// `emotune quickstart`: the whole job on a machine with no pretrained checkpoints, in a time
+// budget. Steps (each skipped when its output is complete, resumed when interrupted):
+//
+//   1. vocab      OUT/vocab/          WordPiece vocabulary learned from the training texts
+//   2. baseline   OUT/baseline.json   TF-IDF + ridge / logistic regression on the same split
+//   3. pretrain   OUT/pretrained/     ELECTRA replaced-token detection, a share of the budget
+//   4. fine-tune  OUT/runs/<member>/  the multi-task (empathy + distress) and emotion (BA)
+//                 systems of configs/quick/, every seed, from the pre-trained checkpoint and,
+//                 as an ablation, the same fine-tuning from random init (<member>-random-init)
+//   5. systems    OUT/systems/, OUT/submission/, OUT/report/  seed ensembles, dev and test
+//                 predictions, the submission files, the report (pipeline.h's steps)
+//   6. table      OUT/quickstart.md   dev scores beside the paper's and the baseline's
+//
+// With models_root set, the paper's own pipeline runs instead (pipeline::reproduce).
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "pipeline/pipeline.h"
+
+namespace emotune::pipeline {
+
+struct QuickstartOptions {
+  std::filesystem::path data_dir;
+  std::filesystem::path out_dir = "runs/quickstart";
+  std::filesystem::path configs_dir = "configs/quick";  // multitask.toml, emotion.toml
+  std::filesystem::path systems_file = "configs/ensembles/paper.toml";  // the paper's numbers
+  std::filesystem::path models_root;  // set: run `reproduce` on these checkpoints instead
+  double budget_minutes = 30;         // end to end; pre-training gets pretrain_share of it
+  double pretrain_share = 0.4;
+  std::string pretrain_config = "mini";  // train::electra_preset name or config.json
+  std::int64_t pretrain_max_length = 128;
+  std::int64_t pretrain_batch_size = 32;
+  double pretrain_learning_rate = 5e-4;
+  std::size_t vocab_size = 16000;
+  std::vector<std::int64_t> seeds;  // empty = the configs'
+  bool ablation = true;             // also fine-tune from random init
+  std::vector<std::string> overrides;  // key=value for every fine-tuning config
+  serve::RunPredictorOptions predictor;
+  train::TrainHooks hooks;
+  bool write_report = true;
+};
+
+struct QuickstartResult {
+  PipelineResult pipeline;
+  std::vector<ComparisonRow> table;  // systems, members, then the baseline row
+  std::filesystem::path table_file;  // OUT/quickstart.md
+  nlohmann::json pretraining;        // OUT/pretrained/pretraining.json
+};
+
+QuickstartResult quickstart(const QuickstartOptions& options);
+
+}  // namespace emotune::pipeline

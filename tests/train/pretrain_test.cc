@@ -1,0 +1,279 @@
+#include "train/pretrain.h"
+
+#include <filesystem>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "common/test_paths.h"
+#include "io/safetensors.h"
+#include "model/checkpoint.h"
+#include "model/encoder.h"
+#include "train/run_dir.h"
+
+namespace emotune::train {
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+using emotune::testing::TempDir;
+
+fs::path fixture(const std::string& name) { return emotune::testing::hf_fixtures_dir() / name; }
+
+// The fixture ELECTRA shape (2 layers, hidden 64, embedding 16) on 16 texts per source.
+PretrainOptions tiny_options(const fs::path& out) {
+  PretrainOptions o;
+  o.data_dir = emotune::testing::data_dir();
+  o.out_dir = out;
+  o.config = (fixture("electra_pretraining") / "config.json").string();
+  o.vocab_dir = fixture("electra");
+  o.text_limit = 16;
+  o.max_length = 32;
+  o.batch_size = 4;
+  o.steps = 6;
+  o.learning_rate = 2e-3;
+  o.warmup_ratio = 0.0;
+  o.generator_ratio = 0.5;
+  o.snapshot_every_steps = 3;
+  o.log_every_steps = 2;
+  return o;
+}
+
+PretrainHooks quiet() {
+  PretrainHooks hooks;
+  hooks.progress = false;
+  return hooks;
+}
+
+std::set<std::string> tensor_names(const fs::path& file) {
+  std::set<std::string> names;
+  for (const auto& info : io::SafetensorsFile(file).tensors()) names.insert(info.name);
+  return names;
+}
+
+void expect_same_tensors(const fs::path& a, const fs::path& b) {
+  const auto left = model::load_tensors(a);
+  const auto right = model::load_tensors(b);
+  ASSERT_EQ(left.size(), right.size());
+  for (const auto& [name, tensor] : left) {
+    ASSERT_TRUE(right.contains(name)) << name;
+    EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
+  }
+}
+
+TEST(Pretrain, LossFallsOverTheFirstSteps) {
+  const TempDir dir;
+  auto options = tiny_options(dir / "out");
+  options.steps = 40;
+  options.snapshot_every_steps = 100;
+  std::vector<double> losses;
+  auto hooks = quiet();
+  hooks.on_step = [&](std::int64_t, double loss, double, double) { losses.push_back(loss); };
+  const auto result = run_pretraining(options, hooks);
+  ASSERT_EQ(losses.size(), 40u);
+  EXPECT_EQ(result.steps_done, 40);
+  double first = 0, last = 0;
+  for (int i = 0; i < 5; ++i) {
+    first += losses[static_cast<std::size_t>(i)];
+    last += losses[losses.size() - 1 - static_cast<std::size_t>(i)];
+  }
+  EXPECT_LT(last, 0.8 * first) << "first five " << first / 5 << ", last five " << last / 5;
+  EXPECT_TRUE(fs::exists(dir / "out" / "log.jsonl"));
+}
+
+TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
+  const TempDir dir;
+  const auto result = run_pretraining(tiny_options(dir / "out"), quiet());
+  const auto out = dir / "out";
+  EXPECT_EQ(result.steps_done, 6);
+
+  // Exactly the tensor names and shapes of HF's ElectraForPreTraining (the fixture was saved by
+  // transformers from this config), less the position_ids buffer that HF ≥ 4.31 omits too.
+  auto expected = tensor_names(fixture("electra_pretraining") / "model.safetensors");
+  expected.erase("electra.embeddings.position_ids");
+  EXPECT_EQ(tensor_names(out / "model.safetensors"), expected);
+  const auto written = model::load_tensors(out / "model.safetensors");
+  for (const auto& [name, tensor] : model::load_tensors(fixture("electra_pretraining") /
+                                                        "model.safetensors"))
+    if (written.contains(name)) EXPECT_EQ(written.at(name).sizes(), tensor.sizes()) << name;
+
+  const auto config = read_json(out / "config.json");
+  EXPECT_EQ(config.at("model_type"), "electra");
+  EXPECT_EQ(config.at("architectures").at(0), "ElectraForPreTraining");
+  EXPECT_TRUE(fs::exists(out / "vocab.txt"));
+
+  // ElectraForMaskedLM: shared embeddings, a 32-wide body (embeddings_project 16 -> 32),
+  // generator_predictions back to 16, lm head bias (its weight is tied to the embeddings).
+  const auto generator = tensor_names(out / "generator" / "model.safetensors");
+  for (const char* name :
+       {"electra.embeddings.word_embeddings.weight", "electra.embeddings.LayerNorm.weight",
+        "electra.embeddings_project.weight", "electra.encoder.layer.1.output.dense.weight",
+        "generator_predictions.dense.weight", "generator_predictions.LayerNorm.bias",
+        "generator_lm_head.bias"})
+    EXPECT_TRUE(generator.contains(name)) << name;
+  for (const auto& name : generator)
+    EXPECT_TRUE(name.starts_with("electra.") || name.starts_with("generator_")) << name;
+  const auto generator_config = read_json(out / "generator" / "config.json");
+  EXPECT_EQ(generator_config.at("hidden_size"), 32);
+  EXPECT_EQ(generator_config.at("embedding_size"), 16);
+  EXPECT_EQ(generator_config.at("architectures").at(0), "ElectraForMaskedLM");
+  const auto gen_tensors = model::load_tensors(out / "generator" / "model.safetensors");
+  EXPECT_TRUE(torch::equal(gen_tensors.at("electra.embeddings.word_embeddings.weight"),
+                           written.at("electra.embeddings.word_embeddings.weight")))
+      << "generator and discriminator share their embeddings";
+
+  // emotune's own loader takes it as a backbone.
+  const auto encoder = model::load_encoder(out);
+  EXPECT_EQ(encoder->model_type(), "electra");
+  EXPECT_EQ(encoder->hidden_size(), 64);
+}
+
+TEST(Pretrain, CheckpointRunsThroughEmotuneEncode) {
+  const TempDir dir;
+  run_pretraining(tiny_options(dir / "out"), quiet());
+  write_file_atomic(dir / "in.jsonl", "{\"text\": \"I feel so sad for the families.\"}\n");
+  const auto result = emotune::testing::run_cli(
+      "encode --model " + emotune::testing::shell_quote((dir / "out").string()) + " --input " +
+      emotune::testing::shell_quote((dir / "in.jsonl").string()) + " --output " +
+      emotune::testing::shell_quote((dir / "h.safetensors").string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto hidden = model::load_tensors(dir / "h.safetensors");
+  EXPECT_EQ(hidden.at("first_token").size(1), 64);
+  EXPECT_TRUE(torch::isfinite(hidden.at("last_hidden_state")).all().item<bool>());
+}
+
+TEST(Pretrain, ResumeAfterACrashMatchesAnUninterruptedRunBitForBit) {
+  const TempDir dir;
+  run_pretraining(tiny_options(dir / "straight"), quiet());
+
+  auto hooks = quiet();
+  hooks.crash_after_step = 5;  // after the step-3 snapshot, before the end
+  EXPECT_THROW(run_pretraining(tiny_options(dir / "crashed"), hooks), SimulatedPretrainCrash);
+  const auto state = read_json(dir / "crashed" / "snapshot" / "state.json");
+  EXPECT_EQ(state.at("position").at("step"), 3);
+
+  auto resume = tiny_options(dir / "crashed");
+  resume.resume = true;
+  std::vector<std::int64_t> steps;
+  auto resume_hooks = quiet();
+  resume_hooks.on_step = [&](std::int64_t step, double, double, double) { steps.push_back(step); };
+  const auto result = run_pretraining(resume, resume_hooks);
+  EXPECT_EQ(steps, (std::vector<std::int64_t>{4, 5, 6}));
+  EXPECT_EQ(result.steps_done, 6);
+  expect_same_tensors(dir / "straight" / "model.safetensors", dir / "crashed" / "model.safetensors");
+  expect_same_tensors(dir / "straight" / "generator" / "model.safetensors",
+                      dir / "crashed" / "generator" / "model.safetensors");
+  EXPECT_EQ(read_file(dir / "straight" / "log.jsonl").size(),
+            read_file(dir / "crashed" / "log.jsonl").size());
+}
+
+TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
+  const TempDir dir;
+  auto options = tiny_options(dir / "adapted");
+  options.from = fixture("electra_pretraining");
+  options.vocab_dir.clear();
+  options.config = "ignored-with-from";
+  options.steps = 1;
+  options.learning_rate = 1e-9;
+  const auto result = run_pretraining(options, quiet());
+  EXPECT_EQ(result.steps_done, 1);
+  const auto before = model::load_tensors(fixture("electra_pretraining") / "model.safetensors");
+  const auto after = model::load_tensors(dir / "adapted" / "model.safetensors");
+  for (const char* name : {"electra.embeddings.word_embeddings.weight",
+                           "electra.encoder.layer.1.output.dense.weight",
+                           "discriminator_predictions.dense_prediction.weight"})
+    EXPECT_LT((before.at(name) - after.at(name)).abs().max().item<double>(), 1e-5) << name;
+  EXPECT_TRUE(fs::exists(dir / "adapted" / "generator" / "model.safetensors"));
+  EXPECT_EQ(read_json(dir / "adapted" / "generator" / "config.json").at("hidden_size"), 32);
+
+  // And once more from the result, which now has a generator of its own.
+  auto again = options;
+  again.from = dir / "adapted";
+  again.out_dir = dir / "again";
+  run_pretraining(again, quiet());
+  const auto generator_before = model::load_tensors(dir / "adapted" / "generator" / "model.safetensors");
+  const auto generator_after = model::load_tensors(dir / "again" / "generator" / "model.safetensors");
+  EXPECT_LT((generator_before.at("generator_predictions.dense.weight") -
+             generator_after.at("generator_predictions.dense.weight"))
+                .abs()
+                .max()
+                .item<double>(),
+            1e-5);
+}
+
+TEST(Pretrain, TimeBudgetStopsCleanlyWithACheckpoint) {
+  const TempDir dir;
+  auto options = tiny_options(dir / "out");
+  options.steps = 100000;
+  options.budget_minutes = 0.001;
+  const auto result = run_pretraining(options, quiet());
+  EXPECT_TRUE(result.stopped_by_budget);
+  EXPECT_LT(result.steps_done, 100000);
+  EXPECT_NO_THROW(model::load_encoder(dir / "out"));
+  EXPECT_FALSE(read_json(dir / "out" / "pretraining.json").at("finished").get<bool>());
+}
+
+TEST(Pretrain, BadInputIsANamedError) {
+  const TempDir dir;
+  const auto expect_error = [](const PretrainOptions& options, const std::string& text) {
+    try {
+      run_pretraining(options, quiet());
+      ADD_FAILURE() << "expected an error containing '" << text << "'";
+    } catch (const Error& e) {
+      EXPECT_THAT(e.what(), HasSubstr(text));
+    }
+  };
+  auto options = tiny_options(dir / "a");
+  options.config = "huge";
+  expect_error(options, "neither a preset");
+
+  options = tiny_options(dir / "b");
+  options.vocab_dir.clear();
+  expect_error(options, "--vocab");
+
+  options = tiny_options(dir / "c");
+  options.resume = true;
+  expect_error(options, "no pre-training snapshot");
+
+  options = tiny_options(dir / "d");
+  options.from = fixture("bert");
+  expect_error(options, "ELECTRA checkpoint");
+
+  options = tiny_options(dir / "e");
+  options.max_length = 4;
+  expect_error(options, "--max-length");
+
+  options = tiny_options(dir / "f");
+  options.data_dir = dir / "nowhere";
+  expect_error(options, "nowhere");
+
+  options = tiny_options(dir / "g");
+  options.steps = 1;
+  run_pretraining(options, quiet());
+  expect_error(options, "--resume");
+
+  EXPECT_THROW(electra_preset("giant", 100), Error);
+}
+
+TEST(Pretrain, PresetsAndGeneratorSizes) {
+  const auto small = electra_preset("small", 16000);
+  EXPECT_EQ(small.at("hidden_size"), 256);
+  EXPECT_EQ(small.at("num_hidden_layers"), 12);
+  EXPECT_EQ(small.at("vocab_size"), 16000);
+  const auto generator = generator_config_for(small, 0.25);
+  EXPECT_EQ(generator.at("hidden_size"), 64);
+  EXPECT_EQ(generator.at("num_attention_heads"), 1);
+  EXPECT_EQ(generator.at("intermediate_size"), 256);
+  EXPECT_EQ(generator.at("embedding_size"), 128);
+  const auto base = generator_config_for(electra_preset("base", 30522), 1.0 / 3);
+  EXPECT_EQ(base.at("hidden_size"), 256);
+  EXPECT_EQ(base.at("num_attention_heads"), 4);
+}
+
+}  // namespace
+}  // namespace emotune::train
