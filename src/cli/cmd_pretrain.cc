@@ -20,8 +20,7 @@ struct PretrainCommandOptions {
 void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals) {
   apply_thread_option(globals);
   auto& library = options.library;
-  if (!library.resume || !options.data.empty())
-    library.data_dir = resolve_data_dir(options.data);
+  if (!library.resume || !options.data.empty()) library.data_dir = resolve_data_dir(options.data);
   train::PretrainHooks hooks;
   hooks.progress = !options.no_progress;
   const auto result = train::run_pretraining(library, hooks);
@@ -44,17 +43,19 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
       command.add_option("--data", options->data,
                          "Folder holding wassa2021/ and goemotions/ (default: $EMOTUNE_DATA); "
                          "only the train files are read");
-      command.add_option("--out", o.out_dir,
-                         "Checkpoint folder to write: config.json, model.safetensors, tokenizer "
-                         "files, generator/, snapshot/ (for --resume), log.jsonl")
+      command
+          .add_option("--out", o.out_dir,
+                      "Checkpoint folder to write: config.json, model.safetensors, tokenizer "
+                      "files, generator/, snapshot/ (for --resume), log.jsonl")
           ->required();
       command
           .add_option("--config", o.config,
                       "Discriminator shape: mini (4 layers, 256 hidden), small (ELECTRA-Small), "
                       "base (ELECTRA-Base) or a config.json file; ignored with --from")
           ->capture_default_str();
-      command.add_option("--vocab", o.vocab_dir,
-                         "Tokenizer folder (from `emotune vocab`); default: the --from checkpoint's");
+      command.add_option(
+          "--vocab", o.vocab_dir,
+          "Tokenizer folder (from `emotune vocab`); default: the --from checkpoint's");
       command.add_option("--from", o.from,
                          "Continue pre-training this ELECTRA checkpoint (domain-adaptive); its "
                          "generator/ is used when present, else a new generator is sized from it");
@@ -76,26 +77,32 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
       command.add_option("--batch-size", o.batch_size, "Sequences per step")->capture_default_str();
       command.add_option("--seed", o.seed, "Seed of the init, masking, sampling and order")
           ->capture_default_str();
-      command.add_option("--lr", o.learning_rate, "Peak learning rate (linear warmup, linear decay)")
+      command
+          .add_option("--lr", o.learning_rate, "Peak learning rate (linear warmup, linear decay)")
           ->capture_default_str();
       command.add_option("--warmup-ratio", o.warmup_ratio, "Share of the steps spent warming up")
           ->capture_default_str();
-      command.add_option("--weight-decay", o.weight_decay,
-                         "AdamW weight decay (not on biases and LayerNorms)")
+      command
+          .add_option("--weight-decay", o.weight_decay,
+                      "AdamW weight decay (not on biases and LayerNorms)")
           ->capture_default_str();
       command.add_option("--mask-probability", o.mask_probability, "Share of tokens masked")
           ->capture_default_str();
-      command.add_option("--rtd-weight", o.rtd_weight,
-                         "Weight of the discriminator loss (loss = MLM + w · RTD)")
+      command
+          .add_option("--rtd-weight", o.rtd_weight,
+                      "Weight of the discriminator loss (loss = MLM + w · RTD)")
           ->capture_default_str();
-      command.add_option("--generator-ratio", o.generator_ratio,
-                         "Generator hidden/intermediate size as a share of the discriminator's")
+      command
+          .add_option("--generator-ratio", o.generator_ratio,
+                      "Generator hidden/intermediate size as a share of the discriminator's")
           ->capture_default_str();
-      command.add_option("--snapshot-every", o.snapshot_every_steps,
-                         "Write snapshot/ and the checkpoint every N steps")
+      command
+          .add_option("--snapshot-every", o.snapshot_every_steps,
+                      "Write snapshot/ and the checkpoint every N steps")
           ->capture_default_str();
-      command.add_option("--limit", o.text_limit,
-                         "Use only the first N texts of each source (0 = all), for quick trials")
+      command
+          .add_option("--limit", o.text_limit,
+                      "Use only the first N texts of each source (0 = all), for quick trials")
           ->capture_default_str();
       command.add_option("--device", o.device, "cpu, cuda, cuda:N")->capture_default_str();
       command.add_flag("--no-progress", options->no_progress, "No progress bar or step lines");

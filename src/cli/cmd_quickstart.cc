@@ -60,19 +60,22 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                       "Time to plan for, end to end; pre-training gets --pretrain-share of it, "
                       "fine-tuning follows configs/quick/")
           ->capture_default_str();
-      command.add_option("--pretrain-share", o.pretrain_share,
-                         "Share of the budget spent pre-training")
+      command
+          .add_option("--pretrain-share", o.pretrain_share,
+                      "Share of the budget spent pre-training")
           ->capture_default_str();
-      command.add_option("--pretrain-config", o.pretrain_config,
-                         "ELECTRA shape to pre-train: mini, small, base or a config.json")
+      command
+          .add_option("--pretrain-config", o.pretrain_config,
+                      "ELECTRA shape to pre-train: mini, small, base or a config.json")
           ->capture_default_str();
       command.add_option("--models-root", o.models_root,
                          "Folder of downloaded checkpoints: run the paper's pipeline "
                          "(`emotune reproduce`) on them instead");
       command.add_option("--configs", o.configs_dir, "Fine-tuning configs (one member each)")
           ->capture_default_str();
-      command.add_option("--systems", o.systems_file,
-                         "Systems file whose published numbers are shown beside ours")
+      command
+          .add_option("--systems", o.systems_file,
+                      "Systems file whose published numbers are shown beside ours")
           ->capture_default_str();
       command.add_option("--seeds", options->seeds,
                          "Fine-tuning seeds, e.g. 1,2 (default: the configs')");

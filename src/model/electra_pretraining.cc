@@ -62,8 +62,7 @@ std::vector<std::string> copy_by_name(torch::nn::Module& module,
 
 }  // namespace
 
-ElectraDiscriminatorPredictionsImpl::ElectraDiscriminatorPredictionsImpl(
-    const io::HfConfig& config)
+ElectraDiscriminatorPredictionsImpl::ElectraDiscriminatorPredictionsImpl(const io::HfConfig& config)
     : activation_(parse_activation(config.hidden_act)) {
   dense = register_module("dense", torch::nn::Linear(config.hidden_size, config.hidden_size));
   dense_prediction = register_module("dense_prediction", torch::nn::Linear(config.hidden_size, 1));

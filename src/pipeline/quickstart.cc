@@ -26,7 +26,8 @@ double minutes_since(std::chrono::steady_clock::time_point start) {
 }
 
 void ensure_vocab(const QuickstartOptions& options, const fs::path& dir) {
-  if (fs::is_regular_file(dir / "vocab.txt") && fs::is_regular_file(dir / "tokenizer_config.json")) {
+  if (fs::is_regular_file(dir / "vocab.txt") &&
+      fs::is_regular_file(dir / "tokenizer_config.json")) {
     spdlog::info("quickstart 1/6: vocabulary {} is there", dir.string());
     return;
   }
@@ -49,12 +50,13 @@ Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
     spdlog::info("quickstart 2/6: TF-IDF baseline (ridge, logistic regression) on WASSA train");
     const baseline::BaselineOptions baseline_options;
     const auto report = baseline::run_wassa_baseline(options.data_dir, baseline_options);
-    stored = json{{"empathy_r", report.track1.empathy},
-                  {"distress_r", report.track1.distress},
-                  {"average_r", report.track1.average},
-                  {"macro_f1", report.track2.macro_f1},
-                  {"accuracy", report.track2.accuracy},
-                  {"report", json::parse(baseline::format_baseline_json(report, baseline_options))}};
+    stored =
+        json{{"empathy_r", report.track1.empathy},
+             {"distress_r", report.track1.distress},
+             {"average_r", report.track1.average},
+             {"macro_f1", report.track2.macro_f1},
+             {"accuracy", report.track2.accuracy},
+             {"report", json::parse(baseline::format_baseline_json(report, baseline_options))}};
     train::write_json(file, stored);
   }
   Scores scores;
@@ -238,7 +240,8 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       "# emotune quickstart\n\nBudget {:.0f} minutes, used {:.1f}. Pre-training: {} steps of "
       "{} ({}), last losses MLM {:.3f} / RTD {:.3f}.\n\n",
       options.budget_minutes, minutes_since(start), pre.value("steps_done", 0),
-      options.pretrain_config, pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
+      options.pretrain_config,
+      pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
       last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0));
   text += format_comparison_markdown(result.table);
   result.table_file = out / "quickstart.md";

@@ -37,8 +37,8 @@ struct QuickstartOptions {
   std::int64_t pretrain_batch_size = 32;
   double pretrain_learning_rate = 5e-4;
   std::size_t vocab_size = 16000;
-  std::vector<std::int64_t> seeds;  // empty = the configs'
-  bool ablation = true;             // also fine-tune from random init
+  std::vector<std::int64_t> seeds;     // empty = the configs'
+  bool ablation = true;                // also fine-tune from random init
   std::vector<std::string> overrides;  // key=value for every fine-tuning config
   serve::RunPredictorOptions predictor;
   train::TrainHooks hooks;

@@ -71,8 +71,9 @@ json to_json(const Recipe& r) {
               {"log_every_steps", r.log_every_steps},
               {"text_limit", r.text_limit},
               {"from", r.from},
-              {"masking", "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
-                          "them become [MASK], 15% stay; the generator samples every one"}};
+              {"masking",
+               "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
+               "them become [MASK], 15% stay; the generator samples every one"}};
 }
 
 Recipe recipe_from_json(const json& j) {
@@ -152,7 +153,7 @@ Position position_from_json(const json& j) {
 }
 
 json base_config(std::int64_t vocab_size) {
-  return json{{"architectures", {"ElectraForPreTraining"}},
+  return json{{"architectures", json::array({"ElectraForPreTraining"})},
               {"model_type", "electra"},
               {"vocab_size", vocab_size},
               {"hidden_act", "gelu"},
@@ -247,16 +248,9 @@ Models build_models(const Recipe& recipe) {
   for (const auto& item : models.discriminator->named_parameters(true))
     add("discriminator." + item.key(), item.value());
   for (const auto& item : models.generator->named_parameters(true))
-    if (!item.key().starts_with("electra.embeddings.")) add("generator." + item.key(), item.value());
+    if (!item.key().starts_with("electra.embeddings."))
+      add("generator." + item.key(), item.value());
   return models;
-}
-
-std::map<std::string, torch::Tensor> with_prefix_removed(
-    const std::map<std::string, torch::Tensor>& tensors, const std::string& prefix) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, tensor] : tensors)
-    if (name.starts_with(prefix)) out.emplace(name.substr(prefix.size()), tensor);
-  return out;
 }
 
 void load_snapshot_weights(Models& models, const fs::path& file) {
@@ -275,7 +269,7 @@ void load_snapshot_weights(Models& models, const fs::path& file) {
 }
 
 json with_architecture(json config, const char* architecture) {
-  config["architectures"] = {architecture};
+  config["architectures"] = json::array({architecture});
   config["model_type"] = "electra";
   config["torch_dtype"] = "float32";
   return config;
@@ -293,24 +287,22 @@ struct Run {
 void write_checkpoint(const Run& run, Models& models, bool finished, bool stopped_by_budget) {
   write_json(run.out / "config.json",
              with_architecture(run.recipe.discriminator_config, "ElectraForPreTraining"));
-  model::save_tensors(run.out / "model.safetensors",
-                      model::export_tensors(*models.discriminator));
+  model::save_tensors(run.out / "model.safetensors", model::export_tensors(*models.discriminator));
   write_folder_atomic(run.out / "generator", [&](const fs::path& dir) {
     write_json(dir / "config.json",
                with_architecture(run.recipe.generator_config, "ElectraForMaskedLM"));
     model::save_tensors(dir / "model.safetensors", model::export_tensors(*models.generator));
     copy_tokenizer_files(run.out, dir);
   });
-  write_json(run.out / "pretraining.json",
-             json{{"emotune_version", kVersion},
-                  {"steps_done", run.position.step},
-                  {"total_steps", run.position.total_steps},
-                  {"finished", finished},
-                  {"stopped_by_budget", stopped_by_budget},
-                  {"elapsed_seconds", run.position.elapsed_seconds},
-                  {"last_log", run.position.last_log},
-                  {"corpus", run.corpus},
-                  {"recipe", to_json(run.recipe)}});
+  write_json(run.out / "pretraining.json", json{{"emotune_version", kVersion},
+                                                {"steps_done", run.position.step},
+                                                {"total_steps", run.position.total_steps},
+                                                {"finished", finished},
+                                                {"stopped_by_budget", stopped_by_budget},
+                                                {"elapsed_seconds", run.position.elapsed_seconds},
+                                                {"last_log", run.position.last_log},
+                                                {"corpus", run.corpus},
+                                                {"recipe", to_json(run.recipe)}});
 }
 
 void write_snapshot(const Run& run, Models& models, const AdamW& decay, const AdamW& no_decay) {
@@ -322,8 +314,9 @@ void write_snapshot(const Run& run, Models& models, const AdamW& decay, const Ad
                json{{"emotune_version", kVersion},
                     {"position", to_json(run.position)},
                     {"recipe", to_json(run.recipe)},
-                    {"rng", "torch manual_seed(seed·1000003 + step + 1) before each step; epoch "
-                            "order mt19937_64(seed, epoch) Fisher-Yates"}});
+                    {"rng",
+                     "torch manual_seed(seed·1000003 + step + 1) before each step; epoch "
+                     "order mt19937_64(seed, epoch) Fisher-Yates"}});
   });
 }
 
@@ -439,13 +432,16 @@ Run prepare_new_run(const PretrainOptions& options) {
 
   fs::create_directories(run.out);
   std::error_code same_error;
-  if (!fs::equivalent(tokenizer_dir, run.out, same_error)) copy_tokenizer_files(tokenizer_dir, run.out);
+  if (!fs::equivalent(tokenizer_dir, run.out, same_error))
+    copy_tokenizer_files(tokenizer_dir, run.out);
   return run;
 }
 
 }  // namespace
 
-std::vector<std::string> electra_preset_names() { return {"mini", "small", "base"}; }
+std::vector<std::string> electra_preset_names() {
+  return {"mini", "small", "base"};
+}
 
 json electra_preset(const std::string& name, std::int64_t vocab_size) {
   auto config = base_config(vocab_size);
@@ -477,8 +473,9 @@ json generator_config_for(const json& discriminator_config, double ratio) {
   auto config = discriminator_config;
   const auto hidden = scaled(disc.hidden_size);
   // Keep the discriminator's head size where possible (64 for ELECTRA's presets).
-  const auto heads = std::max<std::int64_t>(1, hidden / std::max<std::int64_t>(1, disc.head_size()));
-  config["architectures"] = {"ElectraForMaskedLM"};
+  const auto heads =
+      std::max<std::int64_t>(1, hidden / std::max<std::int64_t>(1, disc.head_size()));
+  config["architectures"] = json::array({"ElectraForMaskedLM"});
   config["hidden_size"] = hidden;
   config["num_attention_heads"] = hidden % heads == 0 ? heads : 1;
   config["intermediate_size"] = scaled(disc.intermediate_size);
@@ -528,10 +525,11 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                     {"goemotions_train_comments", corpus.goemotions},
                     {"sequences", sequences.size()},
                     {"tokens", tokens}};
-  spdlog::info("pretrain: {} texts ({} WASSA train essays, {} GoEmotions train comments) -> {} "
-               "sequences of ≤ {} tokens ({} tokens)",
-               corpus.texts.size(), corpus.wassa, corpus.goemotions, sequences.size(),
-               recipe.max_length, tokens);
+  spdlog::info(
+      "pretrain: {} texts ({} WASSA train essays, {} GoEmotions train comments) -> {} "
+      "sequences of ≤ {} tokens ({} tokens)",
+      corpus.texts.size(), corpus.wassa, corpus.goemotions, sequences.size(), recipe.max_length,
+      tokens);
 
   auto models = build_models(recipe);
   if (options.resume) {
@@ -550,7 +548,8 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     const bool had_head = model::import_tensors(
         *models.discriminator, model::load_tensors(from / "model.safetensors"),
         (from / "model.safetensors").string(), /*require_head=*/false);
-    if (!had_head) spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
+    if (!had_head)
+      spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
   }
   models.discriminator->to(device);
   models.generator->to(device);
@@ -586,13 +585,14 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
       static_cast<std::int64_t>((sequences.size() + batch_size - 1) / batch_size);
 
   // Special tokens are never masked and never sampled as replacements.
-  auto sample_mask = torch::zeros({tokenizer->vocab_size()}, torch::kBool);
+  const auto tokenizer_vocab = static_cast<std::int64_t>(tokenizer->vocab_size());
+  auto sample_mask = torch::zeros({tokenizer_vocab}, torch::kBool);
   for (const auto id : {special.cls, special.sep, special.pad, special.mask, special.unk})
     if (id >= 0) sample_mask[id] = true;
   const auto disc_vocab = recipe.discriminator_config.at("vocab_size").get<std::int64_t>();
-  if (disc_vocab > tokenizer->vocab_size()) {
-    sample_mask = torch::cat({sample_mask, torch::ones({disc_vocab - tokenizer->vocab_size()},
-                                                       torch::kBool)});
+  if (disc_vocab > tokenizer_vocab) {
+    sample_mask =
+        torch::cat({sample_mask, torch::ones({disc_vocab - tokenizer_vocab}, torch::kBool)});
   }
   sample_mask = sample_mask.to(device);
 
@@ -615,7 +615,8 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     const auto first = static_cast<std::size_t>(position.batch_in_epoch) * batch_size;
     const auto last = std::min(sequences.size(), first + batch_size);
     std::size_t longest = 0;
-    for (std::size_t i = first; i < last; ++i) longest = std::max(longest, sequences[order[i]].size());
+    for (std::size_t i = first; i < last; ++i)
+      longest = std::max(longest, sequences[order[i]].size());
     const auto rows = static_cast<std::int64_t>(last - first);
     auto ids = torch::full({rows, static_cast<std::int64_t>(longest)}, special.pad, torch::kLong);
     auto attention = torch::zeros_like(ids);
@@ -637,16 +638,17 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     // Dynamic masking, ELECTRA's way: exactly round(p · candidates) positions per sequence.
     const auto candidates = attention.to(torch::kBool) & ~sample_mask.index({ids});
     const auto wanted =
-        torch::clamp_min(torch::round(candidates.sum(1).to(torch::kFloat) * recipe.mask_probability),
-                         1.0)
+        torch::clamp_min(
+            torch::round(candidates.sum(1).to(torch::kFloat) * recipe.mask_probability), 1.0)
             .to(torch::kLong);
     auto scores = torch::rand(ids.sizes(), torch::TensorOptions().device(device));
     scores = scores.masked_fill(~candidates, 2.0);
-    const auto rank = scores.argsort(1).argsort(1);
+    const auto rank = scores.argsort(std::int64_t{1}, false).argsort(std::int64_t{1}, false);
     const auto masked = (rank < wanted.unsqueeze(1)) & candidates;
     const auto to_mask_token =
         masked & (torch::rand(ids.sizes(), torch::TensorOptions().device(device)) < 0.85);
-    const auto generator_input = torch::where(to_mask_token, torch::full_like(ids, special.mask), ids);
+    const auto generator_input =
+        torch::where(to_mask_token, torch::full_like(ids, special.mask), ids);
 
     decay.zero_grad();
     no_decay.zero_grad();
@@ -674,7 +676,8 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
         rtd_logits.index({active}), replaced.index({active}));
     const auto loss = mlm_loss + recipe.rtd_weight * rtd_loss;
     loss.backward();
-    if (recipe.max_grad_norm > 0) torch::nn::utils::clip_grad_norm_(all_parameters, recipe.max_grad_norm);
+    if (recipe.max_grad_norm > 0)
+      torch::nn::utils::clip_grad_norm_(all_parameters, recipe.max_grad_norm);
     const double lr = learning_rate_at(recipe, position.step, total_or_default());
     decay.step(lr);
     no_decay.step(lr);
@@ -698,7 +701,9 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     position.generator_count += static_cast<double>(original.size(0));
     {
       torch::NoGradGuard no_grad;
-      position.rtd_correct += rtd_logits.index({active}).gt(0).to(torch::kFloat)
+      position.rtd_correct += rtd_logits.index({active})
+                                  .gt(0)
+                                  .to(torch::kFloat)
                                   .eq(replaced.index({active}))
                                   .sum()
                                   .item<double>();
@@ -729,18 +734,19 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     const bool done = position.total_steps > 0 && position.step >= position.total_steps;
     if (position.step % recipe.log_every_steps == 0 || done) {
       const double n = static_cast<double>(std::max<std::int64_t>(1, position.window));
-      position.last_log = json{
-          {"step", position.step},
-          {"epoch", static_cast<double>(position.epoch) +
-                        static_cast<double>(position.batch_in_epoch) /
-                            static_cast<double>(batches_per_epoch)},
-          {"lr", lr},
-          {"loss", position.loss_sum / n},
-          {"mlm_loss", position.mlm_sum / n},
-          {"rtd_loss", position.rtd_sum / n},
-          {"generator_accuracy", position.generator_correct / std::max(1.0, position.generator_count)},
-          {"rtd_accuracy", position.rtd_correct / std::max(1.0, position.rtd_count)},
-          {"elapsed_seconds", elapsed_before + elapsed_now()}};
+      position.last_log =
+          json{{"step", position.step},
+               {"epoch",
+                static_cast<double>(position.epoch) + static_cast<double>(position.batch_in_epoch) /
+                                                          static_cast<double>(batches_per_epoch)},
+               {"lr", lr},
+               {"loss", position.loss_sum / n},
+               {"mlm_loss", position.mlm_sum / n},
+               {"rtd_loss", position.rtd_sum / n},
+               {"generator_accuracy",
+                position.generator_correct / std::max(1.0, position.generator_count)},
+               {"rtd_accuracy", position.rtd_correct / std::max(1.0, position.rtd_count)},
+               {"elapsed_seconds", elapsed_before + elapsed_now()}};
       append_line(log_file, position.last_log.dump());
       ++position.log_lines;
       position.window = 0;

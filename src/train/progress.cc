@@ -39,8 +39,8 @@ void ProgressReporter::update(std::int64_t step, std::int64_t epoch, double loss
     const int filled = static_cast<int>(width * step / std::max<std::int64_t>(1, total_));
     fmt::print(stderr, "\r[{}{}] {}/{} epoch {} {} {:.4f} {:.2f} steps/s ETA {}   ",
                std::string(static_cast<std::size_t>(filled), '#'),
-               std::string(static_cast<std::size_t>(width - filled), '.'), step, total_,
-               epoch + 1, loss_label_, loss, rate, format_duration(eta));
+               std::string(static_cast<std::size_t>(width - filled), '.'), step, total_, epoch + 1,
+               loss_label_, loss, rate, format_duration(eta));
     std::fflush(stderr);
     dirty_ = true;
   } else if (step % std::max<std::int64_t>(1, total_ / 20) == 0 || step == total_) {

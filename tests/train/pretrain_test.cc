@@ -20,10 +20,12 @@ namespace emotune::train {
 namespace {
 
 namespace fs = std::filesystem;
-using ::testing::HasSubstr;
 using emotune::testing::TempDir;
+using ::testing::HasSubstr;
 
-fs::path fixture(const std::string& name) { return emotune::testing::hf_fixtures_dir() / name; }
+fs::path fixture(const std::string& name) {
+  return emotune::testing::hf_fixtures_dir() / name;
+}
 
 // The fixture ELECTRA shape (2 layers, hidden 64, embedding 16) on 16 texts per source.
 PretrainOptions tiny_options(const fs::path& out) {
@@ -98,8 +100,8 @@ TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
   expected.erase("electra.embeddings.position_ids");
   EXPECT_EQ(tensor_names(out / "model.safetensors"), expected);
   const auto written = model::load_tensors(out / "model.safetensors");
-  for (const auto& [name, tensor] : model::load_tensors(fixture("electra_pretraining") /
-                                                        "model.safetensors"))
+  for (const auto& [name, tensor] :
+       model::load_tensors(fixture("electra_pretraining") / "model.safetensors"))
     if (written.contains(name)) EXPECT_EQ(written.at(name).sizes(), tensor.sizes()) << name;
 
   const auto config = read_json(out / "config.json");
@@ -165,7 +167,8 @@ TEST(Pretrain, ResumeAfterACrashMatchesAnUninterruptedRunBitForBit) {
   const auto result = run_pretraining(resume, resume_hooks);
   EXPECT_EQ(steps, (std::vector<std::int64_t>{4, 5, 6}));
   EXPECT_EQ(result.steps_done, 6);
-  expect_same_tensors(dir / "straight" / "model.safetensors", dir / "crashed" / "model.safetensors");
+  expect_same_tensors(dir / "straight" / "model.safetensors",
+                      dir / "crashed" / "model.safetensors");
   expect_same_tensors(dir / "straight" / "generator" / "model.safetensors",
                       dir / "crashed" / "generator" / "model.safetensors");
   EXPECT_EQ(read_file(dir / "straight" / "log.jsonl").size(),
@@ -184,9 +187,9 @@ TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
   EXPECT_EQ(result.steps_done, 1);
   const auto before = model::load_tensors(fixture("electra_pretraining") / "model.safetensors");
   const auto after = model::load_tensors(dir / "adapted" / "model.safetensors");
-  for (const char* name : {"electra.embeddings.word_embeddings.weight",
-                           "electra.encoder.layer.1.output.dense.weight",
-                           "discriminator_predictions.dense_prediction.weight"})
+  for (const char* name :
+       {"electra.embeddings.word_embeddings.weight", "electra.encoder.layer.1.output.dense.weight",
+        "discriminator_predictions.dense_prediction.weight"})
     EXPECT_LT((before.at(name) - after.at(name)).abs().max().item<double>(), 1e-5) << name;
   EXPECT_TRUE(fs::exists(dir / "adapted" / "generator" / "model.safetensors"));
   EXPECT_EQ(read_json(dir / "adapted" / "generator" / "config.json").at("hidden_size"), 32);
@@ -196,8 +199,10 @@ TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
   again.from = dir / "adapted";
   again.out_dir = dir / "again";
   run_pretraining(again, quiet());
-  const auto generator_before = model::load_tensors(dir / "adapted" / "generator" / "model.safetensors");
-  const auto generator_after = model::load_tensors(dir / "again" / "generator" / "model.safetensors");
+  const auto generator_before =
+      model::load_tensors(dir / "adapted" / "generator" / "model.safetensors");
+  const auto generator_after =
+      model::load_tensors(dir / "again" / "generator" / "model.safetensors");
   EXPECT_LT((generator_before.at("generator_predictions.dense.weight") -
              generator_after.at("generator_predictions.dense.weight"))
                 .abs()
