@@ -15,6 +15,8 @@ struct BaselineCommandOptions {
   bool json = false;
   double alpha = 1.0;
   double c = 1.0;
+  bool unbalanced = false;
+  bool sklearn_defaults = false;
 };
 
 void run_baseline(const BaselineCommandOptions& options, const GlobalOptions& globals) {
@@ -23,6 +25,14 @@ void run_baseline(const BaselineCommandOptions& options, const GlobalOptions& gl
   baseline::BaselineOptions baseline_options;
   baseline_options.ridge_alpha = options.alpha;
   baseline_options.logistic.c = options.c;
+  baseline_options.logistic.balanced = !options.unbalanced;
+  if (options.sklearn_defaults) {
+    // TfidfVectorizer() and LogisticRegression() as scikit-learn constructs them.
+    baseline_options.tfidf.max_n = 1;
+    baseline_options.tfidf.min_df = 1;
+    baseline_options.tfidf.sublinear_tf = false;
+    baseline_options.logistic.balanced = false;
+  }
   const auto report = baseline::run_wassa_baseline(data_dir, baseline_options);
   fmt::print("{}", options.json ? baseline::format_baseline_json(report, baseline_options)
                                 : baseline::format_baseline_text(report, baseline_options));
@@ -46,6 +56,12 @@ void run_baseline(const BaselineCommandOptions& options, const GlobalOptions& gl
                       "Logistic regression inverse L2 strength, as scikit-learn's C")
           ->capture_default_str()
           ->check(CLI::PositiveNumber);
+      command.add_flag("--unbalanced", options->unbalanced,
+                       "Unweighted logistic loss (scikit-learn's default class_weight=None) "
+                       "instead of class_weight=\"balanced\"");
+      command.add_flag("--sklearn-defaults", options->sklearn_defaults,
+                       "scikit-learn's default TfidfVectorizer (unigrams, min_df 1, raw tf) and "
+                       "unweighted LogisticRegression, for comparison with published baselines");
       command.callback([options, &globals] { run_baseline(*options, globals); });
     });
 
