@@ -282,3 +282,23 @@ TEST(Pretrain, PresetsAndGeneratorSizes) {
 
 }  // namespace
 }  // namespace emotune::train
+
+namespace emotune::train {
+namespace {
+
+TEST(PretrainCli, BadOptionsFailWithAMessage) {
+  const emotune::testing::TempDir dir;
+  const auto out = emotune::testing::shell_quote((dir / "out").string()) + " --data " +
+                   emotune::testing::shell_quote(emotune::testing::data_dir().string());
+  auto result =
+      emotune::testing::run_cli("pretrain --out " + out + " --config nonsense --vocab " +
+                                emotune::testing::shell_quote(fixture("electra").string()));
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("neither a preset"));
+  result = emotune::testing::run_cli("quickstart --out " + out + " --budget-minutes 0");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_THAT(result.err, HasSubstr("--budget-minutes"));
+}
+
+}  // namespace
+}  // namespace emotune::train
