@@ -103,6 +103,7 @@ struct Position {
   std::int64_t epoch = 0;
   std::int64_t batch_in_epoch = 0;
   std::int64_t total_steps = 0;  // 0 = not fixed yet (budget calibration)
+  bool budget_schedule = false;  // total_steps follows the measured speed and the time budget
   std::int64_t log_lines = 0;
   double elapsed_seconds = 0;  // over every invocation
   // Loss sums of the current log window.
@@ -117,6 +118,7 @@ json to_json(const Position& p) {
               {"epoch", p.epoch},
               {"batch_in_epoch", p.batch_in_epoch},
               {"total_steps", p.total_steps},
+              {"budget_schedule", p.budget_schedule},
               {"log_lines", p.log_lines},
               {"elapsed_seconds", p.elapsed_seconds},
               {"window",
@@ -137,6 +139,7 @@ Position position_from_json(const json& j) {
   p.epoch = j.at("epoch").get<std::int64_t>();
   p.batch_in_epoch = j.at("batch_in_epoch").get<std::int64_t>();
   p.total_steps = j.at("total_steps").get<std::int64_t>();
+  p.budget_schedule = j.value("budget_schedule", false);
   p.log_lines = j.at("log_lines").get<std::int64_t>();
   p.elapsed_seconds = j.at("elapsed_seconds").get<double>();
   const auto& w = j.at("window");
@@ -713,16 +716,27 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     if (hooks.on_step) hooks.on_step(position.step, loss_value, mlm_value, rtd_value);
     reporter.update(position.step, position.epoch, loss_value);
 
-    // A budget-only run fixes its length once the first steps are timed.
-    if (position.total_steps == 0) {
-      if (position.step - calibration_start_step == 1) calibration_start_time = elapsed_now();
-      if (position.step - calibration_start_step == kCalibrationSteps + 1) {
-        const double per_step = (elapsed_now() - calibration_start_time) / kCalibrationSteps;
-        const double left = std::max(0.0, budget_seconds - elapsed_now());
-        position.total_steps =
-            position.step + static_cast<std::int64_t>(0.95 * left / std::max(per_step, 1e-6));
-        spdlog::info("pretrain: {:.2f} s/step, {} steps fit the budget", per_step,
-                     position.total_steps);
+    // A budget-only run sets its length once the first steps are timed, then re-estimates it
+    // at every log line from the speed so far (the machine's load may change): the schedule
+    // ends when the budget does.
+    if (position.step - calibration_start_step == 1) calibration_start_time = elapsed_now();
+    const auto timed_steps = position.step - calibration_start_step - 1;
+    const bool calibrated = position.total_steps == 0 && timed_steps == kCalibrationSteps;
+    const bool re_estimate = position.budget_schedule && budget_seconds > 0 &&
+                             timed_steps > kCalibrationSteps &&
+                             position.step % recipe.log_every_steps == 0;
+    if (calibrated || re_estimate) {
+      const double per_step =
+          (elapsed_now() - calibration_start_time) / static_cast<double>(timed_steps);
+      const double left = std::max(0.0, budget_seconds - elapsed_now());
+      const auto estimate =
+          position.step + 1 + static_cast<std::int64_t>(0.97 * left / std::max(per_step, 1e-6));
+      if (calibrated) {
+        position.budget_schedule = true;
+        spdlog::info("pretrain: {:.2f} s/step, about {} steps fit the budget", per_step, estimate);
+      }
+      if (estimate != position.total_steps) {
+        position.total_steps = estimate;
         reporter = ProgressReporter(hooks.progress, position.total_steps, position.step, "loss");
       }
     }
