@@ -76,10 +76,10 @@ class ReportRenderTest : public ::testing::Test {
     std::string runs;
     for (const char* seed : {"3", "4"}) {
       const auto run = temp_->path() / (std::string("electra-seed-") + seed);
-      const auto trained = run_cli(
-          "--threads 1 --log-level warn train " + shell_quote(config.string()) + " --data " +
-          shell_quote(testing::data_dir().string()) + " --no-progress --seeds " + seed +
-          " --out " + shell_quote(run.string()));
+      const auto trained =
+          run_cli("--threads 1 --log-level warn train " + shell_quote(config.string()) +
+                  " --data " + shell_quote(testing::data_dir().string()) +
+                  " --no-progress --seeds " + seed + " --out " + shell_quote(run.string()));
       ASSERT_EQ(trained.exit_code, 0) << trained.err;
       runs += " " + shell_quote(run.string());
     }

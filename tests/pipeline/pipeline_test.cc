@@ -19,7 +19,9 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-fs::path source_dir() { return fs::path(__FILE__).parent_path() / ".." / ".."; }
+fs::path source_dir() {
+  return fs::path(__FILE__).parent_path() / ".." / "..";
+}
 
 template <typename F>
 std::string error_of(F&& f) {
@@ -86,13 +88,15 @@ TEST(PipelineSpec, MistakesAreErrorsNamingFileLineAndKey) {
               HasSubstr("systems.toml:4: ensemble 1: unknown key 'members'"));
   EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\nempathy = [\"m\"]\n"),
               HasSubstr("give both empathy and distress"));
-  EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\n"), HasSubstr("no empathy, distress or emotion"));
+  EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\n"),
+              HasSubstr("no empathy, distress or emotion"));
   EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\nemotion = [\"m#0\"]\n"), HasSubstr("#"));
   EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\nemotion = [\"m\"]\n"
                          "paper = { dev_f1 = 0.5 }\n"),
               HasSubstr("dev_f1: unknown score"));
-  EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\nemotion = [\"m\"]\nemotion_method = \"max\"\n"),
-              HasSubstr("prob-sum or vote"));
+  EXPECT_THAT(
+      load_error("[[ensemble]]\nname = \"a\"\nemotion = [\"m\"]\nemotion_method = \"max\"\n"),
+      HasSubstr("prob-sum or vote"));
   EXPECT_THAT(load_error("[[ensemble]]\nname = \"a\"\nemotion = [\"m\"]\nsubmit = true\n"
                          "[[ensemble]]\nname = \"b\"\nemotion = [\"n\"]\nsubmit = true\n"),
               HasSubstr("'a' and 'b' are both submitted for Track II"));
@@ -112,11 +116,10 @@ TEST(MemberFolder, RanksSeedsByTheirBestDevScore) {
   EXPECT_FALSE(member_folder(run, 1, why));
   EXPECT_THAT(why, HasSubstr("no finished run"));
   fs::create_directories(run);
-  train::write_json(run / "summary.json",
-                    {{"seeds",
-                      {{{"seed", 1}, {"best", {{"score", 0.2}}}},
-                       {{"seed", 2}, {"best", {{"score", 0.5}}}},
-                       {{"seed", 3}, {"best", {{"score", 0.3}}}}}}});
+  train::write_json(run / "summary.json", {{"seeds",
+                                            {{{"seed", 1}, {"best", {{"score", 0.2}}}},
+                                             {{"seed", 2}, {"best", {{"score", 0.5}}}},
+                                             {{"seed", 3}, {"best", {{"score", 0.3}}}}}}});
   EXPECT_EQ(*member_folder(run, 1, why), run);
   EXPECT_EQ(*member_folder(run, 2, why), run / "seed-3");
   EXPECT_EQ(*member_folder(run, 3, why), run / "seed-1");
@@ -147,9 +150,22 @@ TEST(Select, MembersBringTheirSystemsAndSystemsTheirMembers) {
               HasSubstr("--only ensemble-3: no such member or ensemble (expected one of"));
 }
 
+TEST(PredictSystem, ASystemWithoutMembersIsSkippedSayingWhy) {
+  const auto spec = load_pipeline_spec(source_dir() / "configs" / "ensembles" / "paper.toml");
+  const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
+  const MemberLocator nothing = [](const std::string& member, std::string& why_not) {
+    why_not = member + " was never trained";
+    return std::optional<fs::path>();
+  };
+  std::string why;
+  EXPECT_FALSE(predict_system(spec.systems[1], nothing, dev, {}, why));
+  EXPECT_THAT(why, HasSubstr("no member available for emotion"));
+  EXPECT_THAT(why, HasSubstr("emotion-electra-large-ra was never trained"));
+}
+
 TEST(LoadMembers, AppliesOverridesInOrder) {
   const auto members = load_members(source_dir() / "configs" / "paper",
-                                     std::vector<std::string>{"epochs=2", "seeds=4,5"}, "runs");
+                                    std::vector<std::string>{"epochs=2", "seeds=4,5"}, "runs");
   for (const auto& member : members) {
     EXPECT_EQ(member.config.epochs, 2) << member.name;
     EXPECT_EQ(member.config.seeds, (std::vector<std::int64_t>{4, 5})) << member.name;
@@ -184,7 +200,8 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
   EXPECT_FALSE(fs::exists(member.run_dir));
 
   fs::create_directories(temp / "models");
-  fs::create_directory_symlink(testing::hf_fixtures_dir() / "electra", temp / "models" / "electra-small");
+  fs::create_directory_symlink(testing::hf_fixtures_dir() / "electra",
+                               temp / "models" / "electra-small");
   train::TrainHooks crash;
   crash.progress = false;
   crash.crash_after_step = 2;
@@ -232,11 +249,15 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
 
 TEST(Comparison, ShowsOursBesideThePapersNumbers) {
   std::vector<ComparisonRow> rows(3);
-  rows[0] = {"emotion-electra-base-ba", "trained", {{"macro_f1", 0.5}, {"accuracy", 0.6}},
-             {{"macro_f1", 0.608}, {"accuracy", 0.6777}}, {}};
-  rows[1] = {"ensemble-1", "built", {{"macro_f1", 0.55}}, {{"macro_f1", 0.64}},
-             {{"macro_f1", 0.5528}}};
-  rows[2] = {"emotion-albert-large-ba", "skipped: no albert-large-v2", {}, {{"macro_f1", 0.595}}, {}};
+  rows[0] = {"emotion-electra-base-ba",
+             "trained",
+             {{"macro_f1", 0.5}, {"accuracy", 0.6}},
+             {{"macro_f1", 0.608}, {"accuracy", 0.6777}},
+             {}};
+  rows[1] = {
+      "ensemble-1", "built", {{"macro_f1", 0.55}}, {{"macro_f1", 0.64}}, {{"macro_f1", 0.5528}}};
+  rows[2] = {
+      "emotion-albert-large-ba", "skipped: no albert-large-v2", {}, {{"macro_f1", 0.595}}, {}};
   const auto text = format_comparison(rows);
   EXPECT_THAT(text, HasSubstr("ours (dev)"));
   EXPECT_THAT(text, HasSubstr("0.5000       0.6080"));

@@ -21,13 +21,15 @@ namespace emotune {
 namespace {
 
 namespace fs = std::filesystem;
+using nlohmann::json;
 using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::run_cli;
 using testing::shell_quote;
-using nlohmann::json;
 
-fs::path source_dir() { return fs::path(__FILE__).parent_path() / ".." / ".."; }
+fs::path source_dir() {
+  return fs::path(__FILE__).parent_path() / ".." / "..";
+}
 
 std::map<std::string, fs::file_time_type> write_times(const fs::path& dir) {
   std::map<std::string, fs::file_time_type> times;
@@ -38,9 +40,9 @@ std::map<std::string, fs::file_time_type> write_times(const fs::path& dir) {
 }
 
 const char* const kTrained[] = {
-    "emotion-electra-base-ba",  "emotion-electra-base-noaug",    "emotion-electra-base-ra",
-    "emotion-electra-large-ba", "emotion-electra-large-ra",      "emotion-roberta-large-ba",
-    "emotion-roberta-large-ra", "multitask-electra-large",       "multitask-roberta-large",
+    "emotion-electra-base-ba",        "emotion-electra-base-noaug",   "emotion-electra-base-ra",
+    "emotion-electra-large-ba",       "emotion-electra-large-ra",     "emotion-roberta-large-ba",
+    "emotion-roberta-large-ra",       "multitask-electra-large",      "multitask-roberta-large",
     "vanilla-electra-large-distress", "vanilla-electra-large-empathy"};
 
 class ReproduceCliTest : public ::testing::Test {
@@ -104,7 +106,8 @@ TEST_F(ReproduceCliTest, BuildsTheSystemsFromTheMembersThatExist) {
   const auto test = data::load_wassa(testing::data_dir(), data::Split::test);
 
   // Ensemble 2 goes on without ALBERT, and says so.
-  const auto ensemble2 = json::parse(read_file(out() / "systems" / "ensemble-2" / "dev" / "system.json"));
+  const auto ensemble2 =
+      json::parse(read_file(out() / "systems" / "dev" / "ensemble-2" / "system.json"));
   EXPECT_EQ(ensemble2["columns"]["emotion"]["used"].size(), 6u);
   ASSERT_EQ(ensemble2["columns"]["emotion"]["left_out"].size(), 1u);
   EXPECT_EQ(ensemble2["columns"]["emotion"]["left_out"][0]["member"], "emotion-albert-large-ba");
@@ -113,12 +116,14 @@ TEST_F(ReproduceCliTest, BuildsTheSystemsFromTheMembersThatExist) {
   EXPECT_THAT(first_.out, HasSubstr("track1: distress member multitask-electra-large#2 left out"));
 
   // Ensemble 1 is the sum of its three members' probabilities, then the argmax.
-  const auto system = eval::read_predictions(out() / "systems" / "ensemble-1" / "dev" / "predictions.tsv");
+  const auto system =
+      eval::read_predictions(out() / "systems" / "dev" / "ensemble-1" / "predictions.tsv");
   ASSERT_EQ(system.size(), dev.rows.size());
   std::vector<eval::Predictions> members;
   for (const char* name :
        {"emotion-electra-base-ra", "emotion-electra-base-ba", "emotion-electra-large-ra"}) {
-    members.push_back(eval::read_predictions(run(name) / "predictions" / "dev" / "predictions.tsv"));
+    members.push_back(
+        eval::read_predictions(run(name) / "predictions" / "dev" / "predictions.tsv"));
   }
   for (std::size_t row = 0; row < system.size(); ++row) {
     std::vector<double> sum(system.labels.size(), 0.0);
@@ -129,9 +134,12 @@ TEST_F(ReproduceCliTest, BuildsTheSystemsFromTheMembersThatExist) {
   }
 
   // The Track I empathy column is the mean of multi-task RoBERTa and vanilla ELECTRA.
-  const auto track1 = eval::read_predictions(out() / "systems" / "track1" / "dev" / "predictions.tsv");
-  const auto roberta = eval::read_predictions(run("multitask-roberta-large") / "predictions" / "dev" / "predictions.tsv");
-  const auto vanilla = io::read_tsv(run("vanilla-electra-large-empathy") / "predictions" / "dev" / "empathy.tsv");
+  const auto track1 =
+      eval::read_predictions(out() / "systems" / "dev" / "track1" / "predictions.tsv");
+  const auto roberta = eval::read_predictions(run("multitask-roberta-large") / "predictions" /
+                                              "dev" / "predictions.tsv");
+  const auto vanilla =
+      io::read_tsv(run("vanilla-electra-large-empathy") / "predictions" / "dev" / "empathy.tsv");
   ASSERT_EQ(vanilla.rows.size(), dev.rows.size());
   for (std::size_t row = 0; row < dev.rows.size(); row += 29) {
     const double value = std::stod(vanilla.rows[row].fields[vanilla.column("empathy")]);
@@ -141,11 +149,12 @@ TEST_F(ReproduceCliTest, BuildsTheSystemsFromTheMembersThatExist) {
 
   // Test predictions of every system, in the test split's order.
   for (const char* name : {"track1", "ensemble-1", "ensemble-2"}) {
-    const auto on_test = eval::read_predictions(out() / "systems" / name / "test" / "predictions.tsv");
+    const auto on_test =
+        eval::read_predictions(out() / "systems" / "test" / name / "predictions.tsv");
     ASSERT_EQ(on_test.size(), test.rows.size()) << name;
     EXPECT_EQ(on_test.ids.front(), test.rows.front().id);
     EXPECT_EQ(on_test.ids.back(), test.rows.back().id);
-    EXPECT_TRUE(fs::exists(out() / "systems" / name / "test" / "predictions.zip")) << name;
+    EXPECT_TRUE(fs::exists(out() / "systems" / "test" / name / "predictions.zip")) << name;
   }
 }
 
@@ -162,12 +171,13 @@ TEST_F(ReproduceCliTest, WritesTheSubmissionReportAndComparison) {
   EXPECT_EQ(*archive.emotions, emo);
   // The Track II file is the submitted Ensemble 1's, not Ensemble 2's.
   EXPECT_EQ(read_file(submission / "predictions_EMO.tsv"),
-            read_file(out() / "systems" / "ensemble-1" / "test" / "predictions_EMO.tsv"));
+            read_file(out() / "systems" / "test" / "ensemble-1" / "predictions_EMO.tsv"));
   EXPECT_EQ(read_file(submission / "predictions_EMP.tsv"),
-            read_file(out() / "systems" / "track1" / "test" / "predictions_EMP.tsv"));
+            read_file(out() / "systems" / "test" / "track1" / "predictions_EMP.tsv"));
 
   const auto html = read_file(out() / "report" / "report.html");
-  for (const char* text : {"<svg", "Figure 2a", "Figure 3", "ensemble-1", "dev", "multitask-roberta-large"}) {
+  for (const char* text : {"<svg", "Figure 2a", "Figure 3", "ensemble-1", "ensemble-2", "track1",
+                           "multitask-roberta-large"}) {
     EXPECT_THAT(html, HasSubstr(text));
   }
   EXPECT_THAT(first_.out, HasSubstr("paper (dev)"));
@@ -224,7 +234,9 @@ TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   // Runs trained for different tasks.
   auto result = ensemble(emotion_run, multitask_run, " --split dev");
   EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(result.err, HasSubstr("member 2 differs from member 1: tasks empathy/distress instead of emotion"));
+  EXPECT_THAT(
+      result.err,
+      HasSubstr("member 2 differs from member 1: tasks empathy/distress instead of emotion"));
 
   // The same labels in another order (a run whose probability columns are permuted).
   const auto permuted = temp_->path() / "permuted";
@@ -246,7 +258,8 @@ TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   // Predictions of a different length, and with other ids.
   const auto shorter = temp_->path() / "shorter";
   fs::create_directories(shorter);
-  write_file_atomic(shorter / "predictions.tsv", text.substr(0, text.rfind('\n', text.size() - 2) + 1));
+  write_file_atomic(shorter / "predictions.tsv",
+                    text.substr(0, text.rfind('\n', text.size() - 2) + 1));
   result = ensemble(emotion_run, shorter, " --split dev");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("shorter"));
@@ -262,7 +275,7 @@ TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   EXPECT_THAT(result.err, HasSubstr("row 1 has id not-an-id"));
 
   // Test predictions where dev ones are needed, and no split at all.
-  result = ensemble(out() / "systems" / "ensemble-1" / "test", emotion_run, " --split dev");
+  result = ensemble(out() / "systems" / "test" / "ensemble-1", emotion_run, " --split dev");
   EXPECT_EQ(result.exit_code, 1);
   EXPECT_THAT(result.err, HasSubstr("holds predictions for test, not the dev split"));
   result = ensemble(emotion_run, emotion_run, "");
@@ -272,7 +285,8 @@ TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   // A data folder without the test split.
   const auto partial = temp_->path() / "partial-data";
   fs::create_directories(partial / "wassa2021");
-  for (const auto name : {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile}) {
+  for (const auto name :
+       {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile}) {
     fs::create_symlink(testing::data_dir() / "wassa2021" / name, partial / "wassa2021" / name);
   }
   result = run_cli("ensemble " + shell_quote(emotion_run.string()) + " " +
