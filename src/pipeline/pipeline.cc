@@ -713,10 +713,13 @@ std::string format_comparison_markdown(std::span<const ComparisonRow> rows) {
   for (const auto& row : rows) {
     auto names = row_scores(row);
     if (names.empty()) out += fmt::format("| {} | {} | | | | |\n", row.name, row.status);
+    bool first = true;
     for (const auto& name : names) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", row.name, row.status,
-                         score_label(name), format_score(row.ours_dev, name),
-                         format_score(row.paper_dev, name), format_score(row.paper_test, name));
+      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", first ? row.name : "",
+                         first ? row.status : "", score_label(name),
+                         format_score(row.ours_dev, name), format_score(row.paper_dev, name),
+                         format_score(row.paper_test, name));
+      first = false;
     }
   }
   return out;

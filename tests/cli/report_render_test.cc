@@ -30,7 +30,7 @@ constexpr int kHeight = 3600;
 // The browser: $EMOTUNE_CHROMIUM, else `chromium` on PATH; empty when there is none.
 std::string find_chromium() {
   if (const char* named = std::getenv("EMOTUNE_CHROMIUM"); named && *named) return named;
-  const auto found = run_command("command -v chromium || command -v chromium-browser");
+  const auto found = run_command("(command -v chromium || command -v chromium-browser)");
   if (found.exit_code != 0 || found.out.empty()) return "";
   return found.out.substr(0, found.out.find('\n'));
 }

@@ -70,6 +70,7 @@ class ReproduceCliTest : public ::testing::Test {
     if (first_.exit_code != 0) return;
     runs_before_ = write_times(out() / "runs");
     submission_before_ = read_file(out() / "submission" / "predictions.zip");
+    results_after_first_ = read_file(out() / "results.md");
     second_ = run_cli(arguments_);
   }
   static void TearDownTestSuite() { temp_.reset(); }
@@ -82,12 +83,14 @@ class ReproduceCliTest : public ::testing::Test {
   static testing::CommandResult first_, second_;
   static std::map<std::string, fs::file_time_type> runs_before_;
   static std::string submission_before_;
+  static std::string results_after_first_;
 };
 std::unique_ptr<testing::TempDir> ReproduceCliTest::temp_;
 std::string ReproduceCliTest::arguments_;
 testing::CommandResult ReproduceCliTest::first_, ReproduceCliTest::second_;
 std::map<std::string, fs::file_time_type> ReproduceCliTest::runs_before_;
 std::string ReproduceCliTest::submission_before_;
+std::string ReproduceCliTest::results_after_first_;
 
 TEST_F(ReproduceCliTest, TrainsEveryMemberWhoseBackboneExists) {
   ASSERT_EQ(first_.exit_code, 0) << first_.out << first_.err;
@@ -182,7 +185,7 @@ TEST_F(ReproduceCliTest, WritesTheSubmissionReportAndComparison) {
   }
   EXPECT_THAT(first_.out, HasSubstr("paper (dev)"));
   EXPECT_THAT(first_.out, HasSubstr("0.5528"));
-  const auto results = read_file(out() / "results.md");
+  const auto& results = results_after_first_;
   EXPECT_THAT(results, HasSubstr("| ensemble-2 | built | macro-F1 |"));
   EXPECT_THAT(results, HasSubstr("| emotion-electra-base-ba | trained | macro-F1 |"));
   EXPECT_THAT(results, HasSubstr("| vanilla-electra-large-empathy | trained | empathy r |"));
