@@ -715,10 +715,10 @@ std::string format_comparison_markdown(std::span<const ComparisonRow> rows) {
     if (names.empty()) out += fmt::format("| {} | {} | | | | |\n", row.name, row.status);
     bool first = true;
     for (const auto& name : names) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", first ? row.name : "",
-                         first ? row.status : "", score_label(name),
-                         format_score(row.ours_dev, name), format_score(row.paper_dev, name),
-                         format_score(row.paper_test, name));
+      out +=
+          fmt::format("| {} | {} | {} | {} | {} | {} |\n", first ? row.name : "",
+                      first ? row.status : "", score_label(name), format_score(row.ours_dev, name),
+                      format_score(row.paper_dev, name), format_score(row.paper_test, name));
       first = false;
     }
   }
