@@ -332,10 +332,10 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
                            const train::TrainHooks& hooks) {
   const auto backbone = member.config.backbone_dir();
   if (!fs::is_directory(backbone)) {
-    return {MemberStatus::missing_backbone,
-            fmt::format("{}: skipped: its backbone folder {} does not exist (expected an HF "
+    return {member.name, MemberStatus::missing_backbone,
+            fmt::format("skipped: its backbone folder {} does not exist (expected an HF "
                         "checkpoint folder '{}' under the models root)",
-                        member.name, backbone.string(), backbone.filename().string())};
+                        backbone.string(), backbone.filename().string())};
   }
   const auto requested = resolved_config(member.config, data_dir);
   bool resume = false;
@@ -354,8 +354,8 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
       }
     }
     if (is_finished_run(member.run_dir) && summary_seeds(member.run_dir) == requested.seeds) {
-      return {MemberStatus::done, fmt::format("{}: done (finished run in {}), not retrained",
-                                              member.name, member.run_dir.string())};
+      return {member.name, MemberStatus::done,
+              fmt::format("done (finished run in {}), not retrained", member.run_dir.string())};
     }
     resume = true;
   }
@@ -363,8 +363,8 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
                member.run_dir.string());
   const auto summary = train::run_training(member.config, data_dir, member.run_dir, resume, hooks);
   remove_cached_predictions(member.run_dir);
-  return {resume ? MemberStatus::resumed : MemberStatus::trained,
-          fmt::format("{}: {} ({} seed(s), best dev {} {:.4f})", member.name,
+  return {member.name, resume ? MemberStatus::resumed : MemberStatus::trained,
+          fmt::format("{} ({} seed(s), best dev {} {:.4f})",
                       resume ? "resumed and finished" : "trained", summary.at("seeds").size(),
                       summary.at("selection_metric").get<std::string>(),
                       summary.at("best_score").get<double>())};
@@ -737,9 +737,9 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
   for (const auto& member : members) {
     auto outcome = train_member(member, options.data_dir, options.hooks);
     if (outcome.available()) {
-      spdlog::info("{}", outcome.message);
+      spdlog::info("{}", outcome.message());
     } else {
-      spdlog::warn("{}", outcome.message);
+      spdlog::warn("{}", outcome.message());
     }
     outcomes[member.name] = outcome;
     result.members.emplace_back(member.name, outcome);
@@ -753,7 +753,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
                                    std::string& why_not) -> std::optional<fs::path> {
     const auto found = outcomes.find(name);
     if (found != outcomes.end() && !found->second.available()) {
-      why_not = found->second.message.substr(name.size() + 2);  // after "<name>: "
+      why_not = found->second.detail;
       return std::nullopt;
     }
     const auto run = run_dir_of(name);
@@ -793,8 +793,8 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
       for (const auto& note : on_dev->notes) spdlog::warn("{}", note);
     }
     if (!on_dev) {
-      outcome.message = fmt::format("{}: skipped: {}", system->name, why_not);
-      spdlog::warn("{}", outcome.message);
+      outcome.detail = "skipped: " + why_not;
+      spdlog::warn("{}: {}", system->name, outcome.detail);
       result.systems.push_back(outcome);
       continue;
     }
@@ -816,10 +816,9 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
         names.push_back(member["member"].get<std::string>());
       if (!names.empty()) used.push_back(fmt::format("{} = {}", column, fmt::join(names, " + ")));
     }
-    outcome.message = fmt::format("{}: built ({}; {} member(s) left out) -> {}", system->name,
-                                  fmt::join(used, "; "), on_dev->notes.size(),
-                                  (options.out_dir / "systems").string());
-    spdlog::info("{}", outcome.message);
+    outcome.detail = fmt::format("built ({}; {} member(s) left out) -> {}", fmt::join(used, "; "),
+                                 on_dev->notes.size(), (options.out_dir / "systems").string());
+    spdlog::info("{}: {}", system->name, outcome.detail);
     if (system->submit && on_test->predictions.has_regression) track1_test = on_test->predictions;
     if (system->submit && on_test->predictions.has_emotion) track2_test = on_test->predictions;
     result.systems.push_back(outcome);
@@ -849,7 +848,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
     if (outcome.available() && is_finished_run(member.run_dir)) {
       row.ours_dev = dev_scores(member_columns(member.run_dir, dev, options.predictor), gold);
     } else if (!outcome.available()) {
-      row.status = outcome.message.substr(member.name.size() + 2);
+      row.status = outcome.detail;
     }
     result.comparison.push_back(std::move(row));
   }
@@ -858,7 +857,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
                                        [&](const auto& s) { return s.name == outcome.name; });
     ComparisonRow row;
     row.name = outcome.name;
-    row.status = outcome.built ? "built" : outcome.message.substr(outcome.name.size() + 2);
+    row.status = outcome.built ? "built" : outcome.detail;
     row.ours_dev = outcome.dev;
     row.paper_dev = system.paper_dev;
     row.paper_test = system.paper_test;

@@ -13,7 +13,7 @@
 //                        predictions_EMP.tsv / predictions_EMO.tsv / predictions.zip)
 //   5. write_submission  the one CodaLab submission from the systems marked `submit`
 //   6. serve::write_report  the HTML report over the members' runs and the systems' dev folders
-//   7. comparison_rows / format_comparison  dev scores beside the published numbers
+//   7. dev_scores, format_comparison     dev scores (ComparisonRow) beside the published numbers
 //
 // Output folder of run_pipeline (OUT):
 //   OUT/runs/<member>/                 run folders (see docs/training.md)
@@ -76,8 +76,10 @@ enum class MemberStatus {
 std::string_view to_string(MemberStatus status);
 
 struct MemberOutcome {
+  std::string member;
   MemberStatus status = MemberStatus::trained;
-  std::string message;  // one line: what happened, and for a skip what was expected where
+  std::string detail;  // what happened, and for a skip what was expected where
+  std::string message() const { return member + ": " + detail; }  // the log line
   bool available() const { return status != MemberStatus::missing_backbone; }
 };
 
@@ -222,7 +224,7 @@ struct PipelineOptions {
 struct SystemOutcome {
   std::string name;
   bool built = false;
-  std::string message;             // why it was skipped, or what it combined
+  std::string detail;              // why it was skipped, or what it combined
   std::filesystem::path dev_dir;   // OUT/systems/dev/<name>
   std::filesystem::path test_dir;  // OUT/systems/test/<name>
   Scores dev;

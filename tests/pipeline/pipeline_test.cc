@@ -196,7 +196,7 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
   // No backbone yet: skipped, naming the folder expected under the models root.
   auto outcome = train_member(member, testing::data_dir());
   EXPECT_EQ(outcome.status, MemberStatus::missing_backbone);
-  EXPECT_THAT(outcome.message, HasSubstr("'electra-small' under the models root"));
+  EXPECT_THAT(outcome.message(), HasSubstr("'electra-small' under the models root"));
   EXPECT_FALSE(fs::exists(member.run_dir));
 
   fs::create_directories(temp / "models");
@@ -211,7 +211,7 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
   train::TrainHooks quiet;
   quiet.progress = false;
   outcome = train_member(member, testing::data_dir(), quiet);
-  EXPECT_EQ(outcome.status, MemberStatus::resumed) << outcome.message;
+  EXPECT_EQ(outcome.status, MemberStatus::resumed) << outcome.message();
   ASSERT_TRUE(is_finished_run(member.run_dir));
   const auto summary = train::read_json(member.run_dir / "summary.json");
   EXPECT_EQ(summary["seeds"][0]["last"]["step"], 3);
@@ -229,7 +229,7 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
 
   outcome = train_member(member, testing::data_dir(), quiet);
   EXPECT_EQ(outcome.status, MemberStatus::done);
-  EXPECT_THAT(outcome.message, HasSubstr("not retrained"));
+  EXPECT_THAT(outcome.message(), HasSubstr("not retrained"));
   EXPECT_EQ(fs::last_write_time(weights), written);
   EXPECT_TRUE(fs::exists(cached));
 
