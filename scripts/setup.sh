@@ -14,6 +14,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev libfmt-dev libspdlog-dev libtomlplusplus-dev
   libcpp-httplib-dev libssl-dev libcurl4-openssl-dev zlib1g-dev libzip-dev
   libgtest-dev libgmock-dev libbenchmark-dev
+  # The report rendering test: headless Chromium (its fonts are only Recommends), libpng.
+  chromium fonts-liberation libpng-dev
 )
 
 missing=()

@@ -68,7 +68,7 @@ void run_reproduce(const ReproduceCliOptions& options, const GlobalOptions& glob
       command.add_option("--data", options->data,
                          "Data folder holding wassa2021/ and goemotions/ (default $EMOTUNE_DATA)");
       command.add_option("--out", options->out,
-                         "Output folder: runs/<member>/, systems/<system>/{dev,test}/, "
+                         "Output folder: runs/<member>/, systems/{dev,test}/<system>/, "
                          "submission/, report/report.html, results.md, results.json "
                          "(default: reproduce)");
       command.add_option("--device", options->device,
@@ -76,10 +76,11 @@ void run_reproduce(const ReproduceCliOptions& options, const GlobalOptions& glob
                          "prediction runs on the CPU");
       command.add_option("--seeds", options->seeds,
                          "Comma-separated seeds for every member (default: the configs', 1,2,3)");
-      command.add_option("--only", options->only,
-                         "Comma-separated member names (config stems, e.g. "
-                         "emotion-electra-base-ba) or ensembles (track1, ensemble-1, ensemble-2): "
-                         "an ensemble brings its members; a member the ensembles using it")
+      command
+          .add_option("--only", options->only,
+                      "Comma-separated member names (config stems, e.g. "
+                      "emotion-electra-base-ba) or ensembles (track1, ensemble-1, ensemble-2): "
+                      "an ensemble brings its members; a member the ensembles using it")
           ->delimiter(',');
       command.add_option("--set", options->sets,
                          "Override a config key of every member: key=value, repeatable (e.g. "

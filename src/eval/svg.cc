@@ -145,7 +145,10 @@ std::string render_confusion_heatmap(const HeatMap& map) {
     }
   }
   const double left = 110, top = 80, cell = map.cell;
-  const int width = static_cast<int>(left + cell * static_cast<double>(n) + 20);
+  // Wide enough for the title too (bold 16 px sans-serif, under 10 px a character), which
+  // names the model and is often longer than the grid is wide.
+  const int width = std::max(static_cast<int>(left + cell * static_cast<double>(n) + 20),
+                             static_cast<int>(map.title.size()) * 10 + 20);
   const int height = static_cast<int>(top + cell * static_cast<double>(n) + 50);
   std::string out = svg_open(width, height, map.title);
   out += fmt::format(

@@ -62,12 +62,15 @@ train::TrainConfig resolved_config(const train::TrainConfig& config, const fs::p
 
 // Keys that may change between the runs of one member: more seeds are trained on top of the
 // finished ones, and a run may resume on another device.
-bool may_differ(const std::string& key) { return key == "seeds" || key == "device"; }
+bool may_differ(const std::string& key) {
+  return key == "seeds" || key == "device";
+}
 
 std::vector<std::int64_t> summary_seeds(const fs::path& run_dir) {
   std::vector<std::int64_t> seeds;
   const auto summary = train::read_json(run_dir / "summary.json");
-  for (const auto& entry : summary.at("seeds")) seeds.push_back(entry.at("seed").get<std::int64_t>());
+  for (const auto& entry : summary.at("seeds"))
+    seeds.push_back(entry.at("seed").get<std::int64_t>());
   return seeds;
 }
 
@@ -99,13 +102,13 @@ Scores read_scores(const fs::path& file, const toml::node& node, const std::stri
     const bool is_dev = name.rfind("dev_", 0) == 0;
     const bool is_test = name.rfind("test_", 0) == 0;
     const std::string score = is_dev ? name.substr(4) : is_test ? name.substr(5) : "";
-    const bool known = std::find(std::begin(kScoreNames), std::end(kScoreNames), score) !=
-                       std::end(kScoreNames);
+    const bool known =
+        std::find(std::begin(kScoreNames), std::end(kScoreNames), score) != std::end(kScoreNames);
     if (!known || (is_test && test == nullptr)) {
-      fail_at(file, value,
-              fmt::format("{}.{}: unknown score (expected dev_ or{} test_ followed by one of {})",
-                          where, name, test ? "" : " (systems only)",
-                          fmt::join(kScoreNames, ", ")));
+      fail_at(
+          file, value,
+          fmt::format("{}.{}: unknown score (expected dev_ or{} test_ followed by one of {})",
+                      where, name, test ? "" : " (systems only)", fmt::join(kScoreNames, ", ")));
     }
     const auto number = value.value<double>();
     if (!number) fail_at(file, value, fmt::format("{}.{}: expected a number", where, name));
@@ -176,8 +179,8 @@ SystemSpec read_system(const fs::path& file, const toml::table& table, std::size
                                      spec.name));
   }
   if (spec.empathy.empty() && spec.emotion.empty()) {
-    throw error_in(file,
-                   fmt::format("ensemble '{}': no empathy, distress or emotion members", spec.name));
+    throw error_in(
+        file, fmt::format("ensemble '{}': no empathy, distress or emotion members", spec.name));
   }
   return spec;
 }
@@ -232,7 +235,8 @@ std::vector<double> single_task_values(const fs::path& folder, model::Task task,
   std::vector<double> values;
   for (std::size_t i = 0; i < outputs.size(); ++i) {
     const auto& value = task == model::Task::empathy ? outputs[i].empathy : outputs[i].distress;
-    if (!value) throw Error(model_folder.string() + ": the model returned no " + model::task_name(task));
+    if (!value)
+      throw Error(model_folder.string() + ": the model returned no " + model::task_name(task));
     values.push_back(*value);
     text += fmt::format("{}\t{}\n", split.rows[i].id, *value);
   }
@@ -280,15 +284,17 @@ std::vector<std::string> row_scores(const ComparisonRow& row) {
 
 // ---- members -------------------------------------------------------------------------------
 
-std::vector<Member> load_members(const fs::path& configs_dir, std::span<const std::string> overrides,
-                                 const fs::path& runs_dir) {
+std::vector<Member> load_members(const fs::path& configs_dir,
+                                 std::span<const std::string> overrides, const fs::path& runs_dir) {
   if (!fs::is_directory(configs_dir)) {
-    throw error_in(configs_dir, "no such folder of training configs (run from the repository "
-                                "root, or give the configs folder)");
+    throw error_in(configs_dir,
+                   "no such folder of training configs (run from the repository "
+                   "root, or give the configs folder)");
   }
   std::vector<fs::path> files;
   for (const auto& entry : fs::directory_iterator(configs_dir)) {
-    if (entry.is_regular_file() && entry.path().extension() == ".toml") files.push_back(entry.path());
+    if (entry.is_regular_file() && entry.path().extension() == ".toml")
+      files.push_back(entry.path());
   }
   std::sort(files.begin(), files.end());
   if (files.empty()) throw error_in(configs_dir, "holds no *.toml training configs");
@@ -318,16 +324,18 @@ std::string_view to_string(MemberStatus status) {
   return "?";
 }
 
-bool is_finished_run(const fs::path& run_dir) { return fs::is_regular_file(run_dir / "summary.json"); }
+bool is_finished_run(const fs::path& run_dir) {
+  return fs::is_regular_file(run_dir / "summary.json");
+}
 
 MemberOutcome train_member(const Member& member, const fs::path& data_dir,
                            const train::TrainHooks& hooks) {
   const auto backbone = member.config.backbone_dir();
   if (!fs::is_directory(backbone)) {
-    return {MemberStatus::missing_backbone,
-            fmt::format("{}: skipped: its backbone folder {} does not exist (expected an HF "
+    return {member.name, MemberStatus::missing_backbone,
+            fmt::format("skipped: its backbone folder {} does not exist (expected an HF "
                         "checkpoint folder '{}' under the models root)",
-                        member.name, backbone.string(), backbone.filename().string())};
+                        backbone.string(), backbone.filename().string())};
   }
   const auto requested = resolved_config(member.config, data_dir);
   bool resume = false;
@@ -346,9 +354,8 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
       }
     }
     if (is_finished_run(member.run_dir) && summary_seeds(member.run_dir) == requested.seeds) {
-      return {MemberStatus::done,
-              fmt::format("{}: done (finished run in {}), not retrained", member.name,
-                          member.run_dir.string())};
+      return {member.name, MemberStatus::done,
+              fmt::format("done (finished run in {}), not retrained", member.run_dir.string())};
     }
     resume = true;
   }
@@ -356,8 +363,8 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
                member.run_dir.string());
   const auto summary = train::run_training(member.config, data_dir, member.run_dir, resume, hooks);
   remove_cached_predictions(member.run_dir);
-  return {resume ? MemberStatus::resumed : MemberStatus::trained,
-          fmt::format("{}: {} ({} seed(s), best dev {} {:.4f})", member.name,
+  return {member.name, resume ? MemberStatus::resumed : MemberStatus::trained,
+          fmt::format("{} ({} seed(s), best dev {} {:.4f})",
                       resume ? "resumed and finished" : "trained", summary.at("seeds").size(),
                       summary.at("selection_metric").get<std::string>(),
                       summary.at("best_score").get<double>())};
@@ -384,8 +391,8 @@ MemberRef parse_member_ref(std::string_view text) {
       used = 0;
     }
     if (used == 0 || used != rank.size() || value < 1) {
-      throw Error(fmt::format("member '{}': the seed rank after '#' must be a whole number >= 1",
-                              text));
+      throw Error(
+          fmt::format("member '{}': the seed rank after '#' must be a whole number >= 1", text));
     }
     ref.rank = value;
   }
@@ -448,9 +455,10 @@ MemberColumns member_columns(const fs::path& folder, const data::WassaSplit& spl
     return columns;
   }
   if (emotion) {
-    throw Error(fmt::format("{}: the model predicts {} and emotions; emotune's prediction files "
-                            "need both regression tasks or neither",
-                            folder.string(), empathy ? "empathy" : "distress"));
+    throw Error(
+        fmt::format("{}: the model predicts {} and emotions; emotune's prediction files "
+                    "need both regression tasks or neither",
+                    folder.string(), empathy ? "empathy" : "distress"));
   }
   const auto task = empathy ? model::Task::empathy : model::Task::distress;
   (empathy ? columns.empathy : columns.distress) = single_task_values(folder, task, split, options);
@@ -540,7 +548,8 @@ std::optional<SystemPredictions> predict_system(const SystemSpec& spec, const Me
     for (const auto& ref : refs) {
       std::string reason;
       std::optional<fs::path> folder;
-      if (const auto run = locate(ref.member, reason)) folder = member_folder(*run, ref.rank, reason);
+      if (const auto run = locate(ref.member, reason))
+        folder = member_folder(*run, ref.rank, reason);
       if (!folder) {
         system.notes.push_back(
             fmt::format("{}: {} member {} left out: {}", spec.name, column, ref.text(), reason));
@@ -574,9 +583,9 @@ std::optional<SystemPredictions> predict_system(const SystemSpec& spec, const Me
   const auto empathy = gather("empathy", spec.empathy);
   const auto distress = gather("distress", spec.distress);
   const auto emotion = gather("emotion", spec.emotion);
-  for (const auto& note : system.notes) spdlog::warn("{}", note);
   if (!empty_columns.empty()) {
-    why_not = fmt::format("no member available for {}", fmt::join(empty_columns, ", "));
+    why_not = fmt::format("no member available for {} ({})", fmt::join(empty_columns, ", "),
+                          fmt::join(system.notes, "; "));
     return std::nullopt;
   }
   if (!empathy.empty()) {
@@ -613,8 +622,10 @@ void write_system(const fs::path& dir, const SystemPredictions& system, data::Sp
 void write_submission(const fs::path& dir, const eval::Predictions* track1,
                       const eval::Predictions* track2) {
   if (!track1 && !track2) throw Error("submission: no system for Track I or Track II");
-  if (track1 && !track1->has_regression) throw Error("submission: the Track I system predicts no empathy/distress");
-  if (track2 && !track2->has_emotion) throw Error("submission: the Track II system predicts no emotions");
+  if (track1 && !track1->has_regression)
+    throw Error("submission: the Track I system predicts no empathy/distress");
+  if (track2 && !track2->has_emotion)
+    throw Error("submission: the Track II system predicts no emotions");
   if (track1 && track2 && track1->ids != track2->ids) {
     throw Error("submission: the Track I and Track II predictions are for different essays");
   }
@@ -672,8 +683,8 @@ Scores dev_scores(const eval::Predictions& predictions, const eval::GoldStandard
 std::string format_comparison(std::span<const ComparisonRow> rows) {
   std::size_t name_width = 6;
   for (const auto& row : rows) name_width = std::max(name_width, row.name.size());
-  std::string out = fmt::format("{:<{}}  {:<11}{:>12}{:>13}{:>14}\n", "system", name_width,
-                                "score", "ours (dev)", "paper (dev)", "paper (test)");
+  std::string out = fmt::format("{:<{}}  {:<11}{:>12}{:>13}{:>14}\n", "system", name_width, "score",
+                                "ours (dev)", "paper (dev)", "paper (test)");
   std::string skipped;
   for (const auto& row : rows) {
     const auto names = row_scores(row);
@@ -702,10 +713,13 @@ std::string format_comparison_markdown(std::span<const ComparisonRow> rows) {
   for (const auto& row : rows) {
     auto names = row_scores(row);
     if (names.empty()) out += fmt::format("| {} | {} | | | | |\n", row.name, row.status);
+    bool first = true;
     for (const auto& name : names) {
-      out += fmt::format("| {} | {} | {} | {} | {} | {} |\n", row.name, row.status,
-                         score_label(name), format_score(row.ours_dev, name),
-                         format_score(row.paper_dev, name), format_score(row.paper_test, name));
+      out +=
+          fmt::format("| {} | {} | {} | {} | {} | {} |\n", first ? row.name : "",
+                      first ? row.status : "", score_label(name), format_score(row.ours_dev, name),
+                      format_score(row.paper_dev, name), format_score(row.paper_test, name));
+      first = false;
     }
   }
   return out;
@@ -723,9 +737,9 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
   for (const auto& member : members) {
     auto outcome = train_member(member, options.data_dir, options.hooks);
     if (outcome.available()) {
-      spdlog::info("{}", outcome.message);
+      spdlog::info("{}", outcome.message());
     } else {
-      spdlog::warn("{}", outcome.message);
+      spdlog::warn("{}", outcome.message());
     }
     outcomes[member.name] = outcome;
     result.members.emplace_back(member.name, outcome);
@@ -739,7 +753,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
                                    std::string& why_not) -> std::optional<fs::path> {
     const auto found = outcomes.find(name);
     if (found != outcomes.end() && !found->second.available()) {
-      why_not = found->second.message.substr(name.size() + 2);  // after "<name>: "
+      why_not = found->second.detail;
       return std::nullopt;
     }
     const auto run = run_dir_of(name);
@@ -772,31 +786,39 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
   for (const auto* system : chosen) {
     SystemOutcome outcome;
     outcome.name = system->name;
-    const auto dir = options.out_dir / "systems" / system->name;
     std::string why_not;
     auto on_dev = predict_system(*system, locate, dev, options.predictor, why_not);
+    // The test split has the same members; its notes would repeat these.
+    if (on_dev) {
+      for (const auto& note : on_dev->notes) spdlog::warn("{}", note);
+    }
     if (!on_dev) {
-      outcome.message = fmt::format("{}: skipped: {}", system->name, why_not);
-      spdlog::warn("{}", outcome.message);
+      outcome.detail = "skipped: " + why_not;
+      spdlog::warn("{}: {}", system->name, outcome.detail);
       result.systems.push_back(outcome);
       continue;
     }
     auto on_test = predict_system(*system, locate, test, options.predictor, why_not);
     if (!on_test) throw Error(fmt::format("{}: {} on the test split", system->name, why_not));
     outcome.built = true;
-    outcome.dev_dir = dir / "dev";
-    outcome.test_dir = dir / "test";
+    // The folder name is the system's, so the report and `emotune ensemble` show that name.
+    outcome.dev_dir = options.out_dir / "systems" / "dev" / system->name;
+    outcome.test_dir = options.out_dir / "systems" / "test" / system->name;
     write_system(outcome.dev_dir, *on_dev, data::Split::dev);
     write_system(outcome.test_dir, *on_test, data::Split::test);
     outcome.dev = dev_scores(on_dev->predictions, gold);
     std::vector<std::string> used;
-    for (const auto& [column, described] : on_dev->description["columns"].items()) {
-      for (const auto& member : described["used"])
-        used.push_back(column + ": " + member["member"].get<std::string>());
+    for (const char* column : {"empathy", "distress", "emotion"}) {
+      const auto& columns = on_dev->description["columns"];
+      if (!columns.contains(column)) continue;
+      std::vector<std::string> names;
+      for (const auto& member : columns[column]["used"])
+        names.push_back(member["member"].get<std::string>());
+      if (!names.empty()) used.push_back(fmt::format("{} = {}", column, fmt::join(names, " + ")));
     }
-    outcome.message = fmt::format("{}: built from {} ({} left out) -> {}", system->name,
-                                  join_names(used), on_dev->notes.size(), dir.string());
-    spdlog::info("{}", outcome.message);
+    outcome.detail = fmt::format("built ({}; {} member(s) left out) -> {}", fmt::join(used, "; "),
+                                 on_dev->notes.size(), (options.out_dir / "systems").string());
+    spdlog::info("{}: {}", system->name, outcome.detail);
     if (system->submit && on_test->predictions.has_regression) track1_test = on_test->predictions;
     if (system->submit && on_test->predictions.has_emotion) track2_test = on_test->predictions;
     result.systems.push_back(outcome);
@@ -826,7 +848,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
     if (outcome.available() && is_finished_run(member.run_dir)) {
       row.ours_dev = dev_scores(member_columns(member.run_dir, dev, options.predictor), gold);
     } else if (!outcome.available()) {
-      row.status = outcome.message.substr(member.name.size() + 2);
+      row.status = outcome.detail;
     }
     result.comparison.push_back(std::move(row));
   }
@@ -835,7 +857,7 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
                                        [&](const auto& s) { return s.name == outcome.name; });
     ComparisonRow row;
     row.name = outcome.name;
-    row.status = outcome.built ? "built" : outcome.message.substr(outcome.name.size() + 2);
+    row.status = outcome.built ? "built" : outcome.detail;
     row.ours_dev = outcome.dev;
     row.paper_dev = system.paper_dev;
     row.paper_test = system.paper_test;
@@ -861,9 +883,10 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
     for (const auto& outcome : result.systems)
       if (outcome.built) request.members.push_back(outcome.dev_dir);
     if (!left_out.empty()) {
-      spdlog::info("report: {} predict(s) a single regression task, which the report's figures "
-                   "do not show; see the comparison table",
-                   join_names(left_out));
+      spdlog::info(
+          "report: {} predict(s) a single regression task, which the report's figures "
+          "do not show; see the comparison table",
+          join_names(left_out));
     }
     if (request.members.empty()) {
       spdlog::warn("no report: no trained member or built system");

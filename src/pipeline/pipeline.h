@@ -13,11 +13,11 @@
 //                        predictions_EMP.tsv / predictions_EMO.tsv / predictions.zip)
 //   5. write_submission  the one CodaLab submission from the systems marked `submit`
 //   6. serve::write_report  the HTML report over the members' runs and the systems' dev folders
-//   7. comparison_rows / format_comparison  dev scores beside the published numbers
+//   7. dev_scores, format_comparison     dev scores (ComparisonRow) beside the published numbers
 //
 // Output folder of run_pipeline (OUT):
 //   OUT/runs/<member>/                 run folders (see docs/training.md)
-//   OUT/systems/<system>/{dev,test}/   predictions.tsv, predictions.json, system.json and the
+//   OUT/systems/{dev,test}/<system>/   predictions.tsv, predictions.json, system.json and the
 //                                      official submission files of that split
 //   OUT/submission/                    predictions_EMP.tsv, predictions_EMO.tsv, predictions.zip
 //   OUT/report/report.html (+ .svg)    the report
@@ -76,8 +76,10 @@ enum class MemberStatus {
 std::string_view to_string(MemberStatus status);
 
 struct MemberOutcome {
+  std::string member;
   MemberStatus status = MemberStatus::trained;
-  std::string message;  // one line: what happened, and for a skip what was expected where
+  std::string detail;  // what happened, and for a skip what was expected where
+  std::string message() const { return member + ": " + detail; }  // the log line
   bool available() const { return status != MemberStatus::missing_backbone; }
 };
 
@@ -104,8 +106,8 @@ MemberRef parse_member_ref(std::string_view text);  // Error on "name#0", "name#
 // The folder to predict with for `ref` in the finished run `run_dir`: the run itself for its
 // best seed (rank 1), else RUN/seed-<n> of the rank-th best seed by summary.json's scores;
 // nullopt, with `why_not` set, when the run has fewer seeds.
-std::optional<std::filesystem::path> member_folder(const std::filesystem::path& run_dir,
-                                                   int rank, std::string& why_not);
+std::optional<std::filesystem::path> member_folder(const std::filesystem::path& run_dir, int rank,
+                                                   std::string& why_not);
 
 // ---- predictions ---------------------------------------------------------------------------
 
@@ -138,7 +140,7 @@ using Scores = std::map<std::string, double>;  // e.g. {"macro_f1": 0.64, "accur
 
 // A final system: each task column the combination of its members' predictions of that task.
 struct SystemSpec {
-  std::string name;   // folder name under OUT/systems/
+  std::string name;   // folder name under OUT/systems/<split>/
   std::string title;  // for tables
   std::vector<MemberRef> empathy, distress, emotion;
   eval::EmotionCombination emotion_method = eval::EmotionCombination::prob_sum;
@@ -159,13 +161,12 @@ PipelineSpec load_pipeline_spec(const std::filesystem::path& file);
 
 // Where members' runs are. Returns the run folder of a member that can be used, or nullopt
 // with `why_not` set (not part of the pipeline, skipped, never trained).
-using MemberLocator =
-    std::function<std::optional<std::filesystem::path>(const std::string& member,
-                                                       std::string& why_not)>;
+using MemberLocator = std::function<std::optional<std::filesystem::path>(const std::string& member,
+                                                                         std::string& why_not)>;
 
 struct SystemPredictions {
   eval::Predictions predictions;
-  nlohmann::json description;  // per column the members used and those left out, and why
+  nlohmann::json description;      // per column the members used and those left out, and why
   std::vector<std::string> notes;  // one line per member left out
 };
 
@@ -173,8 +174,7 @@ struct SystemPredictions {
 // members' values, emotion their combination by spec.emotion_method. Members the locator cannot
 // find (or seeds a run lacks) are left out, each with a note; nullopt, with `why_not`, when a
 // column the system declares has no member left.
-std::optional<SystemPredictions> predict_system(const SystemSpec& spec,
-                                                const MemberLocator& locate,
+std::optional<SystemPredictions> predict_system(const SystemSpec& spec, const MemberLocator& locate,
                                                 const data::WassaSplit& split,
                                                 const serve::RunPredictorOptions& options,
                                                 std::string& why_not);
@@ -224,9 +224,9 @@ struct PipelineOptions {
 struct SystemOutcome {
   std::string name;
   bool built = false;
-  std::string message;              // why it was skipped, or what it combined
-  std::filesystem::path dev_dir;    // OUT/systems/<name>/dev
-  std::filesystem::path test_dir;   // OUT/systems/<name>/test
+  std::string detail;              // why it was skipped, or what it combined
+  std::filesystem::path dev_dir;   // OUT/systems/dev/<name>
+  std::filesystem::path test_dir;  // OUT/systems/test/<name>
   Scores dev;
 };
 

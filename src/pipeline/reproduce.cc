@@ -66,8 +66,9 @@ Selection select(std::vector<Member> members, const PipelineSpec& spec,
 
 PipelineResult reproduce(const ReproduceOptions& options) {
   if (options.models_root.empty()) {
-    throw Error("reproduce: --models-root DIR is required (the folder holding the downloaded "
-                "checkpoints, see docs/reproduce.md)");
+    throw Error(
+        "reproduce: --models-root DIR is required (the folder holding the downloaded "
+        "checkpoints, see docs/reproduce.md)");
   }
   if (!fs::is_directory(options.models_root)) {
     throw error_in(options.models_root, "the models root is not a folder");
@@ -94,8 +95,9 @@ PipelineResult reproduce(const ReproduceOptions& options) {
   }
   auto selection = select(std::move(members), spec, options.only);
   spdlog::info("reproduce: {} member(s), {} into {}", selection.members.size(),
-               selection.systems.empty() ? std::string("the systems using them")
-                                         : fmt::format("systems {}", fmt::join(selection.systems, ", ")),
+               selection.systems.empty()
+                   ? std::string("the systems using them")
+                   : fmt::format("systems {}", fmt::join(selection.systems, ", ")),
                options.out_dir.string());
 
   PipelineOptions pipeline;

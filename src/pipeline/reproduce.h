@@ -21,9 +21,9 @@ struct ReproduceOptions {
   std::filesystem::path models_root;  // required: ${models_root} of the configs' backbones
   std::filesystem::path data_dir;
   std::filesystem::path out_dir = "reproduce";
-  std::string device;                // empty = the configs' (cpu)
-  std::vector<std::int64_t> seeds;   // empty = the configs'
-  std::vector<std::string> only;     // member or system names; empty = everything
+  std::string device;                  // empty = the configs' (cpu)
+  std::vector<std::int64_t> seeds;     // empty = the configs'
+  std::vector<std::string> only;       // member or system names; empty = everything
   std::vector<std::string> overrides;  // key=value applied to every member after the above
   serve::RunPredictorOptions predictor;
   train::TrainHooks hooks;
