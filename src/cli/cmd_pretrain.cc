@@ -50,7 +50,9 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
           ->required();
       command
           .add_option("--config", o.config,
-                      "Discriminator shape: mini (4 layers, 256 hidden), small (ELECTRA-Small), "
+                      "Discriminator shape: tiny (4 layers, 128 hidden), mini (4 layers, 256 "
+                      "hidden), small "
+                      "(ELECTRA-Small), "
                       "base (ELECTRA-Base) or a config.json file; ignored with --from")
           ->capture_default_str();
       command.add_option(

@@ -66,7 +66,7 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
           ->capture_default_str();
       command
           .add_option("--pretrain-config", o.pretrain_config,
-                      "ELECTRA shape to pre-train: mini, small, base or a config.json")
+                      "ELECTRA shape to pre-train: tiny, mini, small, base or a config.json")
           ->capture_default_str();
       command.add_option("--models-root", o.models_root,
                          "Folder of downloaded checkpoints: run the paper's pipeline "

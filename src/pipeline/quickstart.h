@@ -32,7 +32,7 @@ struct QuickstartOptions {
   std::filesystem::path models_root;  // set: run `reproduce` on these checkpoints instead
   double budget_minutes = 30;         // end to end; pre-training gets pretrain_share of it
   double pretrain_share = 0.4;
-  std::string pretrain_config = "mini";  // train::electra_preset name or config.json
+  std::string pretrain_config = "tiny";  // train::electra_preset name or config.json
   std::int64_t pretrain_max_length = 128;
   std::int64_t pretrain_batch_size = 32;
   double pretrain_learning_rate = 5e-4;

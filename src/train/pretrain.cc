@@ -456,7 +456,9 @@ json electra_preset(const std::string& name, std::int64_t vocab_size) {
     config["num_attention_heads"] = heads;
     config["intermediate_size"] = intermediate;
   };
-  if (name == "mini")
+  if (name == "tiny")
+    set(128, 128, 4, 2, 512);  // configs/pretrain/electra-tiny.json: the quick start's default
+  else if (name == "mini")
     set(128, 256, 4, 4, 1024);  // ELECTRA-Small's widths, a third of its depth: CPU-sized
   else if (name == "small")
     set(128, 256, 12, 4, 1024);  // google/electra-small-discriminator

@@ -21,7 +21,8 @@ namespace emotune::train {
 struct PretrainOptions {
   std::filesystem::path data_dir;  // wassa2021/ + goemotions/ (train files only are read)
   std::filesystem::path out_dir;   // the checkpoint folder written (and its snapshot/)
-  // Discriminator shape: "mini" (4 layers, 256 hidden), "small" (ELECTRA-Small), "base"
+  // Discriminator shape: "tiny" (4 layers, 128 hidden), "mini" (4 layers, 256 hidden), "small"
+  // (ELECTRA-Small), "base"
   // (ELECTRA-Base) or a config.json file. Ignored with `from`.
   std::string config = "small";
   std::filesystem::path vocab_dir;  // tokenizer folder (`emotune vocab`); default: from's
@@ -74,8 +75,8 @@ struct PretrainResult {
 // Runs (or resumes) pre-training. Errors name the bad option or file before any step.
 PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHooks& hooks = {});
 
-// The config.json of a named discriminator preset ("mini", "small", "base") for a vocabulary
-// of `vocab_size`; Error for another name.
+// The config.json of a named discriminator preset ("tiny", "mini", "small", "base") for a
+// vocabulary of `vocab_size`; Error for another name.
 nlohmann::json electra_preset(const std::string& name, std::int64_t vocab_size);
 
 // The generator's config.json for a discriminator config: same vocabulary and embedding size,

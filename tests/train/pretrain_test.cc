@@ -279,6 +279,8 @@ TEST(Pretrain, BadInputIsANamedError) {
 }
 
 TEST(Pretrain, PresetsAndGeneratorSizes) {
+  EXPECT_EQ(electra_preset("tiny", 16000).at("hidden_size"), 128);
+  EXPECT_EQ(generator_config_for(electra_preset("tiny", 16000), 0.25).at("hidden_size"), 32);
   const auto small = electra_preset("small", 16000);
   EXPECT_EQ(small.at("hidden_size"), 256);
   EXPECT_EQ(small.at("num_hidden_layers"), 12);
