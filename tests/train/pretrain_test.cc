@@ -104,7 +104,9 @@ TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
   const auto written = model::load_tensors(out / "model.safetensors");
   for (const auto& [name, tensor] :
        model::load_tensors(fixture("electra_pretraining") / "model.safetensors"))
-    if (written.contains(name)) EXPECT_EQ(written.at(name).sizes(), tensor.sizes()) << name;
+    if (written.contains(name)) {
+      EXPECT_EQ(written.at(name).sizes(), tensor.sizes()) << name;
+    }
 
   const auto config = read_json(out / "config.json");
   EXPECT_EQ(config.at("model_type"), "electra");
