@@ -443,7 +443,7 @@ Run prepare_new_run(const PretrainOptions& options) {
 }  // namespace
 
 std::vector<std::string> electra_preset_names() {
-  return {"mini", "small", "base"};
+  return {"tiny", "mini", "small", "base"};
 }
 
 json electra_preset(const std::string& name, std::int64_t vocab_size) {
