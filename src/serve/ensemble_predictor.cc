@@ -67,12 +67,31 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     throw Error(
         fmt::format("{}: key 'members': expected a non-empty array of folders", file.string()));
   }
+  // Two shapes: hand-written manifests list folder names (weights in parallel arrays);
+  // `emotune ensemble` writes one object per member with its path and normalised weights.
+  std::vector<double> member_regression_weights, member_emotion_weights;
   for (const auto& member : manifest["members"]) {
-    if (!member.is_string()) {
-      throw Error(fmt::format("{}: key 'members': expected folder names, got {}", file.string(),
-                              member.dump()));
+    fs::path folder;
+    if (member.is_string()) {
+      folder = member.get<std::string>();
+    } else if (member.is_object() && member.contains("path") && member["path"].is_string()) {
+      folder = member["path"].get<std::string>();
+      for (const auto& [key, weights] : {std::pair{"regression_weight", &member_regression_weights},
+                                         std::pair{"emotion_weight", &member_emotion_weights}}) {
+        if (!member.contains(key)) continue;
+        if (!member[key].is_number()) {
+          throw Error(fmt::format("{}: key 'members': '{}' of {} must be a number", file.string(),
+                                  key, member.dump()));
+        }
+        weights->push_back(member[key].get<double>());
+      }
+    } else {
+      throw Error(
+          fmt::format("{}: key 'members': expected folder names or objects with a \"path\", got {}",
+                      file.string(), member.dump()));
     }
-    members_.push_back(std::make_unique<RunPredictor>(dir / member.get<std::string>(), options));
+    if (folder.is_relative()) folder = dir / folder;
+    members_.push_back(std::make_unique<RunPredictor>(folder, options));
   }
   const auto& first = members_.front()->info();
   for (const auto& member : members_) {
@@ -88,18 +107,37 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     throw Error(
         fmt::format("{}: ensembles need both empathy and distress, or neither", file.string()));
   }
-  if (manifest.contains("combination")) {
-    if (!manifest["combination"].is_string()) {
-      throw Error(
-          fmt::format("{}: key 'combination': expected \"prob-sum\" or \"vote\"", file.string()));
+  // "method" is what `emotune ensemble` writes (mean | prob-sum | vote); "combination" the
+  // hand-written key. "mean" averages the regression outputs and sums probabilities.
+  for (const char* key : {"combination", "method"}) {
+    if (!manifest.contains(key)) continue;
+    const auto& value = manifest[key];
+    if (!value.is_string() || (value != "prob-sum" && value != "vote" &&
+                               (std::string(key) != "method" || value != "mean"))) {
+      throw Error(fmt::format("{}: key '{}': expected \"prob-sum\" or \"vote\"{}, got {}",
+                              file.string(), key,
+                              std::string(key) == "method" ? " or \"mean\"" : "", value.dump()));
     }
-    ensemble_options_.combination =
-        eval::parse_emotion_combination(manifest["combination"].get<std::string>());
+    ensemble_options_.combination = eval::parse_emotion_combination(
+        value == "mean" ? std::string("prob-sum") : value.get<std::string>());
   }
+  const auto per_member = [&](std::vector<double> weights, const char* key) {
+    if (weights.empty()) return weights;
+    if (weights.size() != members_.size()) {
+      throw Error(fmt::format("{}: key 'members': '{}' given for {} of {} members", file.string(),
+                              key, weights.size(), members_.size()));
+    }
+    eval::normalized_weights(weights, members_.size());
+    return weights;
+  };
   ensemble_options_.regression_weights =
-      read_weights(manifest, "regression_weights", members_.size(), file);
+      manifest.contains("regression_weights")
+          ? read_weights(manifest, "regression_weights", members_.size(), file)
+          : per_member(member_regression_weights, "regression_weight");
   ensemble_options_.emotion_weights =
-      read_weights(manifest, "emotion_weights", members_.size(), file);
+      manifest.contains("emotion_weights")
+          ? read_weights(manifest, "emotion_weights", members_.size(), file)
+          : per_member(member_emotion_weights, "emotion_weight");
 
   info_ = first;
   info_.backbone.clear();

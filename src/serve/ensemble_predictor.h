@@ -17,6 +17,10 @@ namespace emotune::serve {
 //    "combination": "prob-sum",                       // or "vote"; default prob-sum
 //    "regression_weights": [0.6, 0.4],                // optional, default equal
 //    "emotion_weights": [0.5, 0.5]}                   // optional, default equal
+// or, as `emotune ensemble` writes it (absolute paths, normalised weights per member):
+//   {"members": [{"name": "electra", "path": "/runs/electra", "regression_weight": 0.5,
+//                 "emotion_weight": 0.5}, ...],
+//    "method": "prob-sum"}                            // mean | prob-sum | vote
 // Members must have the same tasks. An essay counts as truncated when any member truncated
 // it; its token count is the largest among the members.
 class EnsemblePredictor : public Predictor {

@@ -249,6 +249,41 @@ TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {
   EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
 }
 
+TEST(EnsemblePredictor, ReadsTheManifestThatEmotuneEnsembleWrites) {
+  testing::TempDir dir;
+  make_model_folder(dir / "a" / "best", "electra", 48, 7);
+  make_model_folder(dir / "b" / "best", "bert", 32, 11);
+  fs::create_directories(dir / "ens");
+  const auto manifest = nlohmann::json{
+      {"members",
+       {{{"name", "a"}, {"path", (dir / "a").string()}, {"regression_weight", 0.25},
+         {"emotion_weight", 0.5}},
+        {{"name", "b"}, {"path", (dir / "b").string()}, {"regression_weight", 0.75},
+         {"emotion_weight", 0.5}}}},
+      {"method", "vote"},
+      {"split", "dev"}};
+  write_file_atomic(dir / "ens" / "ensemble.json", manifest.dump(2));
+  const auto essays = wassa_essays(6);
+  auto ensemble = serve::load_predictor(dir / "ens");
+  serve::RunPredictor a(dir / "a"), b(dir / "b");
+  const auto pa = a.predict(essays), pb = b.predict(essays), pe = ensemble->predict(essays);
+  ASSERT_EQ(pe.size(), essays.size());
+  for (std::size_t i = 0; i < essays.size(); ++i) {
+    EXPECT_NEAR(*pe[i].empathy, 0.25 * *pa[i].empathy + 0.75 * *pb[i].empathy, 1e-9);
+    EXPECT_NEAR(*pe[i].distress, 0.25 * *pa[i].distress + 0.75 * *pb[i].distress, 1e-9);
+  }
+  EXPECT_NE(ensemble->info().version.find("vote"), std::string::npos) << ensemble->info().version;
+
+  auto broken = manifest;
+  broken["members"][1].erase("regression_weight");
+  write_file_atomic(dir / "ens" / "ensemble.json", broken.dump());
+  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  broken = manifest;
+  broken["method"] = "median";
+  write_file_atomic(dir / "ens" / "ensemble.json", broken.dump());
+  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+}
+
 TEST(RunPredictor, FolderErrorsNameTheFileAndWhatWasExpected) {
   testing::TempDir dir;
   fs::create_directories(dir / "empty");
