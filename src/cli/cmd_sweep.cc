@@ -92,8 +92,9 @@ void run_sweep_command(const SweepOptions& options, const GlobalOptions& globals
   std::vector<std::string> failed;
   fmt::print("{:<6}{:<40}{:<10}{:>10}  {}\n", "index", "member", "status", "seconds", "run");
   for (const auto& outcome : outcomes) {
-    const std::string status =
-        outcome.skipped ? "done" : outcome.exit_code == 0 ? "ok" : fmt::format("exit {}", outcome.exit_code);
+    const std::string status = outcome.skipped          ? "done"
+                               : outcome.exit_code == 0 ? "ok"
+                                                        : fmt::format("exit {}", outcome.exit_code);
     fmt::print("{:<6}{:<40}{:<10}{:>10.1f}  {}\n", outcome.index, outcome.name, status,
                outcome.seconds, members[outcome.index].run_dir.string());
     if (!outcome.skipped && outcome.exit_code != 0) {
@@ -101,9 +102,10 @@ void run_sweep_command(const SweepOptions& options, const GlobalOptions& globals
     }
   }
   if (!failed.empty()) {
-    throw Error(fmt::format("sweep: {} of {} members failed: {}; run the sweep again to resume "
-                            "them",
-                            failed.size(), members.size(), fmt::join(failed, ", ")));
+    throw Error(
+        fmt::format("sweep: {} of {} members failed: {}; run the sweep again to resume "
+                    "them",
+                    failed.size(), members.size(), fmt::join(failed, ", ")));
   }
 }
 
@@ -138,9 +140,10 @@ void run_sweep_command(const SweepOptions& options, const GlobalOptions& globals
                       "Sweep folder: one run folder per member (named after the swept values), "
                       "manifest.tsv, logs/<member>.log")
           ->required();
-      command.add_option("--max-parallel", options->max_parallel,
-                         "Members running at once on this machine (--threads applies to each; "
-                         "default threads: the cores / this)")
+      command
+          .add_option("--max-parallel", options->max_parallel,
+                      "Members running at once on this machine (--threads applies to each; "
+                      "default threads: the cores / this)")
           ->check(CLI::Range(1, 1024))
           ->capture_default_str();
       command.add_flag("--print-manifest", options->print_manifest,

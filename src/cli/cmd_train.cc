@@ -75,8 +75,9 @@ void run_train(const TrainOptions& options, const GlobalOptions& globals) {
 
   if (launching) {
     if (train::worker_environment()) {
-      throw Error("train: --nproc starts its own workers, but RANK/WORLD_SIZE (torchrun) or "
-                  "a multi-task Slurm step is already set up; drop --nproc there");
+      throw Error(
+          "train: --nproc starts its own workers, but RANK/WORLD_SIZE (torchrun) or "
+          "a multi-task Slurm step is already set up; drop --nproc there");
     }
     train::validate(config);  // fail once here rather than once per worker
     std::vector<std::string> arguments = own_arguments();
@@ -145,28 +146,28 @@ void run_train(const TrainOptions& options, const GlobalOptions& globals) {
                        "No progress bar or progress log lines");
       command
           .add_option("--nproc", options->nproc,
-                       "Data-parallel training in N processes on this machine (Gloo on CPU, "
-                       "NCCL on CUDA): batch_size is per process, the effective batch is N × "
-                       "batch_size; --threads is per process (default: the cores / N). "
-                       "Without --nproc, RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (torchrun) or "
-                       "a multi-task srun make this process one rank of a larger job "
-                       "(docs/distributed.md)")
+                      "Data-parallel training in N processes on this machine (Gloo on CPU, "
+                      "NCCL on CUDA): batch_size is per process, the effective batch is N × "
+                      "batch_size; --threads is per process (default: the cores / N). "
+                      "Without --nproc, RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT (torchrun) or "
+                      "a multi-task srun make this process one rank of a larger job "
+                      "(docs/distributed.md)")
           ->check(CLI::Range(1, 1024));
       command
           .add_option("--dist-backend", options->dist_backend,
-                       "auto (NCCL for CUDA when built with it, else Gloo), gloo or nccl")
+                      "auto (NCCL for CUDA when built with it, else Gloo), gloo or nccl")
           ->check(CLI::IsMember({"auto", "gloo", "nccl"}))
           ->capture_default_str();
       command
           .add_option("--dist-timeout-s", options->dist_timeout_s,
-                       "Data-parallel: a process that dies or hangs stops the whole job with an "
-                       "error after at most this many seconds (rendezvous, gradient exchange)")
+                      "Data-parallel: a process that dies or hangs stops the whole job with an "
+                      "error after at most this many seconds (rendezvous, gradient exchange)")
           ->check(CLI::Range(1, 86400))
           ->capture_default_str();
       command
           .add_option("--dist-eval-timeout-s", options->dist_eval_timeout_s,
-                       "Data-parallel: how long the other processes wait for rank 0's dev "
-                       "evaluation and snapshots")
+                      "Data-parallel: how long the other processes wait for rank 0's dev "
+                      "evaluation and snapshots")
           ->check(CLI::Range(1, 7 * 86400))
           ->capture_default_str();
       command.callback([options, &globals] { run_train(*options, globals); });

@@ -26,9 +26,9 @@ class DataParallel {
   // gradient of the mean loss over the global batch, and returns that mean loss, as one
   // process training the whole global batch would have. `step` is the 1-based optimizer step
   // (for error messages).
-  virtual double average_gradients(const std::vector<torch::Tensor>& parameters,
-                                   double local_loss, std::int64_t local_rows,
-                                   std::int64_t global_rows, std::int64_t step) {
+  virtual double average_gradients(const std::vector<torch::Tensor>& parameters, double local_loss,
+                                   std::int64_t local_rows, std::int64_t global_rows,
+                                   std::int64_t step) {
     return local_loss;
   }
 

@@ -46,8 +46,8 @@ int parse_int(const std::string& name, const char* text, int low, int high) {
   errno = 0;
   const long value = std::strtol(text, &end, 10);
   if (errno != 0 || end == text || *end != '\0' || value < low || value > high) {
-    throw Error(fmt::format("environment variable {}={}: expected an integer in {}..{}", name,
-                            text, low, high));
+    throw Error(fmt::format("environment variable {}={}: expected an integer in {}..{}", name, text,
+                            low, high));
   }
   return static_cast<int>(value);
 }
@@ -161,8 +161,7 @@ class ProcessGroupTraining final : public DataParallel {
     std::vector<at::Tensor> payload{bytes.to(device_)};
     wait_all({group_->broadcast(payload)}, "the broadcast of rank 0's position", options_.timeout);
     const auto received = payload.front().to(torch::kCPU).contiguous();
-    document.assign(static_cast<const char*>(received.data_ptr()),
-                    static_cast<std::size_t>(size));
+    document.assign(static_cast<const char*>(received.data_ptr()), static_cast<std::size_t>(size));
   }
 
   void wait_for_coordinator() override {
@@ -226,7 +225,9 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& 
 
 std::atomic<int> forwarded_signal{0};
 
-void remember_signal(int signal) { forwarded_signal.store(signal); }
+void remember_signal(int signal) {
+  forwarded_signal.store(signal);
+}
 
 std::string describe_status(int status) {
   if (WIFEXITED(status)) return fmt::format("exited with status {}", WEXITSTATUS(status));
@@ -237,7 +238,9 @@ std::string describe_status(int status) {
   return fmt::format("ended with wait status {}", status);
 }
 
-bool failed(int status) { return !WIFEXITED(status) || WEXITSTATUS(status) != 0; }
+bool failed(int status) {
+  return !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+}
 
 // Installs handlers for SIGINT/SIGTERM (so they reach the ranks) for the launch's lifetime.
 class SignalForwarding {
@@ -279,8 +282,9 @@ std::optional<WorkerEnvironment> worker_environment(
   };
   WorkerEnvironment environment;
   if (get("WORLD_SIZE") || get("RANK")) {
-    const std::string why = "torchrun-style workers need RANK, WORLD_SIZE, MASTER_ADDR and "
-                            "MASTER_PORT";
+    const std::string why =
+        "torchrun-style workers need RANK, WORLD_SIZE, MASTER_ADDR and "
+        "MASTER_PORT";
     environment.world_size =
         parse_int("WORLD_SIZE", require("WORLD_SIZE", why).c_str(), 1, 1 << 20);
     environment.rank =
@@ -288,8 +292,8 @@ std::optional<WorkerEnvironment> worker_environment(
     environment.local_rank =
         get("LOCAL_RANK") ? parse_int("LOCAL_RANK", get("LOCAL_RANK")->c_str(), 0, 1 << 20) : 0;
     environment.master_addr = require("MASTER_ADDR", why);
-    environment.master_port = parse_int("MASTER_PORT", require("MASTER_PORT", why).c_str(), 1,
-                                        65535);
+    environment.master_port =
+        parse_int("MASTER_PORT", require("MASTER_PORT", why).c_str(), 1, 65535);
     const bool launched = get(kLaunchedVariable).value_or("") == "1";
     environment.external_store =
         launched || get("TORCHELASTIC_USE_AGENT_STORE").value_or("") == "True";
@@ -299,18 +303,18 @@ std::optional<WorkerEnvironment> worker_environment(
   const auto tasks = get("SLURM_NTASKS");
   if (tasks && get("SLURM_PROCID") && parse_int("SLURM_NTASKS", tasks->c_str(), 1, 1 << 20) > 1) {
     environment.world_size = parse_int("SLURM_NTASKS", tasks->c_str(), 1, 1 << 20);
-    environment.rank = parse_int("SLURM_PROCID", get("SLURM_PROCID")->c_str(), 0,
-                                 environment.world_size - 1);
+    environment.rank =
+        parse_int("SLURM_PROCID", get("SLURM_PROCID")->c_str(), 0, environment.world_size - 1);
     environment.local_rank =
-        get("SLURM_LOCALID") ? parse_int("SLURM_LOCALID", get("SLURM_LOCALID")->c_str(), 0,
-                                         1 << 20)
+        get("SLURM_LOCALID") ? parse_int("SLURM_LOCALID", get("SLURM_LOCALID")->c_str(), 0, 1 << 20)
                              : 0;
-    environment.master_addr = require(
-        "MASTER_ADDR", "under srun with several tasks, export MASTER_ADDR=$(scontrol show "
-                       "hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)");
-    environment.master_port =
-        get("MASTER_PORT") ? parse_int("MASTER_PORT", get("MASTER_PORT")->c_str(), 1, 65535)
-                           : 29500;
+    environment.master_addr =
+        require("MASTER_ADDR",
+                "under srun with several tasks, export MASTER_ADDR=$(scontrol show "
+                "hostnames \"$SLURM_JOB_NODELIST\" | head -n 1)");
+    environment.master_port = get("MASTER_PORT")
+                                  ? parse_int("MASTER_PORT", get("MASTER_PORT")->c_str(), 1, 65535)
+                                  : 29500;
     environment.source = "Slurm";
     return environment;
   }
@@ -348,16 +352,17 @@ std::unique_ptr<DataParallel> join_process_group(const WorkerEnvironment& enviro
     throw Error(fmt::format("--dist-backend {}: expected auto, gloo or nccl", backend));
   }
   if (backend == "nccl" && !nccl_available()) {
-    throw Error("--dist-backend nccl: this emotune was built without NCCL (it needs a CUDA "
-                "libtorch and -DEMOTUNE_WITH_NCCL=ON); use --dist-backend gloo");
+    throw Error(
+        "--dist-backend nccl: this emotune was built without NCCL (it needs a CUDA "
+        "libtorch and -DEMOTUNE_WITH_NCCL=ON); use --dist-backend gloo");
   }
   if (backend == "nccl" && !device.is_cuda()) {
     throw Error("--dist-backend nccl needs a CUDA device (--device cuda)");
   }
   const auto timeout = std::chrono::duration_cast<std::chrono::milliseconds>(options.timeout);
   const auto where = fmt::format("{}:{}", environment.master_addr, environment.master_port);
-  const auto context = fmt::format("rank {} of {} ({})", environment.rank,
-                                   environment.world_size, environment.source);
+  const auto context = fmt::format("rank {} of {} ({})", environment.rank, environment.world_size,
+                                   environment.source);
 
   c10::intrusive_ptr<c10d::Store> store;
   try {
@@ -370,8 +375,7 @@ std::unique_ptr<DataParallel> join_process_group(const WorkerEnvironment& enviro
     store = c10::make_intrusive<c10d::TCPStore>(environment.master_addr, store_options);
   } catch (const std::exception& e) {
     throw Error(fmt::format("{}: cannot {} the rendezvous store at {} within {} s: {}", context,
-                            environment.rank == 0 && !environment.external_store ? "host"
-                                                                                   : "reach",
+                            environment.rank == 0 && !environment.external_store ? "host" : "reach",
                             where, options.timeout.count(), e.what()));
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("emotune/train", store);
@@ -424,9 +428,9 @@ void launch_local_workers(const LocalLaunch& launch) {
   for (auto& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
 
-  const std::vector<std::string> replaced{"RANK",        "LOCAL_RANK",  "WORLD_SIZE",
-                                          "LOCAL_WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT",
-                                          kLaunchedVariable};
+  const std::vector<std::string> replaced{
+      "RANK",        "LOCAL_RANK",  "WORLD_SIZE",     "LOCAL_WORLD_SIZE",
+      "MASTER_ADDR", "MASTER_PORT", kLaunchedVariable};
   std::vector<std::string> inherited;
   for (char** entry = environ; *entry; ++entry) {
     const std::string text(*entry);
@@ -503,7 +507,8 @@ void launch_local_workers(const LocalLaunch& launch) {
       rank->running = false;
       rank->status = status;
       if (failed(status) && failure.empty() && !forwarded) {
-        const auto elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+        const auto elapsed =
+            std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
         failed_rank = rank - ranks.data();
         failure = fmt::format("rank {} (pid {}) {} after {:.1f} s", failed_rank, pid,
                               describe_status(status), elapsed.count());
@@ -539,9 +544,10 @@ void launch_local_workers(const LocalLaunch& launch) {
       if (static_cast<std::ptrdiff_t>(r) == failed_rank) continue;
       others += fmt::format("; rank {} {}", r, describe_status(ranks[r].status));
     }
-    throw Error(fmt::format("distributed training failed: {}{}. The job was stopped; continue "
-                            "it with `emotune train --resume RUN_DIR --nproc {}`",
-                            failure, others, launch.processes));
+    throw Error(
+        fmt::format("distributed training failed: {}{}. The job was stopped; continue "
+                    "it with `emotune train --resume RUN_DIR --nproc {}`",
+                    failure, others, launch.processes));
   }
 }
 

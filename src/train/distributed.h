@@ -43,8 +43,9 @@ std::optional<WorkerEnvironment> worker_environment();
 bool launched_by_emotune();
 
 struct DistributedOptions {
-  std::string backend = "auto";  // auto (NCCL for CUDA devices when available, else Gloo) | gloo | nccl
-  std::string device = "cpu";    // the training device of this rank (see device_for_rank)
+  std::string backend =
+      "auto";  // auto (NCCL for CUDA devices when available, else Gloo) | gloo | nccl
+  std::string device = "cpu";  // the training device of this rank (see device_for_rank)
   // Rendezvous and every collective of a training step: a rank that died or hangs makes the
   // others fail with an Error after at most this long.
   std::chrono::seconds timeout{300};

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <map>
@@ -104,15 +105,18 @@ std::vector<SweepMember> plan_sweep(const SweepAxes& axes) {
         parts.push_back(fmt::format("seed-{}", seed));
         member.name = fmt::format("{}", fmt::join(parts, "_"));
         if (const auto clash = seen.find(member.name); clash != seen.end()) {
-          throw Error(fmt::format("sweep: two members would both be named {} (backbones {} and "
-                                  "{}, or a repeated value); give distinct values",
-                                  member.name, clash->second, backbone));
+          throw Error(
+              fmt::format("sweep: two members would both be named {} (backbones {} and "
+                          "{}, or a repeated value); give distinct values",
+                          member.name, clash->second, backbone));
         }
         seen.emplace(member.name, backbone);
         member.run_dir = axes.out / member.name;
         member.arguments = {"train", axes.config.string(), "--seeds", std::to_string(seed)};
-        if (!backbone.empty()) member.arguments.insert(member.arguments.end(), {"--backbone", backbone});
-        if (!augment.empty()) member.arguments.insert(member.arguments.end(), {"--set", "augment=" + augment});
+        if (!backbone.empty())
+          member.arguments.insert(member.arguments.end(), {"--backbone", backbone});
+        if (!augment.empty())
+          member.arguments.insert(member.arguments.end(), {"--set", "augment=" + augment});
         member.arguments.insert(member.arguments.end(), axes.extra_arguments.begin(),
                                 axes.extra_arguments.end());
         member.arguments.insert(member.arguments.end(), {"--out", member.run_dir.string()});
@@ -212,7 +216,8 @@ std::vector<MemberOutcome> run_sweep(const std::vector<SweepMember>& members,
 int run_member(const SweepMember& member, const SweepRunner& runner) {
   const auto arguments = member_arguments(member, runner.extra_arguments);
   if (!arguments) {
-    spdlog::info("{}: already finished ({})", member.name, (member.run_dir / "summary.json").string());
+    spdlog::info("{}: already finished ({})", member.name,
+                 (member.run_dir / "summary.json").string());
     return 0;
   }
   const pid_t pid = spawn(full_command(runner, *arguments), nullptr);

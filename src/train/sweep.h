@@ -49,9 +49,9 @@ std::optional<std::vector<std::string>> member_arguments(const SweepMember& memb
                                                          const std::vector<std::string>& extra);
 
 struct SweepRunner {
-  std::filesystem::path program;             // the emotune program
+  std::filesystem::path program;              // the emotune program
   std::vector<std::string> global_arguments;  // before `train` (e.g. --threads 1)
-  std::vector<std::string> extra_arguments;  // appended to every member's train arguments
+  std::vector<std::string> extra_arguments;   // appended to every member's train arguments
   std::size_t max_parallel = 1;
   std::filesystem::path log_dir;  // each member's stdout and stderr: <log_dir>/<name>.log
 };

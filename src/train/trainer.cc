@@ -361,9 +361,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
       progress = progress_from_json(json::parse(document));
       optimizer.load_state_tensors(optimizer_state, "rank 0's optimizer state");
     }
-    spdlog::info("seed {}: data-parallel over {} processes, per-process batch {}, effective "
-                 "batch {} ({} steps per epoch)",
-                 seed, parallel.world_size(), config.batch_size, batch_size, steps_per_epoch);
+    spdlog::info(
+        "seed {}: data-parallel over {} processes, per-process batch {}, effective "
+        "batch {} ({} steps per epoch)",
+        seed, parallel.world_size(), config.batch_size, batch_size, steps_per_epoch);
   }
   if (coordinator) truncate_metrics(metrics_file, progress.metrics_lines);
   const auto selection = config.resolved_selection_metric();
@@ -391,9 +392,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
                             batch.token_type_ids.to(device));
     const auto loss = model::task_loss(outputs, targets, config.loss_weights);
     loss.backward();
-    const double loss_value =
-        parallel.average_gradients(parameters, loss.item<double>(), shard.rows,
-                                   static_cast<std::int64_t>(global_batch.size()), progress.step + 1);
+    const double loss_value = parallel.average_gradients(
+        parameters, loss.item<double>(), shard.rows, static_cast<std::int64_t>(global_batch.size()),
+        progress.step + 1);
     if (config.max_grad_norm > 0) {
       torch::nn::utils::clip_grad_norm_(task_model->parameters(), config.max_grad_norm);
     }
@@ -497,10 +498,10 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   const bool coordinator = !hooks.parallel || hooks.parallel->is_coordinator();
   if (!coordinator) {
     for (const auto seed : config.seeds) {
-      const auto data = config.augment == "none" ? first_data
-                                                 : load_training_data(
-                                                       data_dir, config,
-                                                       static_cast<std::uint64_t>(seed));
+      const auto data =
+          config.augment == "none"
+              ? first_data
+              : load_training_data(data_dir, config, static_cast<std::uint64_t>(seed));
       train_seed(config, data, seed, run_dir / fmt::format("seed-{}", seed), hooks);
     }
     return json();

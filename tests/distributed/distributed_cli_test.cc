@@ -49,7 +49,7 @@ TEST_F(DistributedCli, OneProcessThroughTheProcessGroupIsBitIdenticalToPlainTrai
   ASSERT_EQ(plain.exit_code, 0) << plain.err;
   auto single = testing::train_cli(file, temp_ / "nproc1", "--nproc 1");
   ASSERT_EQ(single.exit_code, 0) << single.err;
-  EXPECT_NE(single.err.find("effective batch 8"), std::string::npos) << single.err;
+  EXPECT_NE((single.out + single.err).find("effective batch 8"), std::string::npos) << single.out;
   EXPECT_EQ(read_file(temp_ / "plain" / "seed-7" / "metrics.jsonl"),
             read_file(temp_ / "nproc1" / "seed-7" / "metrics.jsonl"));
   testing::expect_identical_tensors(temp_ / "plain" / "seed-7" / "last" / "model.safetensors",
@@ -65,8 +65,9 @@ TEST_F(DistributedCli, TwoProcessesMatchOneProcessTrainingTheCombinedBatches) {
   ASSERT_EQ(one.exit_code, 0) << one.err;
   auto two = testing::train_cli(half, temp_ / "two", "--nproc 2");
   ASSERT_EQ(two.exit_code, 0) << two.err;
-  EXPECT_NE(two.err.find("2 processes, per-process batch 4, effective batch 8"), std::string::npos)
-      << two.err;
+  EXPECT_NE((two.out + two.err).find("2 processes, per-process batch 4, effective batch 8"),
+            std::string::npos)
+      << two.out;
   EXPECT_NE(two.out.find("mean ± std"), std::string::npos);  // rank 0's summary, printed once
   EXPECT_EQ(two.out.find("mean ± std"), two.out.rfind("mean ± std"));
 
@@ -131,11 +132,12 @@ TEST_F(DistributedCli, AKilledRankStopsTheJobAndResumeFinishesItExactly) {
   EXPECT_LT(elapsed, 90.0);  // loose: bounded, not a hang
   EXPECT_EQ(read_json(temp_ / "run" / "seed-7" / "last" / "state.json").at("step"), 4);
 
-  auto resumed = emotune::testing::run_cli(
-      "--threads 1 train --resume " + emotune::testing::shell_quote((temp_ / "run").string()) +
-      " --nproc 2 --no-progress");
+  auto resumed = emotune::testing::run_cli("--threads 1 train --resume " +
+                                           emotune::testing::shell_quote((temp_ / "run").string()) +
+                                           " --nproc 2 --no-progress");
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_NE(resumed.err.find("resuming at step 4"), std::string::npos) << resumed.err;
+  EXPECT_NE((resumed.out + resumed.err).find("resuming at step 4"), std::string::npos)
+      << resumed.out;
   EXPECT_EQ(read_file(temp_ / "whole" / "seed-7" / "metrics.jsonl"),
             read_file(temp_ / "run" / "seed-7" / "metrics.jsonl"));
   testing::expect_identical_tensors(temp_ / "whole" / "seed-7" / "last" / "model.safetensors",

@@ -61,8 +61,8 @@ inline emotune::testing::CommandResult train_cli(const std::filesystem::path& co
       environment + (environment.empty() ? "" : " ") +
       shell_quote(emotune::testing::cli_path().string()) + " --threads 1 train " +
       shell_quote(config.string()) + " --data " +
-      shell_quote(emotune::testing::data_dir().string()) + " --out " +
-      shell_quote(run.string()) + " --no-progress " + extra);
+      shell_quote(emotune::testing::data_dir().string()) + " --out " + shell_quote(run.string()) +
+      " --no-progress " + extra);
 }
 
 inline double max_abs_difference(const std::filesystem::path& a, const std::filesystem::path& b) {

@@ -43,10 +43,11 @@ TEST(Sweep, PlanIsTheCrossProductWithSelfExplainingNames) {
   EXPECT_EQ(members[11].name, "roberta-large_aug-ba_seed-3");
   for (std::size_t i = 0; i < members.size(); ++i) EXPECT_EQ(members[i].index, i);
   EXPECT_EQ(members[11].run_dir, fs::path("/sweeps/s/roberta-large_aug-ba_seed-3"));
-  EXPECT_EQ(members[4].arguments,
-            (std::vector<std::string>{"train", "/configs/c.toml", "--seeds", "2", "--backbone",
-                                      "/models/electra-base", "--set", "augment=ba", "--set",
-                                      "epochs=2", "--out", "/sweeps/s/electra-base_aug-ba_seed-2"}));
+  EXPECT_EQ(
+      members[4].arguments,
+      (std::vector<std::string>{"train", "/configs/c.toml", "--seeds", "2", "--backbone",
+                                "/models/electra-base", "--set", "augment=ba", "--set", "epochs=2",
+                                "--out", "/sweeps/s/electra-base_aug-ba_seed-2"}));
 
   SweepAxes seeds_only;
   seeds_only.config = "c.toml";
@@ -188,7 +189,7 @@ TEST(SweepCli, PrintManifestThenRunOneMemberByIndex) {
   // Run again: already finished, nothing to do.
   auto again = emotune::testing::run_cli("--threads 1 " + common + " --member 3");
   EXPECT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_NE(again.err.find("already finished"), std::string::npos) << again.err;
+  EXPECT_NE((again.out + again.err).find("already finished"), std::string::npos) << again.out;
 
   auto out_of_range = emotune::testing::run_cli(common + " --member 4");
   EXPECT_NE(out_of_range.exit_code, 0);
