@@ -86,7 +86,14 @@ void run_train(const TrainOptions& options, const GlobalOptions& globals) {
       const int threads = std::max(1, runtime::hardware_threads() / options.nproc);
       arguments.insert(arguments.begin(), {"--threads", std::to_string(threads)});
     }
-    train::launch_local_workers({"/proc/self/exe", arguments, options.nproc, distributed.timeout});
+    train::LocalLaunch launch;
+    launch.program = "/proc/self/exe";
+    launch.arguments = arguments;
+    launch.processes = options.nproc;
+    launch.timeout = distributed.timeout;
+    launch.resume_hint = fmt::format("continue it with `emotune train --resume {} --nproc {}`",
+                                     run_dir, options.nproc);
+    train::launch_local_workers(launch);
     return;
   }
 

@@ -169,7 +169,7 @@ class ProcessGroupTraining final : public DataParallel {
     barrier.timeout = options_.coordinator_timeout;
     if (backend_ == "nccl") barrier.device_ids = {local_rank_};
     wait_all({group_->barrier(barrier)}, "waiting for rank 0's evaluation and snapshots",
-             options_.coordinator_timeout);
+             options_.coordinator_timeout, "--dist-eval-timeout-s");
   }
 
  private:
@@ -179,15 +179,15 @@ class ProcessGroupTraining final : public DataParallel {
   };
 
   void wait_all(const std::vector<c10::intrusive_ptr<c10d::Work>>& works, const std::string& what,
-                std::chrono::seconds timeout) {
+                std::chrono::seconds timeout, const char* option = "--dist-timeout-s") {
     for (const auto& work : works) {
       try {
         work->wait();
       } catch (const std::exception& e) {
         throw Error(fmt::format(
             "rank {} of {}: {} failed ({}): another process of the job died or did not respond "
-            "within {} s (--dist-timeout-s / --dist-eval-timeout-s)",
-            rank(), world_size(), what, first_line(e.what()), timeout.count()));
+            "within {} s ({})",
+            rank(), world_size(), what, first_line(e.what()), timeout.count(), option));
       }
     }
   }
@@ -544,10 +544,8 @@ void launch_local_workers(const LocalLaunch& launch) {
       if (static_cast<std::ptrdiff_t>(r) == failed_rank) continue;
       others += fmt::format("; rank {} {}", r, describe_status(ranks[r].status));
     }
-    throw Error(
-        fmt::format("distributed training failed: {}{}. The job was stopped; continue "
-                    "it with `emotune train --resume RUN_DIR --nproc {}`",
-                    failure, others, launch.processes));
+    throw Error(fmt::format("distributed training failed: {}{}. The job was stopped{}", failure,
+                            others, launch.resume_hint.empty() ? "" : "; " + launch.resume_hint));
   }
 }
 

@@ -74,6 +74,7 @@ struct LocalLaunch {
   std::chrono::seconds timeout{300};  // for the rendezvous store
   // After one rank fails: how long the others get between SIGTERM and SIGKILL.
   std::chrono::seconds stop_grace{10};
+  std::string resume_hint;  // ends the failure message (how to continue the run)
 };
 
 // Runs `processes` copies of `program` on this machine with RANK, LOCAL_RANK, WORLD_SIZE,

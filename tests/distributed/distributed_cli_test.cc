@@ -6,6 +6,8 @@
 #include <fstream>
 #include <thread>
 
+#include <fmt/format.h>
+
 #include "distributed_helpers.h"
 
 namespace emotune::train {

@@ -167,14 +167,14 @@ TEST(SweepCli, PrintManifestThenRunOneMemberByIndex) {
   config.seeds = {1};
   const auto file = testing::write_config(temp / "c.toml", config);
   const std::string common = "sweep " + emotune::testing::shell_quote(file.string()) +
-                             " --seeds 4,5 --augment none,ba --set augment_size=8 --data " +
+                             " --seeds 4,5 --augment none,ba --set augment_size=40 --data " +
                              emotune::testing::shell_quote(emotune::testing::data_dir().string()) +
                              " --out " + emotune::testing::shell_quote((temp / "s").string());
   auto printed = emotune::testing::run_cli(common + " --print-manifest");
   ASSERT_EQ(printed.exit_code, 0) << printed.err;
   const auto lines = lines_of(printed.out);
   ASSERT_EQ(lines.size(), 5u);
-  EXPECT_EQ(lines[4].substr(0, 14), "3\taug-ba_seed-5");
+  EXPECT_EQ(lines[4].substr(0, 15), "3\taug-ba_seed-5");
   EXPECT_EQ(read_file(temp / "s" / "manifest.tsv"), printed.out);
   EXPECT_FALSE(fs::exists(temp / "s" / "aug-ba_seed-5"));  // nothing trained
 
@@ -184,7 +184,7 @@ TEST(SweepCli, PrintManifestThenRunOneMemberByIndex) {
   EXPECT_EQ(summary.at("best_seed"), 5);
   const auto resolved = load_config(temp / "s" / "aug-ba_seed-5" / "config.toml");
   EXPECT_EQ(resolved.augment, "ba");
-  EXPECT_EQ(resolved.augment_size, 8);
+  EXPECT_EQ(resolved.augment_size, 40);
   EXPECT_FALSE(fs::exists(temp / "s" / "aug-none_seed-4"));  // only member 3 ran
   // Run again: already finished, nothing to do.
   auto again = emotune::testing::run_cli("--threads 1 " + common + " --member 3");
