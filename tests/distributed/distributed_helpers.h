@@ -78,6 +78,20 @@ inline double max_abs_difference(const std::filesystem::path& a, const std::file
   return worst;
 }
 
+// Mean |a - b| over every element of every tensor.
+inline double mean_abs_difference(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const auto left = model::load_tensors(a);
+  const auto right = model::load_tensors(b);
+  double total = 0.0;
+  double count = 0.0;
+  for (const auto& [name, tensor] : left) {
+    if (!right.count(name)) continue;
+    total += (tensor - right.at(name)).abs().sum().item<double>();
+    count += static_cast<double>(tensor.numel());
+  }
+  return count > 0 ? total / count : 0.0;
+}
+
 inline void expect_identical_tensors(const std::filesystem::path& a,
                                      const std::filesystem::path& b) {
   const auto left = model::load_tensors(a);
