@@ -57,7 +57,8 @@ std::vector<std::vector<std::int64_t>> electra_shapes(std::int64_t hidden, std::
   return shapes;
 }
 
-void exchange(benchmark::State& state, const std::vector<std::vector<std::int64_t>>& shapes) {
+void exchange_gradients(benchmark::State& state,
+                        const std::vector<std::vector<std::int64_t>>& shapes) {
   runtime::configure_threads(1);
   const int port = free_port();
   std::int64_t bytes = 0;
@@ -66,9 +67,6 @@ void exchange(benchmark::State& state, const std::vector<std::vector<std::int64_
     for (const auto d : shape) n *= d;
     bytes += 4 * n;
   }
-  std::promise<void> stop;
-  auto stopped = stop.get_future().share();
-  std::unique_ptr<train::DataParallel> mine;
   auto make = [&](int rank) {
     train::WorkerEnvironment environment;
     environment.rank = rank;
@@ -115,10 +113,10 @@ void exchange(benchmark::State& state, const std::vector<std::vector<std::int64_
 }
 
 void BM_ExchangeElectraSmall(benchmark::State& state) {
-  exchange(state, electra_shapes(256, 12, 1024, 128));
+  exchange_gradients(state, electra_shapes(256, 12, 1024, 128));
 }
 void BM_ExchangeElectraBase(benchmark::State& state) {
-  exchange(state, electra_shapes(768, 12, 3072, 768));
+  exchange_gradients(state, electra_shapes(768, 12, 3072, 768));
 }
 BENCHMARK(BM_ExchangeElectraSmall)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_ExchangeElectraBase)->Unit(benchmark::kMillisecond)->UseRealTime();
