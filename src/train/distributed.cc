@@ -18,8 +18,13 @@
 
 // Debian's libtorch is built with USE_C10D_GLOO and links the system gloo (libgloo0), whose
 // headers come with libgloo-dev; ProcessGroupGloo.hpp needs them for its class layout.
+// Without them everything else still builds and asking for Gloo says what to install.
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
+#include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
+#if __has_include(<gloo/context.h>)
+#define EMOTUNE_WITH_GLOO 1
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
+#endif
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #ifdef EMOTUNE_WITH_NCCL
 #ifndef USE_C10D_NCCL
@@ -209,6 +214,7 @@ bool is_loopback(const std::string& address) {
   return address == "localhost" || address.rfind("127.", 0) == 0 || address == "::1";
 }
 
+#ifdef EMOTUNE_WITH_GLOO
 std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& environment) {
   if (const char* interface = std::getenv("GLOO_SOCKET_IFNAME"); interface && *interface) {
     std::string first(interface);
@@ -220,6 +226,7 @@ std::shared_ptr<::gloo::transport::Device> gloo_device(const WorkerEnvironment& 
   }
   return c10d::ProcessGroupGloo::createDefaultDevice();
 }
+#endif
 
 // --- launching local workers ---------------------------------------------------------------
 
@@ -356,6 +363,13 @@ std::unique_ptr<DataParallel> join_process_group(const WorkerEnvironment& enviro
         "--dist-backend nccl: this emotune was built without NCCL (it needs a CUDA "
         "libtorch and -DEMOTUNE_WITH_NCCL=ON); use --dist-backend gloo");
   }
+#ifndef EMOTUNE_WITH_GLOO
+  if (backend == "gloo") {
+    throw Error(
+        "this emotune was built without gloo's headers (Debian: apt-get install "
+        "libgloo-dev, then rebuild), so it has no Gloo process group");
+  }
+#endif
   if (backend == "nccl" && !device.is_cuda()) {
     throw Error("--dist-backend nccl needs a CUDA device (--device cuda)");
   }
@@ -383,11 +397,13 @@ std::unique_ptr<DataParallel> join_process_group(const WorkerEnvironment& enviro
   c10::intrusive_ptr<c10d::ProcessGroup> group;
   try {
     if (backend == "gloo") {
+#ifdef EMOTUNE_WITH_GLOO
       auto gloo_options = c10d::ProcessGroupGloo::Options::create(timeout);
       gloo_options->devices.push_back(gloo_device(environment));
       gloo_options->threads = 2;
       group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, environment.rank,
                                                           environment.world_size, gloo_options);
+#endif
     } else {
 #ifdef EMOTUNE_WITH_NCCL
       // Without async error handling a dead peer leaves NCCL kernels spinning for ever.
