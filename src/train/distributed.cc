@@ -516,7 +516,7 @@ void launch_local_workers(const LocalLaunch& launch) {
   while (running() > 0) {
     int status = 0;
     const int flags = kill_deadline ? WNOHANG : 0;
-    const pid_t pid = ::waitpid(-1, &status, flags);
+    pid_t pid = ::waitpid(-1, &status, flags);
     if (pid > 0) {
       Rank* rank = find_rank(pid);
       if (!rank) continue;
@@ -525,6 +525,18 @@ void launch_local_workers(const LocalLaunch& launch) {
       if (failed(status) && failure.empty() && !forwarded) {
         const auto elapsed =
             std::chrono::duration<double>(std::chrono::steady_clock::now() - start);
+        // A peer's death makes the others exit 1 moments later; when several have ended
+        // already, blame one killed by a signal over one that exited with an error.
+        for (pid_t other = 0;
+             !WIFSIGNALED(status) && (other = ::waitpid(-1, &status, WNOHANG)) > 0;) {
+          if (Rank* ended = find_rank(other)) {
+            ended->running = false;
+            ended->status = status;
+            if (WIFSIGNALED(status)) rank = ended;
+          }
+        }
+        status = rank->status;
+        pid = rank->pid;
         failed_rank = rank - ranks.data();
         failure = fmt::format("rank {} (pid {}) {} after {:.1f} s", failed_rank, pid,
                               describe_status(status), elapsed.count());
