@@ -307,9 +307,12 @@ std::optional<WorkerEnvironment> worker_environment(
     environment.source = launched ? "emotune --nproc" : "torchrun environment";
     return environment;
   }
-  const auto tasks = get("SLURM_NTASKS");
-  if (tasks && get("SLURM_PROCID") && parse_int("SLURM_NTASKS", tasks->c_str(), 1, 1 << 20) > 1) {
-    environment.world_size = parse_int("SLURM_NTASKS", tasks->c_str(), 1, 1 << 20);
+  // SLURM_STEP_NUM_TASKS, not SLURM_NTASKS: the batch script itself also sees SLURM_NTASKS
+  // and SLURM_PROCID=0, but only the tasks of an srun step are ranks.
+  const auto tasks = get("SLURM_STEP_NUM_TASKS");
+  if (tasks && get("SLURM_PROCID") &&
+      parse_int("SLURM_STEP_NUM_TASKS", tasks->c_str(), 1, 1 << 20) > 1) {
+    environment.world_size = parse_int("SLURM_STEP_NUM_TASKS", tasks->c_str(), 1, 1 << 20);
     environment.rank =
         parse_int("SLURM_PROCID", get("SLURM_PROCID")->c_str(), 0, environment.world_size - 1);
     environment.local_rank =

@@ -32,7 +32,8 @@ struct WorkerEnvironment {
 };
 
 // Reads RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT (as torchrun sets them), else
-// SLURM_PROCID, SLURM_NTASKS (> 1), SLURM_LOCALID with MASTER_ADDR (MASTER_PORT default 29500).
+// in an srun step of several tasks SLURM_PROCID, SLURM_STEP_NUM_TASKS (> 1), SLURM_LOCALID
+// with MASTER_ADDR (MASTER_PORT default 29500).
 // nullopt when neither is set: one process. Malformed or missing values: Error naming the
 // variable. `lookup` stands in for getenv in tests.
 std::optional<WorkerEnvironment> worker_environment(

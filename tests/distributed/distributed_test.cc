@@ -51,7 +51,9 @@ TEST(LocalShard, ShortLastBatchIsSplitEvenlyAndAnEmptyShareGetsAStandIn) {
 
 TEST(WorkerEnvironment, NoneMeansOneProcess) {
   EXPECT_FALSE(environment_of({}).has_value());
-  EXPECT_FALSE(environment_of({{"SLURM_NTASKS", "1"}, {"SLURM_PROCID", "0"}}).has_value());
+  EXPECT_FALSE(environment_of({{"SLURM_STEP_NUM_TASKS", "1"}, {"SLURM_PROCID", "0"}}).has_value());
+  // An sbatch script with --ntasks 4 is not rank 0 of 4: only srun's tasks are.
+  EXPECT_FALSE(environment_of({{"SLURM_NTASKS", "4"}, {"SLURM_PROCID", "0"}}).has_value());
 }
 
 TEST(WorkerEnvironment, TorchrunVariables) {
@@ -74,7 +76,7 @@ TEST(WorkerEnvironment, TorchrunVariables) {
 }
 
 TEST(WorkerEnvironment, SlurmFallback) {
-  const auto environment = environment_of({{"SLURM_NTASKS", "8"},
+  const auto environment = environment_of({{"SLURM_STEP_NUM_TASKS", "8"},
                                            {"SLURM_PROCID", "5"},
                                            {"SLURM_LOCALID", "1"},
                                            {"MASTER_ADDR", "gpu01"}});
@@ -100,7 +102,7 @@ TEST(WorkerEnvironment, MissingOrMalformedVariablesAreNamed) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("RANK=2"), std::string::npos) << e.what();
   }
-  EXPECT_THROW(environment_of({{"SLURM_NTASKS", "2"}, {"SLURM_PROCID", "0"}}), Error);
+  EXPECT_THROW(environment_of({{"SLURM_STEP_NUM_TASKS", "2"}, {"SLURM_PROCID", "0"}}), Error);
 }
 
 // Two ranks in one process (one thread each) over a real Gloo group on 127.0.0.1.
