@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 packages=(
   build-essential cmake ninja-build pkg-config lld
   libtorch-dev
+  # Headers of the gloo that Debian's libtorch links (c10d's Gloo process group: --nproc).
+  libgloo-dev
   # Debian's libtorch calls the system libblas.so.3; without this it is the reference BLAS,
   # ~30x slower (5 vs 165 GFLOP/s measured on the 2-core machine).
   libopenblas0-openmp

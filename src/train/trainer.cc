@@ -44,6 +44,9 @@ struct Progress {
   double loss_sum = 0.0;           // training loss since the last evaluation
   std::int64_t loss_count = 0;
   bool finished = false;
+  // Rows per optimizer step (per-rank batch × ranks): batch positions count these, so a run
+  // resumes only with the same global batch. 0 in snapshots older than data parallelism.
+  std::int64_t global_batch = 0;
 };
 
 json to_json(const Progress& p) {
@@ -56,7 +59,8 @@ json to_json(const Progress& p) {
               {"metrics_lines", p.metrics_lines},
               {"loss_sum", p.loss_sum},
               {"loss_count", p.loss_count},
-              {"finished", p.finished}};
+              {"finished", p.finished},
+              {"global_batch", p.global_batch}};
 }
 
 Progress progress_from_json(const json& j) {
@@ -71,6 +75,7 @@ Progress progress_from_json(const json& j) {
   p.loss_sum = j.at("loss_sum").get<double>();
   p.loss_count = j.at("loss_count").get<std::int64_t>();
   p.finished = j.at("finished").get<bool>();
+  p.global_batch = j.value("global_batch", std::int64_t{0});
   return p;
 }
 
@@ -236,7 +241,11 @@ std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
 
 json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_t seed,
                 const fs::path& seed_dir, const TrainHooks& hooks) {
-  fs::create_directories(seed_dir);
+  DataParallel single_process;
+  DataParallel& parallel = hooks.parallel ? *hooks.parallel : single_process;
+  const int rank = parallel.rank();
+  const bool coordinator = parallel.is_coordinator();
+  if (coordinator) fs::create_directories(seed_dir);
   const auto backbone = config.backbone_dir();
   const auto device = runtime::parse_device(config.device);
   const auto dtype = runtime::parse_dtype(config.dtype);
@@ -258,8 +267,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     named.emplace_back(item.key(), item.value());
   AdamW optimizer(named, AdamWOptions{config.learning_rate, config.adam_beta1, config.adam_beta2,
                                       config.adam_eps, config.weight_decay});
+  const auto parameters = task_model->parameters();
 
-  const auto batch_size = static_cast<std::size_t>(config.batch_size);
+  const auto batch_size =
+      static_cast<std::size_t>(config.batch_size) * static_cast<std::size_t>(parallel.world_size());
   const auto steps_per_epoch =
       static_cast<std::int64_t>((train_encoded.size() + batch_size - 1) / batch_size);
   std::int64_t total_steps = steps_per_epoch * config.epochs;
@@ -268,7 +279,8 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   const auto metrics_file = seed_dir / "metrics.jsonl";
   const auto last_dir = seed_dir / "last";
   Progress progress;
-  if (const auto snapshot = existing_snapshot(last_dir); !snapshot.empty()) {
+  const auto snapshot = coordinator ? existing_snapshot(last_dir) : fs::path();
+  if (!snapshot.empty()) {
     progress = progress_from_json(read_json(snapshot / "state.json"));
     task_model->import_tensors(model::load_tensors(snapshot / "model.safetensors"),
                                (snapshot / "model.safetensors").string());
@@ -276,8 +288,33 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
                                  (snapshot / "optimizer.safetensors").string());
     spdlog::info("seed {}: resuming at step {} (epoch {}, batch {})", seed, progress.step,
                  progress.epoch + 1, progress.batch_in_epoch);
+    if (!progress.finished && progress.global_batch != 0 &&
+        progress.global_batch != static_cast<std::int64_t>(batch_size)) {
+      throw error_in(snapshot, fmt::format("the snapshot was trained with a global batch of {} "
+                                           "rows per step, this run has {} (batch_size {} × {} "
+                                           "processes); resume with the same product",
+                                           progress.global_batch, batch_size, config.batch_size,
+                                           parallel.world_size()));
+    }
   }
-  truncate_metrics(metrics_file, progress.metrics_lines);
+  progress.global_batch = static_cast<std::int64_t>(batch_size);
+  if (hooks.parallel) {
+    // Every rank starts from rank 0's weights, optimizer state and position, as DDP does.
+    std::vector<torch::Tensor> state(parameters.begin(), parameters.end());
+    auto optimizer_state = optimizer.state_tensors();
+    for (auto& [name, tensor] : optimizer_state) state.push_back(tensor);
+    std::string document = to_json(progress).dump();
+    parallel.broadcast_from_coordinator(state, document);
+    if (!coordinator) {
+      progress = progress_from_json(json::parse(document));
+      optimizer.load_state_tensors(optimizer_state, "rank 0's optimizer state");
+    }
+    spdlog::info(
+        "seed {}: data-parallel over {} processes, per-process batch {}, effective "
+        "batch {} ({} steps per epoch)",
+        seed, parallel.world_size(), config.batch_size, batch_size, steps_per_epoch);
+  }
+  if (coordinator) truncate_metrics(metrics_file, progress.metrics_lines);
   const auto selection = config.resolved_selection_metric();
 
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);
@@ -287,9 +324,12 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     const auto batches =
         make_batches(order, batch_size, train_encoded, config.length_bucketing,
                      static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(progress.epoch));
-    const auto& chosen = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
-    torch::manual_seed(step_seed(seed, progress.step));
-    auto batch = collate(chosen, train_encoded, data.train, config.tasks, pad_id);
+    const auto& global_batch = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
+    const auto shard = local_shard(global_batch, rank, parallel.world_size());
+    // Each rank draws its own dropout masks; rank 0's are those of a single process.
+    torch::manual_seed(step_seed(seed, progress.step) +
+                       static_cast<std::uint64_t>(rank) * 0x9E3779B97F4A7C15ULL);
+    auto batch = collate(shard.chosen, train_encoded, data.train, config.tasks, pad_id);
     model::TaskTargets targets;
     for (auto& [task, target] : batch.targets) {
       targets[task] = model::is_regression(task) ? target.to(device, dtype) : target.to(device);
@@ -300,11 +340,13 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
                             batch.token_type_ids.to(device));
     const auto loss = model::task_loss(outputs, targets, config.loss_weights);
     loss.backward();
+    const double loss_value = parallel.average_gradients(
+        parameters, loss.item<double>(), shard.rows, static_cast<std::int64_t>(global_batch.size()),
+        progress.step + 1);
     if (config.max_grad_norm > 0) {
       torch::nn::utils::clip_grad_norm_(task_model->parameters(), config.max_grad_norm);
     }
     optimizer.step(learning_rate_at(config, progress.step, total_steps));
-    const double loss_value = loss.item<double>();
     if (!std::isfinite(loss_value)) {
       throw Error(
           fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate", seed,
@@ -334,6 +376,13 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     if (!(epoch_done || all_done || periodic)) continue;
 
     reporter.break_line();
+    if (!coordinator) {
+      progress.loss_sum = 0.0;
+      progress.loss_count = 0;
+      progress.finished = all_done;
+      parallel.wait_for_coordinator();
+      continue;
+    }
     const auto evaluation = evaluate(task_model, dev_encoded, data.dev, config, pad_id, device);
     json line{{"seed", seed},
               {"step", progress.step},
@@ -362,6 +411,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     }
     progress.finished = all_done;
     write_last(last_dir, task_model, optimizer, progress, seed);
+    parallel.wait_for_coordinator();
   }
   return json{{"seed", seed}, {"best", progress.best_metrics}, {"last", progress.last_metrics}};
 }
@@ -393,6 +443,17 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   config.backbone = fs::absolute(backbone).string();
   const auto first_data =
       load_training_data(data_dir, config, static_cast<std::uint64_t>(config.seeds.front()));
+  const bool coordinator = !hooks.parallel || hooks.parallel->is_coordinator();
+  if (!coordinator) {
+    for (const auto seed : config.seeds) {
+      const auto data =
+          config.augment == "none"
+              ? first_data
+              : load_training_data(data_dir, config, static_cast<std::uint64_t>(seed));
+      train_seed(config, data, seed, run_dir / fmt::format("seed-{}", seed), hooks);
+    }
+    return json();
+  }
 
   fs::create_directories(run_dir);
   if (!resume && fs::exists(run_dir / "summary.json")) {
