@@ -80,7 +80,8 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
 }
 
 // Batches of 16 in file order, each padded to max_length: the usual eager-PyTorch loop.
-double padded_essays_per_second(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
+double padded_essays_per_second(const fs::path& folder,
+                                const std::vector<serve::EssayInput>& essays,
                                 std::size_t max_length, model::TaskModel& task_model,
                                 const text::Tokenizer& tokenizer) {
   c10::InferenceMode inference;
@@ -115,9 +116,9 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
     predictors.back()->predict({essays.front()});  // warm-up: allocator, oneDNN primitives
   }
   auto tokenizer = text::load_tokenizer(folder);
-  model::TaskModel padded_model(
-      model::create_encoder(folder / "config.json"),
-      {model::Task::empathy, model::Task::distress, model::Task::emotion}, 0.0);
+  model::TaskModel padded_model(model::create_encoder(folder / "config.json"),
+                                {model::Task::empathy, model::Task::distress, model::Task::emotion},
+                                0.0);
   padded_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "bench");
   padded_model->eval();
 
@@ -159,8 +160,8 @@ void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
     predictions.push_back(serve::predict_essays(predictor, essays));
   }
   fmt::print("accuracy on {} dev essays: {}\n", essays.size(), run.string());
-  fmt::print("{:<40} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "path", "P(emp)",
-             "P(dis)", "P(avg)", "macroF1", "max|Δemp|", "max|Δdis|", "max|Δp|", "Δargmax");
+  fmt::print("{:<40} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "path", "P(emp)", "P(dis)",
+             "P(avg)", "macroF1", "max|Δemp|", "max|Δdis|", "max|Δp|", "Δargmax");
   const auto& ref = predictions.front();
   for (std::size_t k = 0; k < list.size(); ++k) {
     const auto& p = predictions[k];
@@ -183,13 +184,12 @@ void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
     };
     const bool t1 = scores.track1.has_value();
     const bool t2 = scores.track2.has_value();
-    fmt::print("{:<40} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8}\n", list[k].name,
-               cell(t1, t1 ? scores.track1->empathy : 0, 4),
-               cell(t1, t1 ? scores.track1->distress : 0, 4),
-               cell(t1, t1 ? scores.track1->average : 0, 4),
-               cell(t2, t2 ? scores.track2->macro_f1 : 0, 4), cell(t1, d_emp, 6),
-               cell(t1, d_dis, 6), cell(t2, d_prob, 6),
-               t2 ? fmt::format("{}/{}", changed, p.size()) : std::string("-"));
+    fmt::print(
+        "{:<40} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8}\n", list[k].name,
+        cell(t1, t1 ? scores.track1->empathy : 0, 4), cell(t1, t1 ? scores.track1->distress : 0, 4),
+        cell(t1, t1 ? scores.track1->average : 0, 4), cell(t2, t2 ? scores.track2->macro_f1 : 0, 4),
+        cell(t1, d_emp, 6), cell(t1, d_dis, 6), cell(t2, d_prob, 6),
+        t2 ? fmt::format("{}/{}", changed, p.size()) : std::string("-"));
   }
   std::fflush(stdout);
 }
@@ -245,9 +245,10 @@ int main(int argc, char** argv) {
     const auto& texts = bench::wassa_train_essays();
     std::vector<serve::EssayInput> essays;
     for (std::size_t i = 0; i < essay_count && i < texts.size(); ++i) essays.push_back({texts[i]});
-    fmt::print("speed: ELECTRA-base shape (random weights), {} WASSA train essays, max_length {}, "
-               "median of {} rounds\n",
-               essays.size(), kMaxLength, rounds);
+    fmt::print(
+        "speed: ELECTRA-base shape (random weights), {} WASSA train essays, max_length {}, "
+        "median of {} rounds\n",
+        essays.size(), kMaxLength, rounds);
     speed(model_dir, essays, rounds, threads, batch, kMaxLength);
   }
   if (!accuracy_runs.empty()) {

@@ -75,8 +75,7 @@ class PackedLinear {
   PackedLinear(const torch::Tensor& weight, const torch::Tensor& bias,
                InferencePrecision precision) {
     if (precision != InferencePrecision::int8) {
-      const auto dtype =
-          precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
+      const auto dtype = precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
       weight_ = weight.to(dtype).contiguous();
       bias_ = bias.to(dtype).contiguous();
       return;
@@ -92,8 +91,8 @@ class PackedLinear {
     const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
     static const auto prepack =
         c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
-    std::vector<c10::IValue> stack{quantized,
-                                   c10::optional<at::Tensor>(bias.to(torch::kFloat32).contiguous())};
+    std::vector<c10::IValue> stack{
+        quantized, c10::optional<at::Tensor>(bias.to(torch::kFloat32).contiguous())};
     prepack.callBoxed(&stack);
     packed_ = std::move(stack.at(0));
   }
@@ -158,9 +157,8 @@ struct InferenceEncoder::Impl {
     }
     const auto context = multi_head_attention(query, key, value, additive_mask, num_heads, 0.0,
                                               /*training=*/false);
-    const auto attended =
-        layer_norm(layer.output(context) + residual, layer.norm1_weight, layer.norm1_bias,
-                   layer.eps1);
+    const auto attended = layer_norm(layer.output(context) + residual, layer.norm1_weight,
+                                     layer.norm1_bias, layer.eps1);
     const auto inner = activate(layer.activation, layer.ffn_in(attended));
     return layer_norm(layer.ffn_out(inner) + attended, layer.norm2_weight, layer.norm2_bias,
                       layer.eps2);
@@ -208,8 +206,8 @@ InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptio
     packed.qkv = PackedLinear(qkv_weight, qkv_bias, options.precision);
     if (options.first_token_last_layer && &bert_layer == &bert_layers.back()) {
       packed.query = PackedLinear(self.query->weight, self.query->bias, options.precision);
-      packed.key_value = PackedLinear(qkv_weight.narrow(0, h, 2 * h),
-                                      qkv_bias.narrow(0, h, 2 * h), options.precision);
+      packed.key_value = PackedLinear(qkv_weight.narrow(0, h, 2 * h), qkv_bias.narrow(0, h, 2 * h),
+                                      options.precision);
     }
     const auto& attention_out = *bert_layer->attention->output;
     packed.output =
@@ -227,8 +225,8 @@ InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptio
     packed.norm2_bias = ffn_out.LayerNorm->bias.to(impl.compute_dtype);
     packed.eps2 = ffn_out.LayerNorm->options.eps();
     // The fused kernel has one eps for both norms and exact (erf) GELU.
-    all_exact_gelu = all_exact_gelu && packed.activation == Activation::Gelu &&
-                     packed.eps1 == packed.eps2;
+    all_exact_gelu =
+        all_exact_gelu && packed.activation == Activation::Gelu && packed.eps1 == packed.eps2;
     impl.layers.push_back(std::move(packed));
   }
   impl.fused =

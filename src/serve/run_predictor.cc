@@ -223,7 +223,8 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
                                                  static_cast<std::int64_t>(longest)};
     const auto input_ids = torch::from_blob(input.data(), shape, torch::kInt64).to(device);
     const auto attention_mask = torch::from_blob(mask.data(), shape, torch::kInt64).to(device);
-    const auto token_types = torch::zeros(shape, torch::TensorOptions(torch::kInt64).device(device));
+    const auto token_types =
+        torch::zeros(shape, torch::TensorOptions(torch::kInt64).device(device));
 
     torch::Tensor first;
     if (state_->fast) {

@@ -76,18 +76,17 @@ TEST_P(InferenceEncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
       const auto [input_ids, mask] = pad_batch(rows, config.pad_token_id);
       const auto first = fast.first_token(input_ids, mask, {});
       ASSERT_EQ(first.scalar_type(), torch::kFloat32);
-      ASSERT_EQ(first.sizes(), (c10::IntArrayRef{static_cast<std::int64_t>(rows.size()),
-                                                 config.hidden_size}));
-      worst_batched = std::max(
-          worst_batched,
-          max_abs_diff(first, cls_batched.narrow(0, static_cast<std::int64_t>(start),
-                                                 static_cast<std::int64_t>(rows.size()))));
+      ASSERT_EQ(first.sizes(),
+                (c10::IntArrayRef{static_cast<std::int64_t>(rows.size()), config.hidden_size}));
+      worst_batched =
+          std::max(worst_batched,
+                   max_abs_diff(first, cls_batched.narrow(0, static_cast<std::int64_t>(start),
+                                                          static_cast<std::int64_t>(rows.size()))));
     }
     for (std::size_t i = 0; i < ids.size(); ++i) {
       const auto [input_ids, mask] = pad_batch({ids[i]}, config.pad_token_id);
-      worst_single =
-          std::max(worst_single, max_abs_diff(fast.first_token(input_ids, mask, {})[0],
-                                              cls_single[static_cast<std::int64_t>(i)]));
+      worst_single = std::max(worst_single, max_abs_diff(fast.first_token(input_ids, mask, {})[0],
+                                                         cls_single[static_cast<std::int64_t>(i)]));
     }
     std::printf("%s %-36s cls_batched %.3g cls_single %.3g (max|diff|, tolerance %.0e)%s\n",
                 GetParam().checkpoint.c_str(), variant.name, worst_batched, worst_single,
