@@ -249,8 +249,9 @@ torch::Tensor InferenceEncoder::first_token(const torch::Tensor& input_ids,
                                             const torch::Tensor& attention_mask,
                                             const torch::Tensor& token_type_ids) {
   auto& impl = *impl_;
-  auto hidden = (*impl.parts.embeddings)(input_ids, token_type_ids);
-  if (impl.parts.embeddings_project != nullptr) hidden = (*impl.parts.embeddings_project)(hidden);
+  auto hidden = impl.parts.embeddings->forward(input_ids, token_type_ids);
+  if (impl.parts.embeddings_project != nullptr)
+    hidden = impl.parts.embeddings_project->forward(hidden);
   hidden = hidden.to(impl.compute_dtype);
   const auto layer_count = impl.layers.size();
   const bool first_only_last = impl.options.first_token_last_layer && layer_count > 0;

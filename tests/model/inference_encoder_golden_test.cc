@@ -2,10 +2,12 @@
 // text in HF's batches of 4 (padded, so the nested-tensor path skips real padding) and alone.
 // Tolerances, looser than the reference forward's 1e-5 because the schedule reorders float
 // operations (fused QKV, the scale applied to q before q·k) or rounds on purpose:
-//   fp32  2e-5 absolute (observed ≤ ~2e-6)
+//   fp32  2e-5 absolute (observed ≤ 1.7e-6 on electra, roberta and bert)
 //   bf16  0.1 absolute on hidden values of magnitude ~1 (bfloat16 keeps 8 bits: ~0.4% a step)
 //   int8  0.1 absolute (dynamic per-tensor input quantization, per-channel weights)
 // Reduced precisions must also really differ from fp32 (the test would pass vacuously else).
+// Variants: fused layers on nested tensors with the first-token last layer (the default),
+// separate products over every token (no fusion, full last layer), bf16 fused, int8.
 
 #include <cstdio>
 #include <string>
@@ -44,11 +46,8 @@ std::vector<Variant> variants() {
   };
   return {
       {"fp32 fused", make(InferencePrecision::fp32, true, true), 2e-5},
-      {"fp32 fused, full last layer", make(InferencePrecision::fp32, true, false), 2e-5},
-      {"fp32 separate ops", make(InferencePrecision::fp32, false, true), 2e-5},
       {"fp32 separate ops, full last layer", make(InferencePrecision::fp32, false, false), 2e-5},
       {"bf16 fused", make(InferencePrecision::bf16, true, true), 0.1},
-      {"bf16 separate ops", make(InferencePrecision::bf16, false, true), 0.1},
       {"int8", make(InferencePrecision::int8, false, true), 0.1},
   };
 }
@@ -105,7 +104,6 @@ TEST_P(InferenceEncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, InferenceEncoderGolden,
                          ::testing::Values(Case{"electra", "electra"},
-                                           Case{"electra_pretraining", "electra"},
                                            Case{"roberta", "roberta"}, Case{"bert", "bert"}),
                          [](const auto& info) { return info.param.checkpoint; });
 
