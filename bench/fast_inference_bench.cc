@@ -116,9 +116,9 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
     predictors.back()->predict({essays.front()});  // warm-up: allocator, oneDNN primitives
   }
   auto tokenizer = text::load_tokenizer(folder);
-  model::TaskModel padded_model(model::create_encoder(folder / "config.json"),
-                                {model::Task::empathy, model::Task::distress, model::Task::emotion},
-                                0.0);
+  const std::vector<model::Task> tasks = {model::Task::empathy, model::Task::distress,
+                                          model::Task::emotion};
+  model::TaskModel padded_model(model::create_encoder(folder / "config.json"), tasks, 0.0);
   padded_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "bench");
   padded_model->eval();
 
