@@ -129,10 +129,13 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
       predictors[k]->predict(essays);
       rates[k].push_back(static_cast<double>(essays.size()) /
                          std::chrono::duration<double>(Clock::now() - started).count());
+      fmt::print(stderr, "round {} {:<40} {:8.3f} essays/s\n", r + 1, list[k].name,
+                 rates[k].back());
     }
     rates.back().push_back(
         padded_essays_per_second(folder, essays, max_length, padded_model, *tokenizer));
-    fmt::print(stderr, "round {}/{} done\n", r + 1, rounds);
+    fmt::print(stderr, "round {} {:<40} {:8.3f} essays/s\n", r + 1, "eager fp32, padded to 128",
+               rates.back().back());
   }
   fmt::print("{:<40} {:>10} {:>16}\n", "path (forward batch " + std::to_string(batch) + ")",
              "essays/s", "× reference fp32");
