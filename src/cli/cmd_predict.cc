@@ -115,9 +115,10 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
           ->capture_default_str();
       command
           .add_option("--precision", options->precision,
-                      "Encoder arithmetic: fp32 (reference numerics), bf16 (bfloat16; fastest on "
-                      "CPUs with AVX-512 BF16 or AMX and on GPUs) or int8 (dynamically quantized "
-                      "Linear layers, CPU only). See docs/performance.md for speed and accuracy")
+                      "Encoder arithmetic: fp32 (reference numerics), int8 (dynamically quantized "
+                      "Linear layers, CPU only) or bf16 (bfloat16; fastest on CPUs with AVX-512 "
+                      "BF16 or AMX and on GPUs, but can cost accuracy). Check a reduced precision "
+                      "on dev first: docs/performance.md")
           ->capture_default_str()
           ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
       command

@@ -103,8 +103,8 @@ TEST_P(InferenceEncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Fixtures, InferenceEncoderGolden,
-                         ::testing::Values(Case{"electra", "electra"},
-                                           Case{"roberta", "roberta"}, Case{"bert", "bert"}),
+                         ::testing::Values(Case{"electra", "electra"}, Case{"roberta", "roberta"},
+                                           Case{"bert", "bert"}),
                          [](const auto& info) { return info.param.checkpoint; });
 
 TEST(InferenceEncoder, AlbertIsNotSupportedAndSaysSo) {
