@@ -121,9 +121,16 @@ LoadResult run_load(const std::shared_ptr<serve::Predictor>& predictor,
       for (std::size_t i = static_cast<std::size_t>(c); i < essays.size();
            i += static_cast<std::size_t>(clients)) {
         const auto sent = Clock::now();
-        auto result = client.Post("/v1/predict", json{{"essays", {essays[i].text}}}.dump(),
-                                  "application/json");
-        if (!result || result->status != 200) throw std::runtime_error("request failed");
+        const auto body = json{{"essays", {essays[i].text}}}.dump();
+        auto result = client.Post("/v1/predict", body, "application/json");
+        // httplib's listen backlog is 5: a connection lost there is retried once, as HTTP
+        // clients do.
+        if (!result) result = client.Post("/v1/predict", body, "application/json");
+        if (!result || result->status != 200) {
+          throw std::runtime_error(
+              result ? fmt::format("request failed: HTTP {} {}", result->status, result->body)
+                     : fmt::format("request failed: {}", httplib::to_string(result.error())));
+        }
         latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
       }
       return latencies;
@@ -238,6 +245,7 @@ int main(int argc, char** argv) {
             "http     {:2} clients, {:<17} {:7.2f} essays/s  p50 {:8.1f} ms  p99 {:8.1f} ms\n",
             clients, batching ? "micro-batched:" : "one at a time:", median(rate), median(p50),
             median(p99));
+        std::fflush(stdout);
       }
     }
   }
