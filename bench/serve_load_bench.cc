@@ -6,7 +6,7 @@
 //  2. The HTTP service under 1, 8 and 32 concurrent clients (one essay per request):
 //     essays/s, p50/p99 latency, with micro-batching and without (--max-batch 1).
 // Run: build/serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads T]
-//      [--precision fp32|bf16|int8 (of the HTTP part)] [--skip-load]
+//      [--precision fp32|bf16|int8 (of the HTTP part)] [--skip-predict] [--skip-load]
 // Data: $EMOTUNE_DATA and $EMOTUNE_HF_FIXTURES, else ../shared/... from the current folder.
 // Every figure is the median of R runs.
 
@@ -155,6 +155,7 @@ int main(int argc, char** argv) {
   int repeats = 3;
   int threads = 2;
   bool skip_load = false;
+  bool skip_predict = false;
   std::size_t load_essays = 64;
   auto load_precision = serve::Precision::fp32;
   for (int i = 1; i < argc; ++i) {
@@ -167,6 +168,8 @@ int main(int argc, char** argv) {
       threads = std::stoi(argv[++i]);
     else if (arg == "--precision" && i + 1 < argc)
       load_precision = serve::parse_precision(argv[++i]);
+    else if (arg == "--skip-predict")
+      skip_predict = true;
     else if (arg == "--skip-load")
       skip_load = true;
     else if (arg == "--load-essays" && i + 1 < argc)
@@ -174,7 +177,7 @@ int main(int argc, char** argv) {
     else {
       fmt::print(stderr,
                  "usage: serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads "
-                 "T] [--precision fp32|bf16|int8] [--skip-load]\n");
+                 "T] [--precision fp32|bf16|int8] [--skip-predict] [--skip-load]\n");
       return 2;
     }
   }
@@ -201,11 +204,14 @@ int main(int argc, char** argv) {
   }
   fmt::print("quantized engines in this libtorch:{}\n", engines.empty() ? " none" : engines);
 
-  std::vector<double> naive;
-  for (int r = 0; r < repeats; ++r)
-    naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
-  fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n", median(naive));
-  std::fflush(stdout);
+  if (!skip_predict) {
+    std::vector<double> naive;
+    for (int r = 0; r < repeats; ++r)
+      naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
+    fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n",
+               median(naive));
+    std::fflush(stdout);
+  }
 
   std::shared_ptr<serve::RunPredictor> load_predictor;
   for (const auto precision :
@@ -214,6 +220,8 @@ int main(int argc, char** argv) {
     options.threads = threads;
     options.precision = precision;
     auto predictor = std::make_shared<serve::RunPredictor>(folder, options);
+    if (precision == load_precision) load_predictor = predictor;
+    if (skip_predict) continue;
     std::vector<double> rates;
     for (int r = 0; r < repeats; ++r) {
       const auto started = Clock::now();
@@ -224,7 +232,6 @@ int main(int argc, char** argv) {
     fmt::print("predict  {} (fast kernels), length-sorted, forward batch 16: {:7.2f} essays/s\n",
                serve::precision_name(precision), median(rates));
     std::fflush(stdout);
-    if (precision == load_precision) load_predictor = predictor;
   }
   if (!skip_load) {
     const std::vector<serve::EssayInput> load_set(
