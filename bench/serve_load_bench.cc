@@ -1,11 +1,12 @@
 // Serving speed at ELECTRA-base shape (12 layers, hidden 768, 12 heads, FFN 3072; random
 // weights, the fixture ELECTRA vocabulary) on WASSA 2021 essays truncated to 128 tokens.
-//  1. RunPredictor::predict throughput on 200 essays with 2 threads: fp32 and bf16, length-
-//     sorted batches, against a plain eager fp32 loop padding batches of 16 to 128 tokens.
+//  1. RunPredictor::predict throughput on 200 essays with 2 threads: fp32, bf16 and int8 on
+//     the fast kernels, length-sorted batches, against a plain eager fp32 loop padding batches
+//     of 16 to 128 tokens (bench/fast_inference_bench compares every path in detail).
 //  2. The HTTP service under 1, 8 and 32 concurrent clients (one essay per request):
 //     essays/s, p50/p99 latency, with micro-batching and without (--max-batch 1).
 // Run: build/serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads T]
-//      [--skip-load]
+//      [--precision fp32|bf16|int8 (of the HTTP part)] [--skip-predict] [--skip-load]
 // Data: $EMOTUNE_DATA and $EMOTUNE_HF_FIXTURES, else ../shared/... from the current folder.
 // Every figure is the median of R runs.
 
@@ -26,6 +27,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "base_model.h"
 #include "data/wassa.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
@@ -65,28 +67,6 @@ double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const auto rank = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
   return values[std::min(rank, values.size() - 1)];
-}
-
-// An ELECTRA-base-shaped best/ folder with random weights.
-fs::path make_base_model(const fs::path& folder, const fs::path& fixtures, std::size_t max_length) {
-  fs::create_directories(folder);
-  auto config = json::parse(std::ifstream(fixtures / "electra" / "config.json"));
-  config["hidden_size"] = 768;
-  config["embedding_size"] = 768;
-  config["num_hidden_layers"] = 12;
-  config["num_attention_heads"] = 12;
-  config["intermediate_size"] = 3072;
-  train::write_json(folder / "config.json", config);
-  train::copy_tokenizer_files(fixtures / "electra", folder);
-  torch::manual_seed(1);
-  model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
-  model::save_tensors(folder / "model.safetensors", tensors);
-  train::write_json(folder / "emotune.json", json{{"model_type", "electra"},
-                                                  {"tasks", {"empathy", "distress", "emotion"}},
-                                                  {"max_length", max_length}});
-  return folder;
 }
 
 // The naive path: batches of 16 in file order, every one padded to max_length, eager fp32.
@@ -141,9 +121,16 @@ LoadResult run_load(const std::shared_ptr<serve::Predictor>& predictor,
       for (std::size_t i = static_cast<std::size_t>(c); i < essays.size();
            i += static_cast<std::size_t>(clients)) {
         const auto sent = Clock::now();
-        auto result = client.Post("/v1/predict", json{{"essays", {essays[i].text}}}.dump(),
-                                  "application/json");
-        if (!result || result->status != 200) throw std::runtime_error("request failed");
+        const auto body = json{{"essays", {essays[i].text}}}.dump();
+        auto result = client.Post("/v1/predict", body, "application/json");
+        // httplib's listen backlog is 5: a connection lost there is retried once, as HTTP
+        // clients do.
+        if (!result) result = client.Post("/v1/predict", body, "application/json");
+        if (!result || result->status != 200) {
+          throw std::runtime_error(
+              result ? fmt::format("request failed: HTTP {} {}", result->status, result->body)
+                     : fmt::format("request failed: {}", httplib::to_string(result.error())));
+        }
         latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent).count());
       }
       return latencies;
@@ -168,7 +155,9 @@ int main(int argc, char** argv) {
   int repeats = 3;
   int threads = 2;
   bool skip_load = false;
+  bool skip_predict = false;
   std::size_t load_essays = 64;
+  auto load_precision = serve::Precision::fp32;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--essays" && i + 1 < argc)
@@ -177,6 +166,10 @@ int main(int argc, char** argv) {
       repeats = std::stoi(argv[++i]);
     else if (arg == "--threads" && i + 1 < argc)
       threads = std::stoi(argv[++i]);
+    else if (arg == "--precision" && i + 1 < argc)
+      load_precision = serve::parse_precision(argv[++i]);
+    else if (arg == "--skip-predict")
+      skip_predict = true;
     else if (arg == "--skip-load")
       skip_load = true;
     else if (arg == "--load-essays" && i + 1 < argc)
@@ -184,7 +177,7 @@ int main(int argc, char** argv) {
     else {
       fmt::print(stderr,
                  "usage: serve_load_bench [--essays N] [--load-essays N] [--repeats R] [--threads "
-                 "T] [--skip-load]\n");
+                 "T] [--precision fp32|bf16|int8] [--skip-predict] [--skip-load]\n");
       return 2;
     }
   }
@@ -193,7 +186,7 @@ int main(int argc, char** argv) {
   runtime::configure_threads(threads);
   constexpr std::size_t kMaxLength = 128;
   const auto folder = fs::temp_directory_path() / fmt::format("emotune-serve-bench-{}", ::getpid());
-  make_base_model(folder, fixtures, kMaxLength);
+  bench::make_base_model(folder, fixtures, kMaxLength);
 
   const auto train_split = data::load_wassa(data_dir, data::Split::train);
   std::vector<serve::EssayInput> essays;
@@ -211,45 +204,46 @@ int main(int argc, char** argv) {
   }
   fmt::print("quantized engines in this libtorch:{}\n", engines.empty() ? " none" : engines);
 
-  std::vector<double> naive;
-  for (int r = 0; r < repeats; ++r)
-    naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
-  fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n", median(naive));
-  std::fflush(stdout);
+  if (!skip_predict) {
+    std::vector<double> naive;
+    for (int r = 0; r < repeats; ++r)
+      naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
+    fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n",
+               median(naive));
+    std::fflush(stdout);
+  }
 
-  std::shared_ptr<serve::RunPredictor> fp32_predictor;
-  for (const auto precision : {serve::Precision::fp32, serve::Precision::bf16}) {
-    for (const std::size_t batch : precision == serve::Precision::fp32
-                                       ? std::vector<std::size_t>{8, 16, 32}
-                                       : std::vector<std::size_t>{16}) {
-      serve::RunPredictorOptions options;
-      options.threads = threads;
-      options.forward_batch = batch;
-      options.precision = precision;
-      auto predictor = std::make_shared<serve::RunPredictor>(folder, options);
-      std::vector<double> rates;
-      for (int r = 0; r < repeats; ++r) {
-        const auto started = Clock::now();
-        predictor->predict(essays);
-        rates.push_back(static_cast<double>(essays.size()) /
-                        std::chrono::duration<double>(Clock::now() - started).count());
-      }
-      fmt::print("predict  {} sorted, forward batch {:2}:           {:7.2f} essays/s\n",
-                 serve::precision_name(precision), batch, median(rates));
-      std::fflush(stdout);
-      if (precision == serve::Precision::fp32 && batch == 16) fp32_predictor = predictor;
+  std::shared_ptr<serve::RunPredictor> load_predictor;
+  for (const auto precision :
+       {serve::Precision::fp32, serve::Precision::bf16, serve::Precision::int8}) {
+    serve::RunPredictorOptions options;
+    options.threads = threads;
+    options.precision = precision;
+    auto predictor = std::make_shared<serve::RunPredictor>(folder, options);
+    if (precision == load_precision) load_predictor = predictor;
+    if (skip_predict) continue;
+    std::vector<double> rates;
+    for (int r = 0; r < repeats; ++r) {
+      const auto started = Clock::now();
+      predictor->predict(essays);
+      rates.push_back(static_cast<double>(essays.size()) /
+                      std::chrono::duration<double>(Clock::now() - started).count());
     }
+    fmt::print("predict  {} (fast kernels), length-sorted, forward batch 16: {:7.2f} essays/s\n",
+               serve::precision_name(precision), median(rates));
+    std::fflush(stdout);
   }
   if (!skip_load) {
     const std::vector<serve::EssayInput> load_set(
         essays.begin(),
         essays.begin() + static_cast<std::ptrdiff_t>(std::min(load_essays, essays.size())));
-    fmt::print("http load: {} essays, one per request\n", load_set.size());
+    fmt::print("http load: {} essays, one per request, precision {}\n", load_set.size(),
+               serve::precision_name(load_precision));
     for (const int clients : {1, 8, 32}) {
       for (const bool batching : {false, true}) {
         std::vector<double> rate, p50, p99;
         for (int r = 0; r < repeats; ++r) {
-          const auto result = run_load(fp32_predictor, load_set, clients, batching);
+          const auto result = run_load(load_predictor, load_set, clients, batching);
           rate.push_back(result.essays_per_second);
           p50.push_back(result.p50_ms);
           p99.push_back(result.p99_ms);
@@ -258,6 +252,7 @@ int main(int argc, char** argv) {
             "http     {:2} clients, {:<17} {:7.2f} essays/s  p50 {:8.1f} ms  p99 {:8.1f} ms\n",
             clients, batching ? "micro-batched:" : "one at a time:", median(rate), median(p50),
             median(p99));
+        std::fflush(stdout);
       }
     }
   }

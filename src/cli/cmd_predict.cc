@@ -25,6 +25,7 @@ struct PredictOptions {
   std::size_t batch_size = 16;
   std::string device = "cpu";
   std::string precision = "fp32";
+  std::string kernels = "fast";
 };
 
 void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
@@ -34,10 +35,6 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
   }
   if (options.out.empty()) throw Error("predict: --out DIR is required");
   if (options.batch_size == 0) throw Error("predict: --batch-size must be at least 1");
-  if (options.device != "cpu") {
-    throw Error("predict: --device " + options.device +
-                " is not supported; prediction runs on the CPU (use --device cpu)");
-  }
   std::set<std::string> names;
   for (const auto& run : options.runs) {
     if (!names.insert(serve::member_name(run)).second && options.runs.size() > 1) {
@@ -63,6 +60,8 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
   predictor_options.threads = globals.threads;
   predictor_options.forward_batch = options.batch_size;
   predictor_options.precision = serve::parse_precision(options.precision);
+  predictor_options.kernels = serve::parse_kernels(options.kernels);
+  predictor_options.device = options.device;
   for (const auto& run : options.runs) {
     const fs::path out = options.runs.size() == 1 ? fs::path(options.out)
                                                   : fs::path(options.out) / serve::member_name(run);
@@ -70,7 +69,9 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
     serve::RunPredictor predictor(model_folder, predictor_options);
     const auto predictions = serve::predict_essays(predictor, essays);
     nlohmann::json metadata{{"model", fs::absolute(model_folder).lexically_normal().string()},
-                            {"precision", options.precision}};
+                            {"precision", options.precision},
+                            {"kernels", options.kernels},
+                            {"device", options.device}};
     metadata["source"] = split ? nlohmann::json("wassa") : nlohmann::json(options.input);
     serve::write_prediction_folder(out, predictions,
                                    split ? std::optional(split->split) : std::nullopt, metadata);
@@ -108,9 +109,25 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
           ->required();
       command.add_option("--batch-size", options->batch_size,
                          "Essays per forward pass, after sorting by length (default 16)");
-      command.add_option("--device", options->device, "Where to compute: cpu (the only one)");
-      command.add_option("--precision", options->precision,
-                         "fp32 (reference numerics, default) or bf16 (faster, approximate)");
+      command
+          .add_option("--device", options->device,
+                      "Where to compute: cpu, cuda or cuda:N (needs a CUDA build of libtorch)")
+          ->capture_default_str();
+      command
+          .add_option("--precision", options->precision,
+                      "Encoder arithmetic: fp32 (reference numerics), int8 (dynamically quantized "
+                      "Linear layers, CPU only) or bf16 (bfloat16; fastest on CPUs with AVX-512 "
+                      "BF16 or AMX and on GPUs, but can cost accuracy). Check a reduced precision "
+                      "on dev first: docs/performance.md")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+      command
+          .add_option("--kernels", options->kernels,
+                      "fast (fused layers on unpadded nested tensors, first-token-only last "
+                      "layer; bert, roberta, electra) or reference (the training modules' "
+                      "forward, HuggingFace's order of operations; fp32/bf16 only)")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"fast", "reference"}));
       command.footer(
           "Examples:\n  emotune predict runs/mt-electra --data /data --split dev --out "
           "preds/dev\n  emotune predict runs/a runs/b --input essays.jsonl --out preds/mine");

@@ -30,6 +30,8 @@ struct ServeOptions {
   std::size_t http_threads = 64;
   std::size_t forward_batch = 16;
   std::string precision = "fp32";
+  std::string kernels = "fast";
+  std::string device = "cpu";
 };
 
 void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
@@ -45,6 +47,8 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   predictor_options.threads = globals.threads;
   predictor_options.forward_batch = options.forward_batch;
   predictor_options.precision = serve::parse_precision(options.precision);
+  predictor_options.kernels = serve::parse_kernels(options.kernels);
+  predictor_options.device = options.device;
   auto predictor = serve::load_predictor(options.model_dir, predictor_options);
 
   serve::ServerOptions server_options;
@@ -138,9 +142,18 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
           ->check(CLI::Range(1, 4096));
       command
           .add_option("--precision", options->precision,
-                      "fp32 (reference numerics) or bf16 (encoder in bfloat16)")
+                      "Encoder arithmetic, as `emotune predict --precision`: fp32, bf16 or int8")
           ->capture_default_str()
-          ->check(CLI::IsMember({"fp32", "bf16"}));
+          ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
+      command
+          .add_option("--kernels", options->kernels,
+                      "fast or reference, as `emotune predict --kernels`")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"fast", "reference"}));
+      command
+          .add_option("--device", options->device,
+                      "Where to compute: cpu, cuda or cuda:N (needs a CUDA build of libtorch)")
+          ->capture_default_str();
       command.callback([options, &globals] { run_serve(*options, globals); });
     });
 

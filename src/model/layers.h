@@ -65,6 +65,7 @@ class BertSelfAttentionImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
 
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
+  std::int64_t num_heads() const { return num_heads_; }
 
  private:
   std::int64_t num_heads_;
@@ -103,6 +104,7 @@ class BertIntermediateImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& hidden);
 
   torch::nn::Linear dense{nullptr};
+  Activation activation() const { return activation_; }
 
  private:
   Activation activation_;
@@ -129,6 +131,7 @@ class BertEncoderImpl : public torch::nn::Module {
                         std::vector<torch::Tensor>* hidden_states);
 
   torch::nn::ModuleList layer{nullptr};
+  const std::vector<BertLayer>& layers() const { return layers_; }
 
  private:
   std::vector<BertLayer> layers_;

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <numeric>
+#include <optional>
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -12,6 +14,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "runtime/device.h"
 #include "runtime/threads.h"
 #include "text/tokenizer.h"
 
@@ -21,13 +24,21 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 
 Precision parse_precision(const std::string& name) {
-  if (name == "fp32") return Precision::fp32;
-  if (name == "bf16") return Precision::bf16;
-  throw Error(fmt::format("precision: expected fp32 or bf16, got '{}'", name));
+  return model::parse_inference_precision(name);
 }
 
 std::string precision_name(Precision precision) {
-  return precision == Precision::bf16 ? "bf16" : "fp32";
+  return model::inference_precision_name(precision);
+}
+
+Kernels parse_kernels(const std::string& name) {
+  if (name == "fast") return Kernels::fast;
+  if (name == "reference") return Kernels::reference;
+  throw Error(fmt::format("kernels: expected fast or reference, got '{}'", name));
+}
+
+std::string kernels_name(Kernels kernels) {
+  return kernels == Kernels::fast ? "fast" : "reference";
 }
 
 fs::path resolve_model_folder(const fs::path& dir) {
@@ -65,6 +76,8 @@ struct RunPredictor::State {
   std::unique_ptr<text::Tokenizer> tokenizer;
   model::TaskModel task_model{nullptr};
   std::vector<model::Task> tasks;
+  torch::Device device{torch::kCPU};
+  std::optional<model::InferenceEncoder> fast;  // set when the fast kernels run
 };
 
 namespace {
@@ -130,7 +143,22 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
   state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0);
   state_->task_model->import_tensors(tensors, weights_file.string());
   state_->task_model->eval();
-  if (options.precision == Precision::bf16) {
+  state_->device = runtime::parse_device(options.device);
+  state_->task_model->to(state_->device);
+  bool fast = options.kernels == Kernels::fast;
+  if (fast && !model::InferenceEncoder::supports(state_->task_model->encoder())) {
+    spdlog::info("{}: no fast kernels for {}; using the reference forward", folder.string(),
+                 state_->info.backbone);
+    fast = false;
+  }
+  if (fast) {
+    auto fast_options = options.fast_options;
+    fast_options.precision = options.precision;
+    state_->fast.emplace(state_->task_model->encoder(), fast_options);
+  } else if (options.precision == Precision::int8) {
+    throw Error(fmt::format("{}: precision int8 needs the fast kernels, which {} lacks",
+                            folder.string(), state_->info.backbone));
+  } else if (options.precision == Precision::bf16) {
     // The heads stay float32: only the encoder's matrix products gain from bf16.
     state_->task_model->encoder().to(torch::kBFloat16);
   }
@@ -140,8 +168,9 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
     throw Error(fmt::format("{}: the tokenizer lacks a cls, sep or pad token", folder.string()));
   }
   state_->info.version =
-      fmt::format("{} ({}, weights sha256 {}, {})", folder.string(), state_->info.backbone,
-                  sha256_file(weights_file).substr(0, 12), precision_name(options.precision));
+      fmt::format("{} ({}, weights sha256 {}, {}, {}, {})", folder.string(), state_->info.backbone,
+                  sha256_file(weights_file).substr(0, 12), precision_name(options.precision),
+                  fast ? "fast kernels" : "reference kernels", state_->device.str());
 }
 
 RunPredictor::~RunPredictor() = default;
@@ -176,7 +205,7 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
 
   c10::InferenceMode inference;
   auto& task_model = *state_->task_model;
-  const bool bf16 = state_->options.precision == Precision::bf16;
+  const auto device = state_->device;
   const auto& labels = emotion_label_names();
   for (std::size_t start = 0; start < order.size(); start += state_->options.forward_batch) {
     const std::size_t end = std::min(order.size(), start + state_->options.forward_batch);
@@ -192,23 +221,28 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
     }
     const auto shape = std::vector<std::int64_t>{static_cast<std::int64_t>(rows),
                                                  static_cast<std::int64_t>(longest)};
-    const auto input_ids = torch::from_blob(input.data(), shape, torch::kInt64);
-    const auto attention_mask = torch::from_blob(mask.data(), shape, torch::kInt64);
-    const auto token_types = torch::zeros(shape, torch::kInt64);
+    const auto input_ids = torch::from_blob(input.data(), shape, torch::kInt64).to(device);
+    const auto attention_mask = torch::from_blob(mask.data(), shape, torch::kInt64).to(device);
+    const auto token_types =
+        torch::zeros(shape, torch::TensorOptions(torch::kInt64).device(device));
 
-    model::TaskOutputs outputs;
-    if (bf16) {
-      auto hidden = task_model.encoder().forward(input_ids, attention_mask, token_types);
-      const auto first = hidden.select(1, 0).to(torch::kFloat32);
-      for (const auto task : state_->tasks) {
-        auto out = task_model.head(task)->forward(first);
-        outputs[task] = model::is_regression(task) ? out.squeeze(-1) : out;
-      }
+    torch::Tensor first;
+    if (state_->fast) {
+      first = state_->fast->first_token(input_ids, attention_mask, token_types);
     } else {
-      outputs = task_model.forward(input_ids, attention_mask, token_types);
+      first = task_model.encoder()
+                  .forward(input_ids, attention_mask, token_types)
+                  .select(1, 0)
+                  .to(torch::kFloat32);
+    }
+    // Eval mode: the heads read the first token's vector as TaskModel::forward does.
+    model::TaskOutputs outputs;
+    for (const auto task : state_->tasks) {
+      auto out = task_model.head(task)->forward(first);
+      outputs[task] = model::is_regression(task) ? out.squeeze(-1) : out;
     }
     for (const auto& [task, output] : outputs) {
-      const auto values = output.to(torch::kFloat64).contiguous();
+      const auto values = output.to(torch::kCPU, torch::kFloat64).contiguous();
       if (model::is_regression(task)) {
         const auto* data = values.data_ptr<double>();
         for (std::size_t r = 0; r < rows; ++r) {

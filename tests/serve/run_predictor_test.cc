@@ -1,6 +1,16 @@
 #include <gtest/gtest.h>
 #include <httplib.h>
 
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <future>
 #include <thread>
 
 #include <torch/torch.h>
@@ -18,6 +28,8 @@
 #include "serve/server.h"
 #include "text/tokenizer.h"
 #include "train/run_dir.h"
+
+extern char** environ;
 
 namespace emotune {
 namespace {
@@ -121,35 +133,39 @@ TEST_P(RunPredictorTest, BatchedSortedAnswersEqualOneAtATimeForwardPasses) {
   testing::TempDir dir;
   constexpr std::size_t kMaxLength = 40;
   const auto folder = make_model_folder(dir / "run" / "seed-3" / "best", GetParam(), kMaxLength);
-  serve::RunPredictorOptions options;
-  options.threads = 2;
-  options.forward_batch = 4;
-  serve::RunPredictor predictor(dir / "run", options);  // a run folder: its only seed's best/
-  EXPECT_EQ(predictor.info().tasks, (std::vector<std::string>{"empathy", "distress", "emotion"}));
-  EXPECT_EQ(predictor.info().max_length, kMaxLength);
-  EXPECT_EQ(predictor.info().backbone, GetParam() == "roberta" ? "roberta" : GetParam());
+  for (const auto kernels : {serve::Kernels::fast, serve::Kernels::reference}) {
+    SCOPED_TRACE(serve::kernels_name(kernels));
+    serve::RunPredictorOptions options;
+    options.threads = 2;
+    options.forward_batch = 4;
+    options.kernels = kernels;
+    serve::RunPredictor predictor(dir / "run", options);  // a run folder: its only seed's best/
+    EXPECT_EQ(predictor.info().tasks, (std::vector<std::string>{"empathy", "distress", "emotion"}));
+    EXPECT_EQ(predictor.info().max_length, kMaxLength);
+    EXPECT_EQ(predictor.info().backbone, GetParam() == "roberta" ? "roberta" : GetParam());
 
-  const auto essays = wassa_essays(10);
-  const auto predictions = predictor.predict(essays);
-  ASSERT_EQ(predictions.size(), essays.size());
-  int truncated = 0;
-  ReferenceModel reference(folder, kMaxLength);
-  for (std::size_t i = 0; i < essays.size(); ++i) {
-    const auto want = reference(essays[i].text);
-    const auto& got = predictions[i];
-    ASSERT_TRUE(got.empathy && got.distress && got.emotion && got.emotion_probabilities);
-    EXPECT_NEAR(*got.empathy, want.empathy, 1e-5) << i;
-    EXPECT_NEAR(*got.distress, want.distress, 1e-5) << i;
-    for (std::size_t k = 0; k < 7; ++k) {
-      EXPECT_NEAR((*got.emotion_probabilities)[k], want.probabilities[k], 1e-5) << i;
+    const auto essays = wassa_essays(10);
+    const auto predictions = predictor.predict(essays);
+    ASSERT_EQ(predictions.size(), essays.size());
+    int truncated = 0;
+    ReferenceModel reference(folder, kMaxLength);
+    for (std::size_t i = 0; i < essays.size(); ++i) {
+      const auto want = reference(essays[i].text);
+      const auto& got = predictions[i];
+      ASSERT_TRUE(got.empathy && got.distress && got.emotion && got.emotion_probabilities);
+      EXPECT_NEAR(*got.empathy, want.empathy, 1e-5) << i;
+      EXPECT_NEAR(*got.distress, want.distress, 1e-5) << i;
+      for (std::size_t k = 0; k < 7; ++k) {
+        EXPECT_NEAR((*got.emotion_probabilities)[k], want.probabilities[k], 1e-5) << i;
+      }
+      EXPECT_EQ(got.token_count, want.tokens) << i;
+      EXPECT_EQ(got.truncated, want.truncated) << i;
+      truncated += got.truncated;
     }
-    EXPECT_EQ(got.token_count, want.tokens) << i;
-    EXPECT_EQ(got.truncated, want.truncated) << i;
-    truncated += got.truncated;
+    EXPECT_GT(truncated, 0);  // WASSA essays are longer than 40 tokens
+    EXPECT_FALSE(predictions[essays.size() - 1].truncated);
+    EXPECT_EQ(predictions[essays.size() - 1].token_count, 2u);  // "" is [CLS] [SEP]
   }
-  EXPECT_GT(truncated, 0);  // WASSA essays are longer than 40 tokens
-  EXPECT_FALSE(predictions[essays.size() - 1].truncated);
-  EXPECT_EQ(predictions[essays.size() - 1].token_count, 2u);  // "" is [CLS] [SEP]
 }
 
 INSTANTIATE_TEST_SUITE_P(Families, RunPredictorTest,
@@ -193,26 +209,163 @@ TEST(RunPredictor, ServerAnswersEqualTheDirectPredictions) {
   EXPECT_EQ(json::parse(info->body)["backbone"], "electra");
 }
 
-TEST(RunPredictor, Bf16StaysCloseToFp32) {
+// A free TCP port on 127.0.0.1 (the kernel's choice, released again for the child to take).
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t size = sizeof(address);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// `emotune serve` as a process: SIGTERM while a request waits in the micro-batcher lets that
+// request finish with its answer, then the program exits 0.
+TEST(ServeCommand, SigtermFinishesTheRequestInFlightThenExitsZero) {
+  testing::TempDir dir;
+  const auto folder = make_model_folder(dir / "best", "electra", 32);
+  const int port = free_port();
+  ASSERT_GT(port, 0);
+  const auto log = (dir / "serve.log").string();
+  const std::vector<std::string> args = {
+      testing::cli_path().string(), "--threads",     "1",   "serve", folder.string(), "--port",
+      std::to_string(port),         "--max-wait-ms", "3000"};
+  std::vector<char*> argv;
+  for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  pid_t pid = -1;
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+  const auto kill_child = [&] {
+    if (pid > 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+      pid = -1;
+    }
+  };
+
+  httplib::Client client("127.0.0.1", port);
+  client.set_connection_timeout(1, 0);
+  client.set_read_timeout(60, 0);
+  bool up = false;
+  for (int attempt = 0; attempt < 600 && !up; ++attempt) {
+    auto health = client.Get("/healthz");
+    up = health && health->status == 200;
+    if (!up) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!up) {
+    kill_child();
+    FAIL() << "emotune serve did not come up: " << read_file(log);
+  }
+  auto in_flight = std::async(std::launch::async, [port] {
+    httplib::Client one("127.0.0.1", port);
+    one.set_read_timeout(60, 0);
+    auto result = one.Post("/v1/predict", R"({"essays": [{"id": 5, "text": "I feel for them."}]})",
+                           "application/json");
+    return result ? std::make_pair(result->status, result->body)
+                  : std::make_pair(-1, std::string());
+  });
+  // The request is in flight once it waits in the queue (up to --max-wait-ms for company).
+  bool queued = false;
+  for (int attempt = 0; attempt < 200 && !queued; ++attempt) {
+    auto metrics = client.Get("/metrics");
+    queued = metrics && metrics->body.find("emotune_queue_depth 1") != std::string::npos;
+    if (!queued) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_TRUE(queued) << "the request was answered before SIGTERM could be sent";
+  ASSERT_EQ(::kill(pid, SIGTERM), 0);
+  const auto [status, body] = in_flight.get();
+  int wait_status = 0;
+  ASSERT_EQ(::waitpid(pid, &wait_status, 0), pid);
+  pid = -1;
+  EXPECT_EQ(status, 200) << body;
+  if (status == 200) {
+    const auto answer = json::parse(body)["predictions"][0];
+    EXPECT_EQ(answer["id"], 5);
+    EXPECT_TRUE(answer.contains("empathy") && answer.contains("emotion"));
+  }
+  ASSERT_TRUE(WIFEXITED(wait_status)) << read_file(log);
+  EXPECT_EQ(WEXITSTATUS(wait_status), 0) << read_file(log);
+  EXPECT_NE(read_file(log).find("finishing requests in flight"), std::string::npos)
+      << read_file(log);
+}
+
+// Reduced precisions (on both kernels where they exist) stay close to the reference fp32
+// answers on a real fixture encoder, and really compute in another precision.
+TEST(RunPredictor, ReducedPrecisionsStayCloseToFp32) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 64);
   const auto essays = wassa_essays(20);
-  serve::RunPredictor fp32(folder);
+  serve::RunPredictorOptions reference_options;
+  reference_options.kernels = serve::Kernels::reference;
+  const auto want = serve::RunPredictor(folder, reference_options).predict(essays);
+  struct Case {
+    serve::Kernels kernels;
+    serve::Precision precision;
+  };
+  for (const auto [kernels, precision] : {Case{serve::Kernels::reference, serve::Precision::bf16},
+                                          Case{serve::Kernels::fast, serve::Precision::bf16},
+                                          Case{serve::Kernels::fast, serve::Precision::int8}}) {
+    serve::RunPredictorOptions options;
+    options.kernels = kernels;
+    options.precision = precision;
+    serve::RunPredictor predictor(folder, options);
+    const auto got = predictor.predict(essays);
+    double worst = 0;
+    for (std::size_t i = 0; i < essays.size(); ++i) {
+      worst = std::max(worst, std::abs(*want[i].empathy - *got[i].empathy));
+      worst = std::max(worst, std::abs(*want[i].distress - *got[i].distress));
+      for (std::size_t k = 0; k < 7; ++k) {
+        worst = std::max(worst, std::abs((*want[i].emotion_probabilities)[k] -
+                                         (*got[i].emotion_probabilities)[k]));
+      }
+      EXPECT_EQ(got[i].token_count, want[i].token_count);
+    }
+    const auto name = serve::kernels_name(kernels) + " " + serve::precision_name(precision);
+    EXPECT_LT(worst, 0.05) << name;
+    EXPECT_GT(worst, 0.0) << name << ": it really ran in another precision";
+    EXPECT_NE(predictor.info().version.find(serve::precision_name(precision)), std::string::npos);
+  }
+}
+
+TEST(RunPredictor, UnavailableCombinationsAreClearErrors) {
+  testing::TempDir dir;
+  const auto folder = make_model_folder(dir / "best", "electra", 32);
   serve::RunPredictorOptions options;
-  options.precision = serve::Precision::bf16;
-  serve::RunPredictor bf16(folder, options);
-  const auto a = fp32.predict(essays);
-  const auto b = bf16.predict(essays);
-  double worst = 0;
-  for (std::size_t i = 0; i < essays.size(); ++i) {
-    worst = std::max(worst, std::abs(*a[i].empathy - *b[i].empathy));
-    for (std::size_t k = 0; k < 7; ++k) {
-      worst = std::max(
-          worst, std::abs((*a[i].emotion_probabilities)[k] - (*b[i].emotion_probabilities)[k]));
+  options.kernels = serve::Kernels::reference;
+  options.precision = serve::Precision::int8;
+  EXPECT_THROW(serve::RunPredictor(folder, options), Error);
+  const auto albert = make_model_folder(dir / "albert", "albert", 32);
+  options.kernels = serve::Kernels::fast;  // ALBERT has no fast kernels: reference, no int8
+  EXPECT_THROW(serve::RunPredictor(albert, options), Error);
+  options.precision = serve::Precision::fp32;
+  EXPECT_NE(serve::RunPredictor(albert, options).info().version.find("reference kernels"),
+            std::string::npos);
+  options.device = "gpu";
+  EXPECT_THROW(serve::RunPredictor(folder, options), Error);
+  if (!torch::cuda::is_available()) {
+    options.device = "cuda:0";
+    try {
+      serve::RunPredictor predictor(folder, options);
+      FAIL() << "no error";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
     }
   }
-  EXPECT_LT(worst, 0.05);
-  EXPECT_GT(worst, 0.0);  // it really ran in another precision
+  EXPECT_THROW(serve::parse_kernels("turbo"), Error);
+  EXPECT_EQ(serve::parse_kernels(serve::kernels_name(serve::Kernels::reference)),
+            serve::Kernels::reference);
 }
 
 TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {

@@ -1,0 +1,278 @@
+#include "model/inference_encoder.h"
+
+#include <ATen/core/dispatch/Dispatcher.h>
+
+#include <algorithm>
+#include <optional>
+
+#include <fmt/format.h>
+
+#include "common/error.h"
+#include "model/bert.h"
+#include "model/electra.h"
+#include "model/layers.h"
+
+namespace emotune::model {
+
+InferencePrecision parse_inference_precision(const std::string& name) {
+  if (name == "fp32") return InferencePrecision::fp32;
+  if (name == "bf16") return InferencePrecision::bf16;
+  if (name == "int8") return InferencePrecision::int8;
+  throw Error(fmt::format("precision: expected fp32, bf16 or int8, got '{}'", name));
+}
+
+std::string inference_precision_name(InferencePrecision precision) {
+  switch (precision) {
+    case InferencePrecision::fp32:
+      return "fp32";
+    case InferencePrecision::bf16:
+      return "bf16";
+    case InferencePrecision::int8:
+      return "int8";
+  }
+  return "?";
+}
+
+namespace {
+
+// The parts of a BERT-layout encoder the schedule reads.
+struct BertParts {
+  BertEmbeddingsImpl* embeddings = nullptr;
+  torch::nn::LinearImpl* embeddings_project = nullptr;  // ELECTRA with E != H
+  BertEncoderImpl* encoder = nullptr;
+};
+
+std::optional<BertParts> bert_parts(const Encoder& encoder) {
+  auto& mutable_encoder = const_cast<Encoder&>(encoder);
+  if (auto* electra = dynamic_cast<ElectraModel*>(&mutable_encoder)) {
+    BertParts parts{electra->embeddings.get(), nullptr, electra->encoder.get()};
+    if (!electra->embeddings_project.is_empty())
+      parts.embeddings_project = electra->embeddings_project.get();
+    return parts;
+  }
+  if (auto* bert = dynamic_cast<BertModel*>(&mutable_encoder))  // RoBERTa is a BertModel
+    return BertParts{bert->embeddings.get(), nullptr, bert->encoder.get()};
+  return std::nullopt;
+}
+
+// The quantized engine for dynamic int8 Linear layers: FBGEMM where the build has it (the
+// usual x86 choice), else oneDNN (Debian's libtorch: VNNI kernels).
+c10::QEngine int8_engine() {
+  const auto& engines = at::globalContext().supportedQEngines();
+  for (const auto wanted : {at::kFBGEMM, at::kONEDNN}) {
+    if (std::find(engines.begin(), engines.end(), wanted) != engines.end()) return wanted;
+  }
+  throw Error(
+      "precision int8: this libtorch has neither the FBGEMM nor the oneDNN quantized engine; "
+      "use --precision fp32 or bf16");
+}
+
+// A Linear layer packed for one arithmetic: a dense weight in the compute dtype, or an int8
+// weight prepacked for quantized::linear_dynamic (inputs quantized per call, per tensor).
+class PackedLinear {
+ public:
+  PackedLinear() = default;
+  PackedLinear(const torch::Tensor& weight, const torch::Tensor& bias,
+               InferencePrecision precision) {
+    if (precision != InferencePrecision::int8) {
+      const auto dtype = precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
+      weight_ = weight.to(dtype).contiguous();
+      bias_ = bias.to(dtype).contiguous();
+      return;
+    }
+    if (!weight.device().is_cpu()) {
+      throw Error(fmt::format("precision int8 runs on the CPU only (the model is on {})",
+                              weight.device().str()));
+    }
+    const auto w = weight.to(torch::kFloat32).contiguous();
+    // One scale per output row keeps rows with small weights from losing all precision.
+    const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
+    const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
+    const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
+    static const auto prepack =
+        c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
+    std::vector<c10::IValue> stack{
+        quantized, c10::optional<at::Tensor>(bias.to(torch::kFloat32).contiguous())};
+    prepack.callBoxed(&stack);
+    packed_ = std::move(stack.at(0));
+  }
+
+  torch::Tensor operator()(const torch::Tensor& x) const {
+    if (packed_.isNone()) return torch::linear(x, weight_, bias_);
+    static const auto linear_dynamic =
+        c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
+    std::vector<c10::IValue> stack{x.contiguous(), packed_, false};
+    linear_dynamic.callBoxed(&stack);
+    return stack.at(0).toTensor();
+  }
+
+  const torch::Tensor& weight() const { return weight_; }
+  const torch::Tensor& bias() const { return bias_; }
+
+ private:
+  torch::Tensor weight_, bias_;
+  c10::IValue packed_;
+};
+
+struct PackedLayer {
+  PackedLinear qkv, query, key_value, output, ffn_in, ffn_out;
+  torch::Tensor norm1_weight, norm1_bias, norm2_weight, norm2_bias;
+  double eps1 = 0, eps2 = 0;
+  Activation activation = Activation::Gelu;
+};
+
+torch::Tensor layer_norm(const torch::Tensor& x, const torch::Tensor& weight,
+                         const torch::Tensor& bias, double eps) {
+  return torch::layer_norm(x, {x.size(-1)}, weight, bias, eps);
+}
+
+}  // namespace
+
+struct InferenceEncoder::Impl {
+  InferenceEncoderOptions options;
+  BertParts parts;
+  std::vector<PackedLayer> layers;
+  std::int64_t num_heads = 0;
+  std::int64_t hidden = 0;
+  torch::ScalarType compute_dtype = torch::kFloat32;
+  bool fused = false;
+
+  // One post-LN layer as separate products, over every token (query_rows = all) or, when
+  // first_only, queries for the first token alone; returns [batch, rows, hidden].
+  torch::Tensor unfused_layer(const PackedLayer& layer, const torch::Tensor& x,
+                              const torch::Tensor& additive_mask, bool first_only) const {
+    torch::Tensor query, key, value, residual;
+    if (first_only) {
+      residual = x.narrow(1, 0, 1);
+      query = layer.query(residual);
+      auto key_value = layer.key_value(x).chunk(2, -1);
+      key = key_value[0];
+      value = key_value[1];
+    } else {
+      residual = x;
+      auto qkv = layer.qkv(x).chunk(3, -1);
+      query = qkv[0];
+      key = qkv[1];
+      value = qkv[2];
+    }
+    const auto context = multi_head_attention(query, key, value, additive_mask, num_heads, 0.0,
+                                              /*training=*/false);
+    const auto attended = layer_norm(layer.output(context) + residual, layer.norm1_weight,
+                                     layer.norm1_bias, layer.eps1);
+    const auto inner = activate(layer.activation, layer.ffn_in(attended));
+    return layer_norm(layer.ffn_out(inner) + attended, layer.norm2_weight, layer.norm2_bias,
+                      layer.eps2);
+  }
+
+  torch::Tensor fused_layer(const PackedLayer& layer, const torch::Tensor& x) const {
+    return at::_transformer_encoder_layer_fwd(
+        x, hidden, num_heads, layer.qkv.weight(), layer.qkv.bias(), layer.output.weight(),
+        layer.output.bias(), /*use_gelu=*/true, /*norm_first=*/false, layer.eps1,
+        layer.norm1_weight, layer.norm1_bias, layer.norm2_weight, layer.norm2_bias,
+        layer.ffn_in.weight(), layer.ffn_in.bias(), layer.ffn_out.weight(), layer.ffn_out.bias());
+  }
+};
+
+bool InferenceEncoder::supports(const Encoder& encoder) {
+  return bert_parts(encoder).has_value();
+}
+
+InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptions& options)
+    : impl_(std::make_unique<Impl>()) {
+  auto parts = bert_parts(encoder);
+  if (!parts) {
+    throw Error(fmt::format("the inference schedule supports bert, roberta and electra, not {}",
+                            encoder.model_type()));
+  }
+  torch::NoGradGuard no_grad;
+  auto& impl = *impl_;
+  impl.options = options;
+  impl.parts = *parts;
+  impl.hidden = encoder.hidden_size();
+  impl.compute_dtype =
+      options.precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
+  if (options.precision == InferencePrecision::int8) at::globalContext().setQEngine(int8_engine());
+
+  const auto& bert_layers = parts->encoder->layers();
+  bool all_exact_gelu = true;
+  for (const auto& bert_layer : bert_layers) {
+    const auto& self = *bert_layer->attention->self;
+    impl.num_heads = self.num_heads();
+    PackedLayer packed;
+    const auto h = impl.hidden;
+    const auto qkv_weight =
+        torch::cat({self.query->weight, self.key->weight, self.value->weight}, 0);
+    const auto qkv_bias = torch::cat({self.query->bias, self.key->bias, self.value->bias}, 0);
+    packed.qkv = PackedLinear(qkv_weight, qkv_bias, options.precision);
+    if (options.first_token_last_layer && &bert_layer == &bert_layers.back()) {
+      packed.query = PackedLinear(self.query->weight, self.query->bias, options.precision);
+      packed.key_value = PackedLinear(qkv_weight.narrow(0, h, 2 * h), qkv_bias.narrow(0, h, 2 * h),
+                                      options.precision);
+    }
+    const auto& attention_out = *bert_layer->attention->output;
+    packed.output =
+        PackedLinear(attention_out.dense->weight, attention_out.dense->bias, options.precision);
+    packed.norm1_weight = attention_out.LayerNorm->weight.to(impl.compute_dtype);
+    packed.norm1_bias = attention_out.LayerNorm->bias.to(impl.compute_dtype);
+    packed.eps1 = attention_out.LayerNorm->options.eps();
+    const auto& intermediate = *bert_layer->intermediate;
+    packed.ffn_in =
+        PackedLinear(intermediate.dense->weight, intermediate.dense->bias, options.precision);
+    packed.activation = intermediate.activation();
+    const auto& ffn_out = *bert_layer->output;
+    packed.ffn_out = PackedLinear(ffn_out.dense->weight, ffn_out.dense->bias, options.precision);
+    packed.norm2_weight = ffn_out.LayerNorm->weight.to(impl.compute_dtype);
+    packed.norm2_bias = ffn_out.LayerNorm->bias.to(impl.compute_dtype);
+    packed.eps2 = ffn_out.LayerNorm->options.eps();
+    // The fused kernel has one eps for both norms and exact (erf) GELU.
+    all_exact_gelu =
+        all_exact_gelu && packed.activation == Activation::Gelu && packed.eps1 == packed.eps2;
+    impl.layers.push_back(std::move(packed));
+  }
+  impl.fused =
+      options.fused_layers && options.precision != InferencePrecision::int8 && all_exact_gelu;
+}
+
+InferenceEncoder::~InferenceEncoder() = default;
+InferenceEncoder::InferenceEncoder(InferenceEncoder&&) noexcept = default;
+InferenceEncoder& InferenceEncoder::operator=(InferenceEncoder&&) noexcept = default;
+
+const InferenceEncoderOptions& InferenceEncoder::options() const {
+  return impl_->options;
+}
+
+bool InferenceEncoder::fused() const {
+  return impl_->fused;
+}
+
+torch::Tensor InferenceEncoder::first_token(const torch::Tensor& input_ids,
+                                            const torch::Tensor& attention_mask,
+                                            const torch::Tensor& token_type_ids) {
+  auto& impl = *impl_;
+  auto hidden = impl.parts.embeddings->forward(input_ids, token_type_ids);
+  if (impl.parts.embeddings_project != nullptr)
+    hidden = impl.parts.embeddings_project->forward(hidden);
+  hidden = hidden.to(impl.compute_dtype);
+  const auto layer_count = impl.layers.size();
+  const bool first_only_last = impl.options.first_token_last_layer && layer_count > 0;
+  const auto unfused_count = first_only_last ? layer_count - 1 : layer_count;
+
+  std::size_t next = 0;
+  torch::Tensor padded_mask = attention_mask;
+  if (impl.fused && unfused_count > 0) {
+    // Nested tensors hold each essay at its own length: no work on padding at all.
+    auto nested = at::_nested_tensor_from_mask(hidden, attention_mask.to(torch::kBool));
+    for (; next < unfused_count; ++next) nested = impl.fused_layer(impl.layers[next], nested);
+    hidden = at::nested_to_padded_tensor(nested, 0.0);
+    padded_mask = attention_mask.narrow(1, 0, hidden.size(1));
+  }
+  if (next == layer_count) return hidden.select(1, 0).to(torch::kFloat32);
+  const auto additive_mask = additive_attention_mask(padded_mask, hidden.scalar_type());
+  for (; next < layer_count; ++next) {
+    const bool first_only = first_only_last && next + 1 == layer_count;
+    hidden = impl.unfused_layer(impl.layers[next], hidden, additive_mask, first_only);
+  }
+  return hidden.select(1, 0).to(torch::kFloat32);
+}
+
+}  // namespace emotune::model
