@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/paths.h"
 #include "data/wassa.h"
+#include "serve/ensemble_predictor.h"
 #include "serve/prediction_run.h"
 #include "serve/run_predictor.h"
 
@@ -65,9 +66,11 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
   for (const auto& run : options.runs) {
     const fs::path out = options.runs.size() == 1 ? fs::path(options.out)
                                                   : fs::path(options.out) / serve::member_name(run);
-    const auto model_folder = serve::resolve_model_folder(run);
-    serve::RunPredictor predictor(model_folder, predictor_options);
-    const auto predictions = serve::predict_essays(predictor, essays);
+    // An `emotune ensemble` folder predicts new essays through its members, as in serve.
+    const bool ensemble = fs::is_regular_file(fs::path(run) / "ensemble.json");
+    const auto model_folder = ensemble ? fs::path(run) : serve::resolve_model_folder(run);
+    const auto predictor = serve::load_predictor(model_folder, predictor_options);
+    const auto predictions = serve::predict_essays(*predictor, essays);
     nlohmann::json metadata{{"model", fs::absolute(model_folder).lexically_normal().string()},
                             {"precision", options.precision},
                             {"kernels", options.kernels},
@@ -89,8 +92,8 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
       auto options = std::make_shared<PredictOptions>();
       command
           .add_option("runs", options->runs,
-                      "Run folders from `emotune train` (the best seed's best/ is used), or a "
-                      "best/ folder itself")
+                      "Run folders from `emotune train` (the best seed's best/ is used), a "
+                      "best/ folder itself, or an `emotune ensemble` folder")
           ->required();
       command.add_option("--data", options->data,
                          "Data folder holding wassa2021/ (default $EMOTUNE_DATA); with --split");

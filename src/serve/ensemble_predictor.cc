@@ -91,7 +91,7 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
                       file.string(), member.dump()));
     }
     if (folder.is_relative()) folder = dir / folder;
-    members_.push_back(std::make_unique<RunPredictor>(folder, options));
+    members_.push_back(load_predictor(folder, options));  // a member may be an ensemble itself
   }
   const auto& first = members_.front()->info();
   for (const auto& member : members_) {

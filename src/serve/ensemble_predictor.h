@@ -31,7 +31,7 @@ class EnsemblePredictor : public Predictor {
   std::vector<EssayPrediction> predict(const std::vector<EssayInput>& essays) override;
 
  private:
-  std::vector<std::unique_ptr<RunPredictor>> members_;
+  std::vector<std::shared_ptr<Predictor>> members_;
   eval::EnsembleOptions ensemble_options_;
   ModelInfo info_;
 };

@@ -323,22 +323,6 @@ void write_snapshot(const Run& run, Models& models, const AdamW& decay, const Ad
   });
 }
 
-void truncate_lines(const fs::path& file, std::int64_t lines) {
-  std::string kept;
-  if (fs::exists(file)) {
-    std::istringstream in(read_file(file));
-    std::string line;
-    for (std::int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
-  }
-  write_file_atomic(file, kept);
-}
-
-void append_line(const fs::path& file, const std::string& line) {
-  std::ofstream out(file, std::ios::app);
-  out << line << "\n";
-  if (!out) throw error_in(file, "cannot append a line");
-}
-
 double learning_rate_at(const Recipe& recipe, std::int64_t step, std::int64_t total) {
   const auto warmup = static_cast<std::int64_t>(std::llround(recipe.warmup_ratio * total));
   if (step < warmup)
@@ -578,7 +562,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     for (const auto& [name, tensor] : *group) all_parameters.push_back(tensor);
 
   const auto log_file = run.out / "log.jsonl";
-  truncate_lines(log_file, position.log_lines);
+  keep_first_lines(log_file, position.log_lines);
 
   const double budget_seconds = options.budget_minutes * 60.0;
   const auto elapsed_now = [&] {

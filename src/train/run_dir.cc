@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 #include <fmt/format.h>
 
@@ -86,6 +87,23 @@ void copy_tokenizer_files(const fs::path& from, const fs::path& to) {
     if (fs::exists(from / name))
       fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
   }
+}
+
+void keep_first_lines(const fs::path& file, std::int64_t lines) {
+  std::string kept;
+  if (fs::exists(file)) {
+    std::istringstream in(read_file(file));
+    std::string line;
+    for (std::int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
+  }
+  write_file_atomic(file, kept);
+}
+
+void append_line(const fs::path& file, const std::string& line) {
+  std::ofstream out(file, std::ios::app);
+  out << line << "\n";
+  out.flush();
+  if (!out) throw error_in(file, "cannot append a line");
 }
 
 }  // namespace emotune::train

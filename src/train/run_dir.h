@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -28,6 +29,11 @@ nlohmann::json read_json(const std::filesystem::path& path);
 std::map<std::string, std::string> fingerprint_folder(const std::filesystem::path& dir);
 
 // Copies the tokenizer files of an HF checkpoint folder (whichever exist) into `to`.
+// Log files of one JSON object a line (metrics.jsonl, log.jsonl). A resumed run first keeps
+// the lines its snapshot had seen, so lines logged after that snapshot are not there twice.
+void keep_first_lines(const std::filesystem::path& file, std::int64_t lines);
+void append_line(const std::filesystem::path& file, const std::string& line);
+
 void copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace emotune::train

@@ -107,25 +107,6 @@ std::vector<EncodedExample> encode_all(const text::Tokenizer& tokenizer,
   return encoded;
 }
 
-// Trims metrics.jsonl to its first `lines` lines: evaluations logged after the snapshot a
-// resumed run starts from are redone, so they must not appear twice.
-void truncate_metrics(const fs::path& file, std::int64_t lines) {
-  std::string kept;
-  if (fs::exists(file)) {
-    std::istringstream in(read_file(file));
-    std::string line;
-    for (std::int64_t i = 0; i < lines && std::getline(in, line); ++i) kept += line + "\n";
-  }
-  write_file_atomic(file, kept);
-}
-
-void append_line(const fs::path& file, const std::string& line) {
-  std::ofstream out(file, std::ios::app);
-  out << line << "\n";
-  out.flush();
-  if (!out) throw error_in(file, "cannot append a line");
-}
-
 struct Evaluation {
   std::map<std::string, double> scores;
   double loss = 0.0;
@@ -314,7 +295,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
         "batch {} ({} steps per epoch)",
         seed, parallel.world_size(), config.batch_size, batch_size, steps_per_epoch);
   }
-  if (coordinator) truncate_metrics(metrics_file, progress.metrics_lines);
+  if (coordinator) keep_first_lines(metrics_file, progress.metrics_lines);
   const auto selection = config.resolved_selection_metric();
 
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);

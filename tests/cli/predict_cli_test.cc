@@ -212,6 +212,23 @@ TEST_F(PredictCliTest, EnsembleOfTwoRunsWithWeights) {
   EXPECT_EQ(mismatched.exit_code, 1);
 }
 
+TEST_F(PredictCliTest, EnsembleFolderPredictsNewEssaysLikeARun) {
+  // Runs after the ensemble test (gtest keeps declaration order), so ens/ exists.
+  const auto ensemble = dir("ens");
+  if (!fs::exists(ensemble / "ensemble.json")) GTEST_SKIP() << "ensemble test did not run";
+  const auto out = dir("ens-pred");
+  const auto result =
+      run_cli("--threads 1 predict " + shell_quote(ensemble.string()) + " --input " +
+              shell_quote(dir("in.tsv").string()) + " --out " + shell_quote(out.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto predictions = eval::read_predictions(out / "predictions.tsv");
+  ASSERT_EQ(predictions.size(), 2u);
+  EXPECT_EQ(predictions.ids, (std::vector<std::string>{"a1", "a2"}));
+  // The members' weighted mean (0.75 / 0.25, as ensemble.json records).
+  const auto member7 = eval::read_predictions(dir("pred-in.tsv") / "predictions.tsv");
+  EXPECT_NE(predictions.empathy[0], member7.empathy[0]) << "not just the first member";
+}
+
 TEST_F(PredictCliTest, ReportHoldsTheFigures) {
   // Runs after the ensemble test (gtest keeps declaration order), so ens/ exists.
   const auto ensemble = dir("ens");
