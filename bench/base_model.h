@@ -4,10 +4,13 @@
 // weights: 12 layers, hidden 768, 12 heads, FFN 3072, the fixture ELECTRA vocabulary and
 // tokenizer, heads for empathy, distress and emotion. For speed measurements only.
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -15,6 +18,8 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "serve/predictor.h"
+#include "text/tokenizer.h"
 #include "train/run_dir.h"
 
 namespace emotune::bench {
@@ -43,6 +48,41 @@ inline std::filesystem::path make_base_model(const std::filesystem::path& folder
                                                   {"tasks", {"empathy", "distress", "emotion"}},
                                                   {"max_length", max_length}});
   return folder;
+}
+
+// Median of a benchmark's repetitions (the figure the benches report).
+inline double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const auto n = values.size();
+  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+// The usual eager-PyTorch loop both benches compare against: batches of 16 in file order,
+// each padded to max_length. The caller chooses the grad mode (NoGradGuard, InferenceMode).
+inline double padded_essays_per_second(const std::vector<serve::EssayInput>& essays,
+                                       std::size_t max_length, model::TaskModel& task_model,
+                                       const text::Tokenizer& tokenizer) {
+  using Clock = std::chrono::steady_clock;
+  const auto started = Clock::now();
+  for (std::size_t start = 0; start < essays.size(); start += 16) {
+    std::vector<std::int64_t> ids, mask;
+    std::size_t rows = 0;
+    for (std::size_t i = start; i < std::min(essays.size(), start + 16); ++i, ++rows) {
+      auto encoding = tokenizer.encode(essays[i].text, max_length);
+      encoding.input_ids.resize(max_length, tokenizer.special_ids().pad);
+      encoding.attention_mask.resize(max_length, 0);
+      ids.insert(ids.end(), encoding.input_ids.begin(), encoding.input_ids.end());
+      mask.insert(mask.end(), encoding.attention_mask.begin(), encoding.attention_mask.end());
+    }
+    const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(rows),
+                                             static_cast<std::int64_t>(max_length)};
+    auto outputs =
+        task_model->forward(torch::tensor(ids).view(shape), torch::tensor(mask).view(shape),
+                            torch::zeros(shape, torch::kInt64));
+    (void)outputs;
+  }
+  return static_cast<double>(essays.size()) /
+         std::chrono::duration<double>(Clock::now() - started).count();
 }
 
 }  // namespace emotune::bench

@@ -43,12 +43,6 @@ namespace fs = std::filesystem;
 using namespace emotune;
 using Clock = std::chrono::steady_clock;
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const auto n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 struct Variant {
   std::string name;
   serve::RunPredictorOptions options;
@@ -79,34 +73,6 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
   };
 }
 
-// Batches of 16 in file order, each padded to max_length: the usual eager-PyTorch loop.
-double padded_essays_per_second(const fs::path& folder,
-                                const std::vector<serve::EssayInput>& essays,
-                                std::size_t max_length, model::TaskModel& task_model,
-                                const text::Tokenizer& tokenizer) {
-  c10::InferenceMode inference;
-  const auto started = Clock::now();
-  for (std::size_t start = 0; start < essays.size(); start += 16) {
-    std::vector<std::int64_t> ids, mask;
-    std::size_t rows = 0;
-    for (std::size_t i = start; i < std::min(essays.size(), start + 16); ++i, ++rows) {
-      auto encoding = tokenizer.encode(essays[i].text, max_length);
-      encoding.input_ids.resize(max_length, tokenizer.special_ids().pad);
-      encoding.attention_mask.resize(max_length, 0);
-      ids.insert(ids.end(), encoding.input_ids.begin(), encoding.input_ids.end());
-      mask.insert(mask.end(), encoding.attention_mask.begin(), encoding.attention_mask.end());
-    }
-    const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(rows),
-                                             static_cast<std::int64_t>(max_length)};
-    auto outputs =
-        task_model->forward(torch::tensor(ids).view(shape), torch::tensor(mask).view(shape),
-                            torch::zeros(shape, torch::kInt64));
-    (void)outputs;
-  }
-  return static_cast<double>(essays.size()) /
-         std::chrono::duration<double>(Clock::now() - started).count();
-}
-
 void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays, int rounds,
            int threads, std::size_t batch, std::size_t max_length) {
   auto list = variants(threads, batch);
@@ -132,8 +98,11 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
       fmt::print(stderr, "round {} {:<40} {:8.3f} essays/s\n", r + 1, list[k].name,
                  rates[k].back());
     }
-    rates.back().push_back(
-        padded_essays_per_second(folder, essays, max_length, padded_model, *tokenizer));
+    {
+      c10::InferenceMode inference;
+      rates.back().push_back(
+          bench::padded_essays_per_second(essays, max_length, padded_model, *tokenizer));
+    }
     fmt::print(stderr, "round {} {:<40} {:8.3f} essays/s\n", r + 1, "eager fp32, padded to 128",
                rates.back().back());
   }
@@ -142,12 +111,12 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
   const auto ratio_to_reference = [&](std::size_t k) {
     std::vector<double> ratios;
     for (int r = 0; r < rounds; ++r) ratios.push_back(rates[k][r] / rates[0][r]);
-    return median(ratios);
+    return bench::median(ratios);
   };
   fmt::print("{:<40} {:>10.2f} {:>16.2f}\n", "eager fp32, file order, padded to 128",
-             median(rates.back()), ratio_to_reference(list.size()));
+             bench::median(rates.back()), ratio_to_reference(list.size()));
   for (std::size_t k = 0; k < list.size(); ++k) {
-    fmt::print("{:<40} {:>10.2f} {:>16.2f}\n", list[k].name, median(rates[k]),
+    fmt::print("{:<40} {:>10.2f} {:>16.2f}\n", list[k].name, bench::median(rates[k]),
                ratio_to_reference(k));
   }
   std::fflush(stdout);

@@ -57,12 +57,6 @@ fs::path find_dir(const char* variable, const fs::path& relative) {
   throw std::runtime_error(std::string("set ") + variable);
 }
 
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const auto n = values.size();
-  return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
-}
-
 double percentile(std::vector<double> values, double p) {
   std::sort(values.begin(), values.end());
   const auto rank = static_cast<std::size_t>(p * static_cast<double>(values.size() - 1) + 0.5);
@@ -77,26 +71,7 @@ double naive_essays_per_second(const fs::path& folder, const std::vector<serve::
   task_model->import_tensors(model::load_tensors(folder / "model.safetensors"), "bench");
   task_model->eval();
   torch::NoGradGuard no_grad;
-  const auto started = Clock::now();
-  for (std::size_t start = 0; start < essays.size(); start += 16) {
-    std::vector<std::int64_t> ids, mask;
-    std::size_t rows = 0;
-    for (std::size_t i = start; i < std::min(essays.size(), start + 16); ++i, ++rows) {
-      auto encoding = tokenizer->encode(essays[i].text, max_length);
-      encoding.input_ids.resize(max_length, tokenizer->special_ids().pad);
-      encoding.attention_mask.resize(max_length, 0);
-      ids.insert(ids.end(), encoding.input_ids.begin(), encoding.input_ids.end());
-      mask.insert(mask.end(), encoding.attention_mask.begin(), encoding.attention_mask.end());
-    }
-    const std::vector<std::int64_t> shape = {static_cast<std::int64_t>(rows),
-                                             static_cast<std::int64_t>(max_length)};
-    auto outputs =
-        task_model->forward(torch::tensor(ids).view(shape), torch::tensor(mask).view(shape),
-                            torch::zeros(shape, torch::kInt64));
-    (void)outputs;
-  }
-  return static_cast<double>(essays.size()) /
-         std::chrono::duration<double>(Clock::now() - started).count();
+  return bench::padded_essays_per_second(essays, max_length, task_model, *tokenizer);
 }
 
 struct LoadResult {
@@ -209,7 +184,7 @@ int main(int argc, char** argv) {
     for (int r = 0; r < repeats; ++r)
       naive.push_back(naive_essays_per_second(folder, essays, kMaxLength));
     fmt::print("predict  eager fp32, batches of 16 padded to 128: {:7.2f} essays/s\n",
-               median(naive));
+               bench::median(naive));
     std::fflush(stdout);
   }
 
@@ -230,7 +205,7 @@ int main(int argc, char** argv) {
                       std::chrono::duration<double>(Clock::now() - started).count());
     }
     fmt::print("predict  {} (fast kernels), length-sorted, forward batch 16: {:7.2f} essays/s\n",
-               serve::precision_name(precision), median(rates));
+               serve::precision_name(precision), bench::median(rates));
     std::fflush(stdout);
   }
   if (!skip_load) {
@@ -250,8 +225,8 @@ int main(int argc, char** argv) {
         }
         fmt::print(
             "http     {:2} clients, {:<17} {:7.2f} essays/s  p50 {:8.1f} ms  p99 {:8.1f} ms\n",
-            clients, batching ? "micro-batched:" : "one at a time:", median(rate), median(p50),
-            median(p99));
+            clients, batching ? "micro-batched:" : "one at a time:", bench::median(rate),
+            bench::median(p50), bench::median(p99));
         std::fflush(stdout);
       }
     }
