@@ -15,6 +15,7 @@
 #include "serve/prediction_run.h"
 #include "serve/run_report.h"
 #include "train/run_dir.h"
+#include "train/toml_file.h"
 
 namespace emotune::pipeline {
 namespace fs = std::filesystem;
@@ -479,13 +480,7 @@ std::vector<std::string> SystemSpec::member_names() const {
 }
 
 PipelineSpec load_pipeline_spec(const fs::path& file) {
-  const auto text = read_file(file);
-  toml::table table;
-  try {
-    table = toml::parse(text, file.string());
-  } catch (const toml::parse_error& error) {
-    throw error_at(file, error.source().begin.line, std::string(error.description()));
-  }
+  const auto table = train::read_toml_file(file);
   PipelineSpec spec;
   for (const auto& [key, node] : table) {
     const std::string name(key.str());

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "train/toml_file.h"
 
 namespace emotune::train {
 namespace {
@@ -304,13 +305,7 @@ const std::vector<std::string>& config_keys() {
 }
 
 TrainConfig load_config(const std::filesystem::path& file) {
-  const auto text = read_file(file);
-  toml::table table;
-  try {
-    table = toml::parse(text, file.string());
-  } catch (const toml::parse_error& error) {
-    throw error_at(file, error.source().begin.line, std::string(error.description()));
-  }
+  const auto table = read_toml_file(file);
   TrainConfig config;
   read_table(config, table, "", file);
   return config;
