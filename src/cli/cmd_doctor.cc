@@ -35,13 +35,18 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
     fmt::print(
         "note: no AVX-512 here: --dtype bfloat16 runs far slower than float32 on this CPU\n");
   }
-  if (cpu.avx512 && blas.config.find(" Prescott ") != std::string::npos &&
-      !std::getenv("OPENBLAS_CORETYPE")) {
+  if (const char* set = std::getenv("EMOTUNE_SET_BLAS_CORE")) {
     // OpenBLAS 0.3.21 does not know newer Xeons and falls back to its oldest x86-64 kernels;
     // measured on such a 2-vCPU Xeon: 62.7 GFLOP/s as detected, 277 with SkylakeX's kernels.
     fmt::print(
-        "note: OpenBLAS did not recognise this AVX-512 CPU and uses its Prescott kernels; "
-        "OPENBLAS_CORETYPE=SkylakeX makes fp32 about 4x faster here (check with this command)\n");
+        "note: OpenBLAS did not recognise this AVX-512 CPU (it chose its Prescott kernels); "
+        "emotune restarted itself with OPENBLAS_CORETYPE={} (about 4x faster fp32 here; "
+        "EMOTUNE_KEEP_BLAS_CORE=1 keeps OpenBLAS's choice)\n",
+        set);
+  } else if (cpu.avx512 && blas.config.find(" Prescott") != std::string::npos) {
+    fmt::print(
+        "note: OpenBLAS uses its Prescott kernels on this AVX-512 CPU; "
+        "OPENBLAS_CORETYPE=SkylakeX is about 4x faster in fp32 here\n");
   }
   const auto gemm = runtime::measure_gemm(options.seconds, options.size);
   fmt::print("fp32 GEMM {}x{}: {:.1f} GFLOP/s (median of {} in {:.2f} s)\n", gemm.size, gemm.size,

@@ -1,4 +1,7 @@
+#include <unistd.h>
+
 #include <cstdio>
+#include <cstdlib>
 #include <map>
 #include <vector>
 
@@ -7,6 +10,7 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/version.h"
+#include "runtime/doctor.h"
 #include "runtime/threads.h"
 
 namespace emotune::cli {
@@ -25,8 +29,7 @@ std::vector<Registration>& registry() {
 
 }  // namespace
 
-bool register_command(const std::string& name, const std::string& description,
-                      CommandSetup setup) {
+bool register_command(const std::string& name, const std::string& description, CommandSetup setup) {
   registry().push_back({name, description, std::move(setup)});
   return true;
 }
@@ -38,8 +41,25 @@ void apply_thread_option(const GlobalOptions& globals) {
 
 }  // namespace emotune::cli
 
+namespace {
+
+// OpenBLAS picks its kernels when it loads, so a better core type needs a fresh process image.
+// The variable being set afterwards is what stops a second re-execution.
+void reexec_with_better_blas_kernels(char** argv) {
+  const auto coretype = emotune::runtime::preferred_openblas_coretype();
+  if (coretype.empty()) return;
+  if (::setenv("OPENBLAS_CORETYPE", coretype.c_str(), 1) != 0) return;
+  ::setenv("EMOTUNE_SET_BLAS_CORE", coretype.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the slower kernels rather than fail.
+  ::unsetenv("EMOTUNE_SET_BLAS_CORE");
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   using namespace emotune;
+  reexec_with_better_blas_kernels(argv);
   CLI::App app{
       "emotune: predicts empathy, distress and emotion from essays written in reaction to news "
       "stories (WASSA 2021), by fine-tuning ELECTRA, RoBERTa, ALBERT and BERT encoders."};

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -43,6 +44,15 @@ BlasInfo detect_blas() {
     info.vendor = "unknown";
   }
   return info;
+}
+
+std::string preferred_openblas_coretype() {
+  if (std::getenv("OPENBLAS_CORETYPE") != nullptr ||
+      std::getenv("EMOTUNE_KEEP_BLAS_CORE") != nullptr)
+    return {};
+  const auto blas = detect_blas();
+  if (blas.vendor != "OpenBLAS" || blas.config.find(" Prescott") == std::string::npos) return {};
+  return detect_cpu_features().avx512 ? "SkylakeX" : "";
 }
 
 CpuFeatures detect_cpu_features() {

@@ -32,6 +32,14 @@ struct CpuFeatures {
 // Instruction-set features as the kernel reports them (Linux /proc/cpuinfo; empty elsewhere).
 CpuFeatures detect_cpu_features();
 
+// The OPENBLAS_CORETYPE this process should run with, or "" when OpenBLAS's own choice is
+// fine. OpenBLAS 0.3.21 does not recognise CPUs newer than it (e.g. Xeon model 207) and falls
+// back to its Prescott (SSE3) kernels, about 4x slower than SkylakeX's on those that have
+// AVX-512 F/BW/VL/DQ. It reads the variable when the library loads, before main, so a caller
+// must re-execute the process for it to take effect. Nothing is proposed when the user set
+// OPENBLAS_CORETYPE (to anything) or EMOTUNE_KEEP_BLAS_CORE.
+std::string preferred_openblas_coretype();
+
 // Square fp32 matrix products through libtorch for about `seconds`.
 GemmMeasurement measure_gemm(double seconds, int size = 1024);
 

@@ -108,7 +108,7 @@ struct Position {
   double elapsed_seconds = 0;  // over every invocation
   // Loss sums of the current log window.
   double loss_sum = 0, mlm_sum = 0, rtd_sum = 0, generator_correct = 0, generator_count = 0,
-         rtd_correct = 0, rtd_count = 0;
+         rtd_correct = 0, rtd_count = 0, replaced_count = 0;
   std::int64_t window = 0;
   json last_log;
 };
@@ -129,7 +129,8 @@ json to_json(const Position& p) {
                 {"generator_correct", p.generator_correct},
                 {"generator_count", p.generator_count},
                 {"rtd_correct", p.rtd_correct},
-                {"rtd_count", p.rtd_count}}},
+                {"rtd_count", p.rtd_count},
+                {"replaced_count", p.replaced_count}}},
               {"last_log", p.last_log}};
 }
 
@@ -151,6 +152,7 @@ Position position_from_json(const json& j) {
   p.generator_count = w.at("generator_count").get<double>();
   p.rtd_correct = w.at("rtd_correct").get<double>();
   p.rtd_count = w.at("rtd_count").get<double>();
+  p.replaced_count = w.value("replaced_count", 0.0);
   p.last_log = j.at("last_log");
   return p;
 }
@@ -697,6 +699,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                                   .sum()
                                   .item<double>();
       position.rtd_count += static_cast<double>(active.sum().item<std::int64_t>());
+      position.replaced_count += replaced.index({active}).sum().item<double>();
     }
     ++position.window;
     if (hooks.on_step) hooks.on_step(position.step, loss_value, mlm_value, rtd_value);
@@ -746,13 +749,15 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                {"generator_accuracy",
                 position.generator_correct / std::max(1.0, position.generator_count)},
                {"rtd_accuracy", position.rtd_correct / std::max(1.0, position.rtd_count)},
+               // 1 - this is the accuracy of calling every token original: what RTD must beat.
+               {"replaced_share", position.replaced_count / std::max(1.0, position.rtd_count)},
                {"elapsed_seconds", elapsed_before + elapsed_now()}};
       append_line(log_file, position.last_log.dump());
       ++position.log_lines;
       position.window = 0;
       position.loss_sum = position.mlm_sum = position.rtd_sum = 0;
       position.generator_correct = position.generator_count = 0;
-      position.rtd_correct = position.rtd_count = 0;
+      position.rtd_correct = position.rtd_count = position.replaced_count = 0;
     }
     if (position.step % recipe.snapshot_every_steps == 0 && !done) {
       reporter.break_line();
