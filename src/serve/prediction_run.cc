@@ -416,8 +416,10 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
   EnsembleResult result;
   eval::EnsembleOptions options;
   options.combination = combination;
-  options.regression_weights = eval::normalized_weights(request.weights, members.size());
-  options.emotion_weights = options.regression_weights;
+  // Weights only for the tasks the members predict: eval::ensemble rejects the others.
+  const auto given_weights = eval::normalized_weights(request.weights, members.size());
+  if (members.front().has_regression) options.regression_weights = given_weights;
+  if (members.front().has_emotion) options.emotion_weights = given_weights;
   json fit = nullptr;
   if (request.optimize_weights) {
     if (dev == nullptr) throw Error("optimize_weights needs the dev split");
@@ -442,8 +444,10 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
     }
   }
   result.predictions = eval::ensemble(members, options);
-  result.regression_weights = options.regression_weights;
-  result.emotion_weights = options.emotion_weights;
+  result.regression_weights =
+      options.regression_weights.empty() ? given_weights : options.regression_weights;
+  result.emotion_weights =
+      options.emotion_weights.empty() ? given_weights : options.emotion_weights;
   json member_list = json::array();
   for (std::size_t i = 0; i < request.members.size(); ++i) {
     member_list.push_back({{"name", member_name(request.members[i])},

@@ -212,6 +212,32 @@ TEST_F(PredictCliTest, EnsembleOfTwoRunsWithWeights) {
   EXPECT_EQ(mismatched.exit_code, 1);
 }
 
+// Runs predicting only Track I or only Track II combine too (their weights cover that track).
+TEST_F(PredictCliTest, EnsembleOfSingleTrackRuns) {
+  for (const char* tasks : {"empathy,distress", "emotion"}) {
+    std::string members;
+    for (const char* seed : {"7", "8"}) {
+      const auto member = dir(std::string("track-") + tasks + "-" + seed);
+      const auto trained =
+          run_cli("--threads 1 --log-level warn train " +
+                  shell_quote((temp_->path() / "tiny.toml").string()) + data_option() +
+                  " --no-progress --seeds " + seed + " --set tasks=" + tasks + " --out " +
+                  shell_quote(member.string()));
+      ASSERT_EQ(trained.exit_code, 0) << trained.err;
+      members += " " + shell_quote(member.string());
+    }
+    const auto out = dir(std::string("ens-") + tasks);
+    const auto result = run_cli("--threads 1 ensemble" + members + data_option() +
+                                " --split dev --weights 1,3 --out " + shell_quote(out.string()));
+    ASSERT_EQ(result.exit_code, 0) << tasks << ": " << result.err;
+    const auto ensemble = nlohmann::json::parse(read_file(out / "ensemble.json"));
+    ASSERT_EQ(ensemble["members"].size(), 2u);
+    EXPECT_NEAR(ensemble["members"][1]["regression_weight"].get<double>(), 0.75, 1e-12);
+    EXPECT_NEAR(ensemble["members"][1]["emotion_weight"].get<double>(), 0.75, 1e-12);
+    EXPECT_EQ(eval::read_predictions(out / "predictions.tsv").size(), dev_rows_) << tasks;
+  }
+}
+
 TEST_F(PredictCliTest, EnsembleFolderPredictsNewEssaysLikeARun) {
   // Runs after the ensemble test (gtest keeps declaration order), so ens/ exists.
   const auto ensemble = dir("ens");
