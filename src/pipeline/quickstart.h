@@ -31,14 +31,14 @@ struct QuickstartOptions {
   std::filesystem::path systems_file = "configs/ensembles/paper.toml";  // the paper's numbers
   std::filesystem::path models_root;  // set: run `reproduce` on these checkpoints instead
   double budget_minutes = 30;         // end to end; pre-training gets pretrain_share of it
-  double pretrain_share = 0.4;
+  double pretrain_share = 0.3;
   std::string pretrain_config = "tiny";  // train::electra_preset name or config.json
   std::int64_t pretrain_max_length = 128;
   std::int64_t pretrain_batch_size = 32;
-  double pretrain_learning_rate = 5e-4;
+  double pretrain_learning_rate = 1e-4;  // higher rates left RTD at its prior here
   std::size_t vocab_size = 16000;
   std::vector<std::int64_t> seeds;     // empty = the configs'
-  bool ablation = true;                // also fine-tune from random init
+  bool ablation = false;               // also fine-tune from random init
   std::vector<std::string> overrides;  // key=value for every fine-tuning config
   serve::RunPredictorOptions predictor;
   train::TrainHooks hooks;

@@ -42,7 +42,7 @@ struct Recipe {
   std::int64_t max_length = 128;
   std::int64_t batch_size = 32;
   std::int64_t seed = 1;
-  double learning_rate = 5e-4;
+  double learning_rate = 1e-4;
   double warmup_ratio = 0.1;
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;
