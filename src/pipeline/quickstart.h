@@ -7,8 +7,8 @@
 //   2. baseline   OUT/baseline.json   TF-IDF + ridge / logistic regression on the same split
 //   3. pretrain   OUT/pretrained/     ELECTRA replaced-token detection, a share of the budget
 //   4. fine-tune  OUT/runs/<member>/  the multi-task (empathy + distress) and emotion (BA)
-//                 systems of configs/quick/, every seed, from the pre-trained checkpoint and,
-//                 as an ablation, the same fine-tuning from random init (<member>-random-init)
+//                 systems of configs/quick/, every seed, from the pre-trained checkpoint; with
+//                 `ablation`, also the same fine-tuning from random init (<member>-random-init)
 //   5. systems    OUT/systems/, OUT/submission/, OUT/report/  seed ensembles, dev and test
 //                 predictions, the submission files, the report (pipeline.h's steps)
 //   6. table      OUT/quickstart.md   dev scores beside the paper's and the baseline's
