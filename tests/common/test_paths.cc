@@ -18,6 +18,14 @@ std::filesystem::path from_env_or(const char* name, const std::filesystem::path&
   return fallback;
 }
 
+// The emotune programs the tests start must use the BLAS kernels of the test process itself:
+// several tests compare a CLI run with an in-process one bit for bit, and the CLI would
+// otherwise re-execute itself with other OpenBLAS kernels (runtime::preferred_openblas_coretype).
+[[maybe_unused]] const bool keep_blas_core_in_children = [] {
+  ::setenv("EMOTUNE_KEEP_BLAS_CORE", "1", /*overwrite=*/0);
+  return true;
+}();
+
 std::string slurp(const std::filesystem::path& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream s;
@@ -26,6 +34,10 @@ std::string slurp(const std::filesystem::path& path) {
 }
 
 }  // namespace
+
+std::filesystem::path source_dir() {
+  return std::filesystem::path(EMOTUNE_SOURCE_DIR);
+}
 
 std::filesystem::path data_dir() {
   return from_env_or("EMOTUNE_DATA",
@@ -70,8 +82,8 @@ CommandResult run_command(const std::string& command_line) {
   TempDir capture;
   const auto out_path = capture / "stdout";
   const auto err_path = capture / "stderr";
-  const std::string full = command_line + " >" + shell_quote(out_path.string()) + " 2>" +
-                           shell_quote(err_path.string());
+  const std::string full =
+      command_line + " >" + shell_quote(out_path.string()) + " 2>" + shell_quote(err_path.string());
   const int status = std::system(full.c_str());
   CommandResult result;
   result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;

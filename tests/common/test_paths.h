@@ -5,6 +5,9 @@
 
 namespace emotune::testing {
 
+// The repository checkout the tests were built from (configs/, scripts/).
+std::filesystem::path source_dir();
+
 // $EMOTUNE_DATA, else <source>/../shared/data.
 std::filesystem::path data_dir();
 

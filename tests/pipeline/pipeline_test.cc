@@ -17,11 +17,8 @@ namespace emotune::pipeline {
 namespace {
 
 namespace fs = std::filesystem;
+using emotune::testing::source_dir;
 using ::testing::HasSubstr;
-
-fs::path source_dir() {
-  return fs::path(__FILE__).parent_path() / ".." / "..";
-}
 
 template <typename F>
 std::string error_of(F&& f) {

@@ -21,10 +21,7 @@ namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::run_cli;
 using testing::shell_quote;
-
-fs::path source_dir() {
-  return fs::path(__FILE__).parent_path() / ".." / "..";
-}
+using testing::source_dir;
 
 class QuickstartCliTest : public ::testing::Test {
  protected:

@@ -26,10 +26,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using testing::run_cli;
 using testing::shell_quote;
-
-fs::path source_dir() {
-  return fs::path(__FILE__).parent_path() / ".." / "..";
-}
+using testing::source_dir;
 
 std::map<std::string, fs::file_time_type> write_times(const fs::path& dir) {
   std::map<std::string, fs::file_time_type> times;
