@@ -43,10 +43,11 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
         "emotune restarted itself with OPENBLAS_CORETYPE={} (about 4x faster fp32 here; "
         "EMOTUNE_KEEP_BLAS_CORE=1 keeps OpenBLAS's choice)\n",
         set);
-  } else if (cpu.avx512 && blas.config.find(" Prescott") != std::string::npos) {
+  } else if (const auto faster = runtime::faster_openblas_coretype(); !faster.empty()) {
     fmt::print(
         "note: OpenBLAS uses its Prescott kernels on this AVX-512 CPU; "
-        "OPENBLAS_CORETYPE=SkylakeX is about 4x faster in fp32 here\n");
+        "OPENBLAS_CORETYPE={} is about 4x faster in fp32 here\n",
+        faster);
   }
   const auto gemm = runtime::measure_gemm(options.seconds, options.size);
   fmt::print("fp32 GEMM {}x{}: {:.1f} GFLOP/s (median of {} in {:.2f} s)\n", gemm.size, gemm.size,

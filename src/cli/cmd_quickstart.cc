@@ -45,8 +45,7 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
     "quickstart",
     "The whole job without downloaded checkpoints: vocabulary, ELECTRA pre-training on the "
     "training texts, fine-tuning (with --ablation also from random init), ensembles, submission, "
-    "report, "
-    "and dev scores beside the paper's and a TF-IDF baseline's; resumable",
+    "report, and dev scores beside the paper's and a TF-IDF baseline's; resumable",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<QuickstartCliOptions>();
       auto& o = options->library;

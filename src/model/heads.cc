@@ -72,7 +72,10 @@ TaskOutputs TaskModelImpl::forward(const torch::Tensor& input_ids,
                                    const torch::Tensor& attention_mask,
                                    const torch::Tensor& token_type_ids) {
   const auto hidden = encoder_->forward(input_ids, attention_mask, token_type_ids);
-  const auto first_token = dropout_->forward(hidden.select(1, 0));
+  return head_outputs(dropout_->forward(hidden.select(1, 0)));
+}
+
+TaskOutputs TaskModelImpl::head_outputs(const torch::Tensor& first_token) {
   TaskOutputs outputs;
   for (const Task task : tasks_) {
     auto output = heads_.at(task)->forward(first_token);

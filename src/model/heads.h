@@ -50,6 +50,10 @@ class TaskModelImpl : public torch::nn::Module {
   TaskOutputs forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                       const torch::Tensor& token_type_ids);
 
+  // The heads alone, on first-token vectors [batch, hidden] an encoder computed elsewhere (the
+  // inference kernels); no dropout.
+  TaskOutputs head_outputs(const torch::Tensor& first_token);
+
   const std::vector<Task>& tasks() const { return tasks_; }
   Encoder& encoder() { return *encoder_; }
   const std::shared_ptr<Encoder>& encoder_ptr() const { return encoder_; }

@@ -46,13 +46,17 @@ BlasInfo detect_blas() {
   return info;
 }
 
+std::string faster_openblas_coretype() {
+  const auto blas = detect_blas();
+  if (blas.vendor != "OpenBLAS" || blas.config.find(" Prescott") == std::string::npos) return {};
+  return detect_cpu_features().avx512 ? "SkylakeX" : "";
+}
+
 std::string preferred_openblas_coretype() {
   if (std::getenv("OPENBLAS_CORETYPE") != nullptr ||
       std::getenv("EMOTUNE_KEEP_BLAS_CORE") != nullptr)
     return {};
-  const auto blas = detect_blas();
-  if (blas.vendor != "OpenBLAS" || blas.config.find(" Prescott") == std::string::npos) return {};
-  return detect_cpu_features().avx512 ? "SkylakeX" : "";
+  return faster_openblas_coretype();
 }
 
 CpuFeatures detect_cpu_features() {

@@ -32,6 +32,10 @@ struct CpuFeatures {
 // Instruction-set features as the kernel reports them (Linux /proc/cpuinfo; empty elsewhere).
 CpuFeatures detect_cpu_features();
 
+// The OpenBLAS core type that beats the one in use, or "" when OpenBLAS's own choice is fine
+// (or another BLAS is in use), whatever the environment says.
+std::string faster_openblas_coretype();
+
 // The OPENBLAS_CORETYPE this process should run with, or "" when OpenBLAS's own choice is
 // fine. OpenBLAS 0.3.21 does not recognise CPUs newer than it (e.g. Xeon model 207) and falls
 // back to its Prescott (SSE3) kernels, about 4x slower than SkylakeX's on those that have

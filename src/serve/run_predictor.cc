@@ -235,13 +235,7 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
                   .select(1, 0)
                   .to(torch::kFloat32);
     }
-    // Eval mode: the heads read the first token's vector as TaskModel::forward does.
-    model::TaskOutputs outputs;
-    for (const auto task : state_->tasks) {
-      auto out = task_model.head(task)->forward(first);
-      outputs[task] = model::is_regression(task) ? out.squeeze(-1) : out;
-    }
-    for (const auto& [task, output] : outputs) {
+    for (const auto& [task, output] : task_model.head_outputs(first)) {
       const auto values = output.to(torch::kCPU, torch::kFloat64).contiguous();
       if (model::is_regression(task)) {
         const auto* data = values.data_ptr<double>();

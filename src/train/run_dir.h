@@ -28,12 +28,12 @@ nlohmann::json read_json(const std::filesystem::path& path);
 // sha256 of every regular file in `dir` (not recursive), by file name.
 std::map<std::string, std::string> fingerprint_folder(const std::filesystem::path& dir);
 
-// Copies the tokenizer files of an HF checkpoint folder (whichever exist) into `to`.
 // Log files of one JSON object a line (metrics.jsonl, log.jsonl). A resumed run first keeps
 // the lines its snapshot had seen, so lines logged after that snapshot are not there twice.
 void keep_first_lines(const std::filesystem::path& file, std::int64_t lines);
 void append_line(const std::filesystem::path& file, const std::string& line);
 
+// Copies the tokenizer files of an HF checkpoint folder (whichever exist) into `to`.
 void copy_tokenizer_files(const std::filesystem::path& from, const std::filesystem::path& to);
 
 }  // namespace emotune::train
