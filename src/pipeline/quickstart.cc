@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <span>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 
 #include "baseline/baseline.h"
@@ -97,22 +99,24 @@ json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_d
   return train::run_pretraining(pretrain, hooks).summary;
 }
 
-SystemSpec seed_ensemble(const std::string& name, const std::string& title, const Member& member,
-                         bool regression, bool submit) {
-  SystemSpec spec;
-  spec.name = name;
-  spec.title = title;
-  spec.submit = submit;
+bool trains(const Member& member, model::Task task) {
+  const auto& tasks = member.config.tasks;
+  return std::find(tasks.begin(), tasks.end(), task) != tasks.end();
+}
+
+// Every seed of every member that trains `task`, and a title part like "multitask ×5".
+std::vector<MemberRef> seeds_of_members(std::span<const Member> members, model::Task task,
+                                        std::vector<std::string>& title_parts) {
   std::vector<MemberRef> refs;
-  for (std::size_t k = 1; k <= member.config.seeds.size(); ++k)
-    refs.push_back(MemberRef{member.name, static_cast<int>(k)});
-  if (regression) {
-    spec.empathy = refs;
-    spec.distress = refs;
-  } else {
-    spec.emotion = refs;
+  for (const auto& member : members) {
+    if (!trains(member, task)) continue;
+    for (std::size_t k = 1; k <= member.config.seeds.size(); ++k)
+      refs.push_back(MemberRef{member.name, static_cast<int>(k)});
+    const auto part = fmt::format("{} ×{}", member.name, member.config.seeds.size());
+    if (std::find(title_parts.begin(), title_parts.end(), part) == title_parts.end())
+      title_parts.push_back(part);
   }
-  return spec;
+  return refs;
 }
 
 const SystemSpec* find_system(const PipelineSpec& spec, const std::string& name) {
@@ -181,33 +185,39 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   spec.paper_dev = paper.paper_dev;
   const auto* paper_track1 = find_system(paper, "track1");
   const auto* paper_track2 = find_system(paper, "ensemble-1");
-  for (std::size_t i = 0; i < members.size(); ++i) {
-    const auto& member = members[i];
-    const bool ablation = i >= pretrained_members;
-    const bool regression = std::find(member.config.tasks.begin(), member.config.tasks.end(),
-                                      model::Task::empathy) != member.config.tasks.end();
-    const bool emotion = std::find(member.config.tasks.begin(), member.config.tasks.end(),
-                                   model::Task::emotion) != member.config.tasks.end();
+  // As in the paper's final systems, a track's ensemble spans every recipe that predicts its
+  // targets (Track I empathy: the multi-task and the vanilla empathy models), all seeds each.
+  const std::span<const Member> all_members(members);
+  for (const bool ablation : {false, true}) {
+    if (ablation && !options.ablation) continue;
+    const auto group =
+        ablation ? all_members.subspan(pretrained_members) : all_members.first(pretrained_members);
     const std::string suffix = ablation ? "-random-init" : "";
     const std::string from = ablation ? "random init" : "own pre-trained ELECTRA";
-    if (regression) {
-      auto system = seed_ensemble("track1" + suffix,
-                                  fmt::format("Track I: {} seeds of {} ({})",
-                                              member.config.seeds.size(), member.name, from),
-                                  member, true, !ablation);
-      if (paper_track1 && !ablation) system.paper_test = paper_track1->paper_test;
-      spec.systems.push_back(std::move(system));
+    std::vector<std::string> track1_parts;
+    SystemSpec track1;
+    track1.empathy = seeds_of_members(group, model::Task::empathy, track1_parts);
+    track1.distress = seeds_of_members(group, model::Task::distress, track1_parts);
+    if (!track1.empathy.empty() && !track1.distress.empty()) {
+      track1.name = "track1" + suffix;
+      track1.title = fmt::format("Track I: mean of {} ({})", fmt::join(track1_parts, ", "), from);
+      track1.submit = !ablation;
+      if (paper_track1 && !ablation) track1.paper_test = paper_track1->paper_test;
+      spec.systems.push_back(std::move(track1));
     }
-    if (emotion) {
-      auto system = seed_ensemble("track2" + suffix,
-                                  fmt::format("Track II: {} seeds of {} ({}), prob-sum",
-                                              member.config.seeds.size(), member.name, from),
-                                  member, false, !ablation);
+    std::vector<std::string> track2_parts;
+    SystemSpec track2;
+    track2.emotion = seeds_of_members(group, model::Task::emotion, track2_parts);
+    if (!track2.emotion.empty()) {
+      track2.name = "track2" + suffix;
+      track2.title =
+          fmt::format("Track II: prob-sum of {} ({})", fmt::join(track2_parts, ", "), from);
+      track2.submit = !ablation;
       if (paper_track2 && !ablation) {
-        system.paper_dev = paper_track2->paper_dev;
-        system.paper_test = paper_track2->paper_test;
+        track2.paper_dev = paper_track2->paper_dev;
+        track2.paper_test = paper_track2->paper_test;
       }
-      spec.systems.push_back(std::move(system));
+      spec.systems.push_back(std::move(track2));
     }
   }
 

@@ -207,6 +207,7 @@ const std::vector<KeyHandler>& handlers() {
                      put(t, "head_dropout", std::string("checkpoint"));
                    }
                  }},
+      EMOTUNE_STRING_KEY(head_bias_init),
       EMOTUNE_STRING_KEY(augment),
       EMOTUNE_INT_KEY(augment_size),
       KeyHandler{"seeds", false,
@@ -368,6 +369,10 @@ void validate(const TrainConfig& config) {
   if (!(config.weight_decay >= 0.0)) throw fail("weight_decay", "must be >= 0");
   if (config.lr_schedule != "constant" && config.lr_schedule != "linear") {
     throw fail("lr_schedule", fmt::format("'{}' is not constant or linear", config.lr_schedule));
+  }
+  if (config.head_bias_init != "default" && config.head_bias_init != "train_targets") {
+    throw fail("head_bias_init",
+               fmt::format("'{}' is not default or train_targets", config.head_bias_init));
   }
   if (!(config.warmup_ratio >= 0.0 && config.warmup_ratio < 1.0))
     throw fail("warmup_ratio", "must be in [0, 1)");

@@ -32,8 +32,12 @@ struct TrainConfig {
   double warmup_ratio = 0.0;             // fraction of all steps spent warming up (linear only)
   double max_grad_norm = 0.0;            // 0 = no clipping
   std::optional<double> head_dropout;    // unset = the backbone's hidden_dropout_prob
-  std::string augment = "none";          // none | ba | ra (Track II, GoEmotions)
-  std::int64_t augment_size = 0;         // 0 = the method's default (ba 2800, ra 1000)
+  // default (PyTorch's Linear init) | train_targets: each head's bias starts at what the
+  // training targets predict on their own (regression: their mean; emotion: log class shares),
+  // so the first steps learn from the text instead of moving the output to the targets' scale.
+  std::string head_bias_init = "default";
+  std::string augment = "none";   // none | ba | ra (Track II, GoEmotions)
+  std::int64_t augment_size = 0;  // 0 = the method's default (ba 2800, ra 1000)
   std::vector<std::int64_t> seeds{42};
   std::int64_t eval_every_steps = 0;      // 0 = only at each epoch end
   std::string selection_metric = "auto";  // auto | avg_pearson | macro_f1 | pearson_<task>

@@ -107,6 +107,38 @@ std::vector<EncodedExample> encode_all(const text::Tokenizer& tokenizer,
   return encoded;
 }
 
+// head_bias_init = train_targets: each bias set to the output that best fits the training
+// targets with no input (mean for regression, log class share for emotion, add-one smoothed).
+void init_head_biases_from_targets(model::TaskModel& task_model,
+                                   const std::vector<Example>& train) {
+  torch::NoGradGuard no_grad;
+  for (const auto task : task_model->tasks()) {
+    auto& bias = task_model->head(task)->bias;
+    if (model::is_regression(task)) {
+      double sum = 0.0;
+      std::size_t count = 0;
+      for (const auto& example : train) {
+        const auto& value = task == model::Task::empathy ? example.empathy : example.distress;
+        if (value) {
+          sum += *value;
+          ++count;
+        }
+      }
+      if (count > 0) bias.fill_(sum / static_cast<double>(count));
+    } else {
+      std::vector<double> counts(model::emotion_labels().size(), 1.0);
+      for (const auto& example : train) {
+        if (example.emotion) counts.at(static_cast<std::size_t>(*example.emotion)) += 1.0;
+      }
+      double total = 0.0;
+      for (const auto count : counts) total += count;
+      for (std::size_t label = 0; label < counts.size(); ++label) {
+        bias[static_cast<std::int64_t>(label)].fill_(std::log(counts[label] / total));
+      }
+    }
+  }
+}
+
 struct Evaluation {
   std::map<std::string, double> scores;
   double loss = 0.0;
@@ -241,6 +273,8 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
                                     : model::load_encoder(backbone);
   model::TaskModel task_model(encoder, config.tasks,
                               config.head_dropout.value_or(hidden_dropout_of(backbone)));
+  if (config.head_bias_init == "train_targets")
+    init_head_biases_from_targets(task_model, data.train);
   task_model->to(device, dtype);
   task_model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named;

@@ -65,7 +65,7 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
   config.backbone = "x";
   for (const char* bad : {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine",
                           "augment=xx", "dtype=int8", "tasks=empathy,empathy", "max_length=1",
-                          "selection_metric=macro_f1", "tasks=anger"}) {
+                          "selection_metric=macro_f1", "tasks=anger", "head_bias_init=mean"}) {
     auto copy = config;
     EXPECT_THROW(
         {

@@ -4,6 +4,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <fstream>
 #include <thread>
@@ -13,6 +14,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "runtime/threads.h"
+#include "train/dataset.h"
 #include "train/run_dir.h"
 #include "train/trainer.h"
 #include "train_helpers.h"
@@ -193,6 +195,40 @@ TEST_F(TrainerTest, EmotionTaskScoresMacroF1) {
   EXPECT_EQ(best.at("selection_metric").get<std::string>(), "macro_f1");
   EXPECT_GE(best.at("macro_f1").get<double>(), 0.0);
   EXPECT_LE(best.at("accuracy").get<double>(), 1.0);
+}
+
+TEST_F(TrainerTest, HeadBiasesStartAtWhatTheTrainingTargetsPredict) {
+  auto config = testing::tiny_config(backbone_dir());
+  config.tasks = {model::Task::empathy, model::Task::distress, model::Task::emotion};
+  config.head_bias_init = "train_targets";
+  config.learning_rate = 1e-9;  // one step barely moves the biases
+  config.max_steps = 1;
+  config.epochs = 1;
+  run_training(config, emotune::testing::data_dir(), temp_ / "run", false, quiet());
+  const auto data = load_training_data(emotune::testing::data_dir(), config, 7);
+  ASSERT_EQ(data.train.size(), 32u);
+  double empathy = 0, distress = 0;
+  std::vector<double> counts(model::emotion_labels().size(), 1.0);  // add-one smoothed
+  for (const auto& example : data.train) {
+    empathy += *example.empathy / 32.0;
+    distress += *example.distress / 32.0;
+    counts.at(static_cast<std::size_t>(*example.emotion)) += 1.0;
+  }
+  const auto tensors = model::load_tensors(temp_ / "run" / "seed-7" / "last" / "model.safetensors");
+  EXPECT_NEAR(tensors.at("heads.empathy.bias").item<double>(), empathy, 1e-5);
+  EXPECT_NEAR(tensors.at("heads.distress.bias").item<double>(), distress, 1e-5);
+  const auto emotion_bias = tensors.at("heads.emotion.bias");
+  for (std::size_t label = 0; label < counts.size(); ++label) {
+    EXPECT_NEAR(emotion_bias[static_cast<std::int64_t>(label)].item<double>(),
+                std::log(counts[label] / (32.0 + 7.0)), 1e-5)
+        << model::emotion_labels()[label];
+  }
+  // The default keeps PyTorch's Linear init (|bias| <= 1/sqrt(hidden)), far from a mean of ~4.
+  config.head_bias_init = "default";
+  run_training(config, emotune::testing::data_dir(), temp_ / "default", false, quiet());
+  const auto plain =
+      model::load_tensors(temp_ / "default" / "seed-7" / "last" / "model.safetensors");
+  EXPECT_LT(std::abs(plain.at("heads.empathy.bias").item<double>()), 1.0);
 }
 
 TEST_F(TrainerTest, BadInputsFailBeforeTraining) {
