@@ -66,6 +66,11 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
           .add_option("--pretrain-config", o.pretrain_config,
                       "ELECTRA shape to pre-train: tiny, mini, small, base or a config.json")
           ->capture_default_str();
+      command
+          .add_option("--vocab-size", o.vocab_size,
+                      "WordPiece vocabulary learned from the training texts; small encoders "
+                      "trained on ~2000 labelled essays generalise better with a small one")
+          ->capture_default_str();
       command.add_option("--models-root", o.models_root,
                          "Folder of downloaded checkpoints: run the paper's pipeline "
                          "(`emotune reproduce`) on them instead");
