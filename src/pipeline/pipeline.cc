@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <sstream>
+#include <tuple>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -305,6 +306,8 @@ std::vector<Member> load_members(const fs::path& configs_dir,
     member.name = file.stem().string();
     member.config = train::load_config(file);
     for (const auto& assignment : overrides) train::apply_override(member.config, assignment);
+    member.config_file = file;
+    member.overrides.assign(overrides.begin(), overrides.end());
     member.run_dir = runs_dir / member.name;
     members.push_back(std::move(member));
   }
@@ -329,8 +332,7 @@ bool is_finished_run(const fs::path& run_dir) {
   return fs::is_regular_file(run_dir / "summary.json");
 }
 
-MemberOutcome train_member(const Member& member, const fs::path& data_dir,
-                           const train::TrainHooks& hooks) {
+MemberOutcome plan_member(const Member& member, const fs::path& data_dir) {
   const auto backbone = member.config.backbone_dir();
   if (!fs::is_directory(backbone)) {
     return {member.name, MemberStatus::missing_backbone,
@@ -338,36 +340,48 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
                         "checkpoint folder '{}' under the models root)",
                         backbone.string(), backbone.filename().string())};
   }
+  if (!fs::is_regular_file(member.run_dir / "config.toml"))
+    return {member.name, MemberStatus::trained, "to be trained"};
   const auto requested = resolved_config(member.config, data_dir);
-  bool resume = false;
-  if (fs::is_regular_file(member.run_dir / "config.toml")) {
-    const auto stored_values = config_values(train::load_run_config(member.run_dir));
-    const auto requested_values = config_values(requested);
-    for (const auto& [key, value] : requested_values) {
-      if (may_differ(key)) continue;
-      const auto stored = stored_values.find(key);
-      const std::string before = stored == stored_values.end() ? "(absent)" : stored->second;
-      if (before != value) {
-        throw error_in(member.run_dir,
-                       fmt::format("holds a run of {} with another config: {} is {} there but {} "
-                                   "now; remove the folder or choose another output folder",
-                                   member.name, key, before, value));
-      }
+  const auto stored_values = config_values(train::load_run_config(member.run_dir));
+  const auto requested_values = config_values(requested);
+  for (const auto& [key, value] : requested_values) {
+    if (may_differ(key)) continue;
+    const auto stored = stored_values.find(key);
+    const std::string before = stored == stored_values.end() ? "(absent)" : stored->second;
+    if (before != value) {
+      throw error_in(member.run_dir,
+                     fmt::format("holds a run of {} with another config: {} is {} there but {} "
+                                 "now; remove the folder or choose another output folder",
+                                 member.name, key, before, value));
     }
-    if (is_finished_run(member.run_dir) && summary_seeds(member.run_dir) == requested.seeds) {
-      return {member.name, MemberStatus::done,
-              fmt::format("done (finished run in {}), not retrained", member.run_dir.string())};
-    }
-    resume = true;
   }
+  if (is_finished_run(member.run_dir) && summary_seeds(member.run_dir) == requested.seeds) {
+    return {member.name, MemberStatus::done,
+            fmt::format("done (finished run in {}), not retrained", member.run_dir.string())};
+  }
+  return {member.name, MemberStatus::resumed, "to be resumed"};
+}
+
+MemberOutcome train_member(const Member& member, const fs::path& data_dir,
+                           const train::TrainHooks& hooks) {
+  const auto plan = plan_member(member, data_dir);
+  if (plan.status == MemberStatus::missing_backbone || plan.status == MemberStatus::done)
+    return plan;
+  const bool resume = plan.status == MemberStatus::resumed;
   spdlog::info("{}: {} in {}", member.name, resume ? "resuming" : "training",
                member.run_dir.string());
-  const auto summary = train::run_training(member.config, data_dir, member.run_dir, resume, hooks);
+  (void)train::run_training(member.config, data_dir, member.run_dir, resume, hooks);
+  return trained_member_outcome(member, plan.status);
+}
+
+MemberOutcome trained_member_outcome(const Member& member, MemberStatus status) {
   remove_cached_predictions(member.run_dir);
-  return {member.name, resume ? MemberStatus::resumed : MemberStatus::trained,
+  const auto summary = train::read_json(member.run_dir / "summary.json");
+  return {member.name, status,
           fmt::format("{} ({} seed(s), best dev {} {:.4f})",
-                      resume ? "resumed and finished" : "trained", summary.at("seeds").size(),
-                      summary.at("selection_metric").get<std::string>(),
+                      status == MemberStatus::resumed ? "resumed and finished" : "trained",
+                      summary.at("seeds").size(), summary.at("selection_metric").get<std::string>(),
                       summary.at("best_score").get<double>())};
 }
 
@@ -724,9 +738,6 @@ std::string format_comparison_markdown(std::span<const ComparisonRow> rows) {
 
 PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec& spec,
                             const PipelineOptions& options, std::span<const std::string> systems) {
-  PipelineResult result;
-  const auto runs_dir = options.out_dir / "runs";
-
   // 1. Train.
   std::map<std::string, MemberOutcome> outcomes;
   for (const auto& member : members) {
@@ -737,7 +748,21 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
       spdlog::warn("{}", outcome.message());
     }
     outcomes[member.name] = outcome;
-    result.members.emplace_back(member.name, outcome);
+  }
+  return build_pipeline(members, outcomes, spec, options, systems);
+}
+
+PipelineResult build_pipeline(std::span<const Member> members,
+                              const std::map<std::string, MemberOutcome>& outcomes,
+                              const PipelineSpec& spec, const PipelineOptions& options,
+                              std::span<const std::string> systems) {
+  PipelineResult result;
+  const auto runs_dir = options.out_dir / "runs";
+  for (const auto& member : members) {
+    const auto found = outcomes.find(member.name);
+    if (found == outcomes.end())
+      throw Error(fmt::format("pipeline: no training outcome for member {}", member.name));
+    result.members.emplace_back(member.name, found->second);
   }
   const auto run_dir_of = [&](const std::string& name) {
     for (const auto& member : members)
@@ -777,7 +802,22 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
     }
     if (wanted) chosen.push_back(&system);
   }
-  std::optional<eval::Predictions> track1_test, track2_test;
+  // Per track, the submitted candidate with the best dev score so far (index into
+  // result.systems) and its test predictions.
+  struct Candidate {
+    std::size_t outcome;
+    double dev_score;
+    eval::Predictions test;
+  };
+  std::optional<Candidate> track1_pick, track2_pick;
+  const auto consider = [&](std::optional<Candidate>& pick, const char* score, std::size_t index,
+                            const eval::Predictions& test) {
+    const auto& dev_scores_of = result.systems[index].dev;
+    const auto found = dev_scores_of.find(score);
+    const double value = found == dev_scores_of.end() ? -2.0 : found->second;
+    if (pick && pick->dev_score >= value) return;
+    pick = Candidate{index, value, test};
+  };
   for (const auto* system : chosen) {
     SystemOutcome outcome;
     outcome.name = system->name;
@@ -814,9 +854,21 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
     outcome.detail = fmt::format("built ({}; {} member(s) left out) -> {}", fmt::join(used, "; "),
                                  on_dev->notes.size(), (options.out_dir / "systems").string());
     spdlog::info("{}: {}", system->name, outcome.detail);
-    if (system->submit && on_test->predictions.has_regression) track1_test = on_test->predictions;
-    if (system->submit && on_test->predictions.has_emotion) track2_test = on_test->predictions;
     result.systems.push_back(outcome);
+    const auto index = result.systems.size() - 1;
+    if (system->submit && on_test->predictions.has_regression)
+      consider(track1_pick, "average_r", index, on_test->predictions);
+    if (system->submit && on_test->predictions.has_emotion)
+      consider(track2_pick, "macro_f1", index, on_test->predictions);
+  }
+  std::optional<eval::Predictions> track1_test, track2_test;
+  for (auto [pick, test, track] : {std::tuple{&track1_pick, &track1_test, "I"},
+                                   std::tuple{&track2_pick, &track2_test, "II"}}) {
+    if (!*pick) continue;
+    auto& outcome = result.systems[(*pick)->outcome];
+    outcome.submitted = true;
+    *test = std::move((*pick)->test);
+    spdlog::info("Track {}: submitting {} (dev {:.4f})", track, outcome.name, (*pick)->dev_score);
   }
 
   // 5. Submission.
@@ -852,7 +904,8 @@ PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec&
                                        [&](const auto& s) { return s.name == outcome.name; });
     ComparisonRow row;
     row.name = outcome.name;
-    row.status = outcome.built ? "built" : outcome.detail;
+    row.status =
+        outcome.built ? (outcome.submitted ? "built, submitted" : "built") : outcome.detail;
     row.ours_dev = outcome.dev;
     row.paper_dev = system.paper_dev;
     row.paper_test = system.paper_test;

@@ -59,6 +59,10 @@ struct Member {
   std::string name;  // e.g. "emotion-electra-base-ba": the config file's stem
   train::TrainConfig config;
   std::filesystem::path run_dir;
+  // Where `config` comes from: the file, then "key=value" overrides in order (as `train
+  // --set`), so that a child `emotune train` process can build the same config.
+  std::filesystem::path config_file;
+  std::vector<std::string> overrides;
 };
 
 // Every *.toml of `configs_dir` (sorted by name) as a member, each config with `overrides`
@@ -83,6 +87,12 @@ struct MemberOutcome {
   bool available() const { return status != MemberStatus::missing_backbone; }
 };
 
+// What train_member would do now, without training: missing_backbone or done (with the same
+// details), resumed (an interrupted run of the same config, or one given more seeds, is
+// there) or trained (nothing there yet). A run folder holding another config is an Error naming
+// the first key that differs.
+MemberOutcome plan_member(const Member& member, const std::filesystem::path& data_dir);
+
 // Step 1. Trains `member` into its run folder unless it holds a finished run of the same config
 // (seeds and device may differ: more seeds are trained, finished ones kept). An interrupted run
 // is resumed from its snapshots. A run folder holding another config is an Error naming the
@@ -91,6 +101,11 @@ struct MemberOutcome {
 // are removed (the best model may have changed).
 MemberOutcome train_member(const Member& member, const std::filesystem::path& data_dir,
                            const train::TrainHooks& hooks = {});
+
+// The outcome of a member just trained (status trained) or resumed (status resumed) by someone
+// else, e.g. a child `emotune train` process: its cached predictions are removed (the best
+// model may have changed) and the detail reports its summary.json, as train_member's does.
+MemberOutcome trained_member_outcome(const Member& member, MemberStatus status);
 
 // True when `run_dir` holds a finished run (summary.json).
 bool is_finished_run(const std::filesystem::path& run_dir);
@@ -144,7 +159,10 @@ struct SystemSpec {
   std::string title;  // for tables
   std::vector<MemberRef> empathy, distress, emotion;
   eval::EmotionCombination emotion_method = eval::EmotionCombination::prob_sum;
-  bool submit = false;  // its test predictions go into the submission
+  // Its test predictions go into the submission. When several built systems of a track are
+  // marked submit (only code can do that; a systems file may mark one per track), the one with
+  // the best dev score is submitted: average_r for Track I, macro_f1 for Track II.
+  bool submit = false;
   Scores paper_dev, paper_test;
   std::vector<std::string> member_names() const;  // every member named, once, in order
 };
@@ -228,6 +246,7 @@ struct SystemOutcome {
   std::filesystem::path dev_dir;   // OUT/systems/dev/<name>
   std::filesystem::path test_dir;  // OUT/systems/test/<name>
   Scores dev;
+  bool submitted = false;  // its test predictions are in the submission
 };
 
 struct PipelineResult {
@@ -246,5 +265,12 @@ struct PipelineResult {
 PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec& spec,
                             const PipelineOptions& options,
                             std::span<const std::string> systems = {});
+
+// Steps 2-7 of run_pipeline for members already trained elsewhere (e.g. by child processes):
+// `outcomes` holds one outcome per member, by name, as train_member would have returned it.
+PipelineResult build_pipeline(std::span<const Member> members,
+                              const std::map<std::string, MemberOutcome>& outcomes,
+                              const PipelineSpec& spec, const PipelineOptions& options,
+                              std::span<const std::string> systems = {});
 
 }  // namespace emotune::pipeline

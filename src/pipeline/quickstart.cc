@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <map>
+#include <optional>
 #include <span>
 
 #include <fmt/format.h>
@@ -12,6 +14,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "data/training_texts.h"
+#include "pipeline/child_jobs.h"
 #include "pipeline/reproduce.h"
 #include "text/vocab_trainer.h"
 #include "train/pretrain.h"
@@ -67,17 +70,20 @@ Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
   return scores;
 }
 
-json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_dir,
-                       const fs::path& dir) {
+// The pre-training still to run, or nullopt (with `summary` read) when OUT/pretrained holds a
+// finished or budget-stopped run.
+std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions& options,
+                                                         const fs::path& vocab_dir,
+                                                         const fs::path& dir, json& summary) {
   const double budget_seconds = options.budget_minutes * options.pretrain_share * 60.0;
   const auto summary_file = dir / "pretraining.json";
   double spent = 0;
   if (fs::is_regular_file(summary_file)) {
-    const auto summary = train::read_json(summary_file);
+    summary = train::read_json(summary_file);
     if (summary.value("finished", false) || summary.value("stopped_by_budget", false)) {
       spdlog::info("quickstart 3/6: pre-trained checkpoint {} is there ({} steps)", dir.string(),
                    summary.value("steps_done", 0));
-      return summary;
+      return std::nullopt;
     }
     spent = summary.value("elapsed_seconds", 0.0);
   }
@@ -94,9 +100,146 @@ json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_d
   spdlog::info("quickstart 3/6: {} ELECTRA pre-training ({}) for {:.1f} minutes -> {}",
                pretrain.resume ? "resuming" : "starting", options.pretrain_config,
                pretrain.budget_minutes, dir.string());
+  return pretrain;
+}
+
+json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_dir,
+                       const fs::path& dir) {
+  json summary;
+  const auto pretrain = pretraining_to_run(options, vocab_dir, dir, summary);
+  if (!pretrain) return summary;
   train::PretrainHooks hooks;
   hooks.progress = options.hooks.progress;
-  return train::run_pretraining(pretrain, hooks).summary;
+  return train::run_pretraining(*pretrain, hooks).summary;
+}
+
+// The random-init members' backbone: the config.json pre-training starts from and the
+// tokenizer, no weights, so that they need not wait for OUT/pretrained.
+void ensure_random_init_backbone(const QuickstartOptions& options, const fs::path& vocab_dir,
+                                 const fs::path& dir) {
+  train::PretrainOptions shape;
+  shape.config = options.pretrain_config;
+  shape.vocab_dir = vocab_dir;
+  auto config = train::discriminator_config(shape);
+  config["architectures"] = json::array({"ElectraModel"});
+  const auto text = config.dump(2) + "\n";
+  const auto file = dir / "config.json";
+  if (fs::is_regular_file(file) && read_file(file) == text) return;
+  train::write_folder_atomic(dir, [&](const fs::path& fresh) {
+    write_file_atomic(fresh / "config.json", text);
+    train::copy_tokenizer_files(vocab_dir, fresh);
+  });
+}
+
+std::string number_argument(double value) {
+  return fmt::format("{}", value);
+}
+
+std::vector<std::string> pretrain_command(const QuickstartOptions& options,
+                                          const train::PretrainOptions& pretrain) {
+  std::vector<std::string> command{options.program.string(),
+                                   "--threads",
+                                   std::to_string(options.child_threads),
+                                   "pretrain",
+                                   "--data",
+                                   fs::absolute(pretrain.data_dir).string(),
+                                   "--vocab",
+                                   fs::absolute(pretrain.vocab_dir).string(),
+                                   "--out",
+                                   pretrain.out_dir.string(),
+                                   "--config",
+                                   pretrain.config,
+                                   "--max-length",
+                                   std::to_string(pretrain.max_length),
+                                   "--batch-size",
+                                   std::to_string(pretrain.batch_size),
+                                   "--lr",
+                                   number_argument(pretrain.learning_rate),
+                                   "--budget-minutes",
+                                   number_argument(pretrain.budget_minutes),
+                                   "--no-progress"};
+  if (pretrain.resume) command.push_back("--resume");
+  return command;
+}
+
+// `emotune train` building the same config as `member` (its file, then its overrides).
+std::vector<std::string> train_command(const QuickstartOptions& options, const Member& member,
+                                       bool resume) {
+  std::vector<std::string> command{options.program.string(), "--threads",
+                                   std::to_string(options.child_threads), "train"};
+  if (resume) {
+    command.insert(command.end(), {"--resume", member.run_dir.string()});
+  } else {
+    command.insert(command.end(), {member.config_file.string(), "--out", member.run_dir.string()});
+  }
+  command.insert(command.end(), {"--data", fs::absolute(options.data_dir).string()});
+  for (const auto& assignment : member.overrides)
+    command.insert(command.end(), {"--set", assignment});
+  command.push_back("--no-progress");
+  return command;
+}
+
+// Steps 3 and 4 as child processes: pre-training, the random-init members beside it, then the
+// members fine-tuned from its checkpoint. Returns pretraining.json; fills `outcomes`.
+json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
+                                        std::span<const Member> members, const fs::path& vocab_dir,
+                                        const fs::path& pretrained_dir,
+                                        std::map<std::string, MemberOutcome>& outcomes) {
+  json summary;
+  std::vector<ChildJob> jobs;
+  ChildJob pretrain;
+  pretrain.name = "pretrain";
+  pretrain.command = [&]() -> std::optional<std::vector<std::string>> {
+    const auto plan = pretraining_to_run(options, vocab_dir, pretrained_dir, summary);
+    if (!plan) return std::nullopt;
+    return pretrain_command(options, *plan);
+  };
+  pretrain.finished = [&](bool ran, double) {
+    if (ran) summary = train::read_json(pretrained_dir / "pretraining.json");
+  };
+  jobs.push_back(std::move(pretrain));
+  for (const bool random_init : {true, false}) {
+    for (const auto& member : members) {
+      if (member.config.random_init != random_init) continue;
+      ChildJob job;
+      job.name = member.name;
+      if (!random_init) job.after = {"pretrain"};
+      job.command = [&]() -> std::optional<std::vector<std::string>> {
+        auto plan = plan_member(member, options.data_dir);
+        const bool to_train =
+            plan.status == MemberStatus::trained || plan.status == MemberStatus::resumed;
+        if (!to_train) {
+          if (plan.available()) {
+            spdlog::info("{}", plan.message());
+          } else {
+            spdlog::warn("{}", plan.message());
+          }
+        }
+        outcomes[member.name] = plan;
+        if (!to_train) return std::nullopt;
+        const bool resume = plan.status == MemberStatus::resumed;
+        spdlog::info("{}: {} in {}", member.name, resume ? "resuming" : "training",
+                     member.run_dir.string());
+        return train_command(options, member, resume);
+      };
+      job.finished = [&](bool ran, double) {
+        if (!ran) return;
+        outcomes[member.name] = trained_member_outcome(member, outcomes.at(member.name).status);
+        spdlog::info("{}", outcomes[member.name].message());
+      };
+      jobs.push_back(std::move(job));
+    }
+  }
+  spdlog::info(
+      "quickstart 3-4/6: pre-training and {} fine-tuning runs as child processes, {} at a time "
+      "with {} thread(s) each; their logs: {}",
+      members.size(), options.parallel_jobs, options.child_threads,
+      (options.out_dir / "logs").string());
+  ChildJobsOptions run_options;
+  run_options.max_parallel = options.parallel_jobs;
+  run_options.log_dir = options.out_dir / "logs";
+  run_child_jobs(jobs, run_options);
+  return summary;
 }
 
 bool trains(const Member& member, model::Task task) {
@@ -166,20 +309,44 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   ensure_vocab(options, out / "vocab");
   const auto baseline = baseline_scores(options, out / "baseline.json");
   QuickstartResult result;
-  result.pretraining = ensure_pretrained(options, out / "vocab", pretrained_dir);
-  spdlog::info("quickstart: {:.1f} of {:.0f} minutes used before fine-tuning", minutes_since(start),
-               options.budget_minutes);
-
   const std::size_t pretrained_members = members.size();
   if (options.ablation) {
+    const auto random_init_dir = fs::absolute(out / "random-init");
+    ensure_random_init_backbone(options, out / "vocab", random_init_dir);
     for (std::size_t i = 0; i < pretrained_members; ++i) {
       Member copy = members[i];
       copy.name += "-random-init";
-      copy.config.random_init = true;
+      for (const auto& assignment : {std::string("random_init=true"),
+                                     fmt::format("backbone=\"{}\"", random_init_dir.string())}) {
+        train::apply_override(copy.config, assignment);
+        copy.overrides.push_back(assignment);
+      }
       copy.run_dir = out / "runs" / copy.name;
       members.push_back(std::move(copy));
     }
   }
+
+  std::map<std::string, MemberOutcome> outcomes;
+  if (!options.program.empty() && options.parallel_jobs >= 2) {
+    result.pretraining = pretrain_and_fine_tune_in_children(options, members, out / "vocab",
+                                                            pretrained_dir, outcomes);
+  } else {
+    result.pretraining = ensure_pretrained(options, out / "vocab", pretrained_dir);
+    spdlog::info("quickstart: {:.1f} of {:g} minutes used before fine-tuning", minutes_since(start),
+                 options.budget_minutes);
+    spdlog::info("quickstart 4/6: fine-tuning {} members", members.size());
+    for (const auto& member : members) {
+      auto outcome = train_member(member, options.data_dir, options.hooks);
+      if (outcome.available()) {
+        spdlog::info("{}", outcome.message());
+      } else {
+        spdlog::warn("{}", outcome.message());
+      }
+      outcomes[member.name] = std::move(outcome);
+    }
+  }
+  spdlog::info("quickstart: {:.1f} of {:g} minutes used when fine-tuning ended",
+               minutes_since(start), options.budget_minutes);
 
   PipelineSpec spec;
   spec.paper_dev = paper.paper_dev;
@@ -201,7 +368,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     if (!track1.empathy.empty() && !track1.distress.empty()) {
       track1.name = "track1" + suffix;
       track1.title = fmt::format("Track I: mean of {} ({})", fmt::join(track1_parts, ", "), from);
-      track1.submit = !ablation;
+      track1.submit = true;  // with the ablation, the better of the two on dev
       if (paper_track1 && !ablation) track1.paper_test = paper_track1->paper_test;
       spec.systems.push_back(std::move(track1));
     }
@@ -212,7 +379,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       track2.name = "track2" + suffix;
       track2.title =
           fmt::format("Track II: prob-sum of {} ({})", fmt::join(track2_parts, ", "), from);
-      track2.submit = !ablation;
+      track2.submit = true;
       if (paper_track2 && !ablation) {
         track2.paper_dev = paper_track2->paper_dev;
         track2.paper_test = paper_track2->paper_test;
@@ -221,15 +388,14 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     }
   }
 
-  spdlog::info("quickstart 4-5/6: fine-tuning {} members, then {} systems", members.size(),
-               spec.systems.size());
+  spdlog::info("quickstart 5/6: {} systems", spec.systems.size());
   PipelineOptions pipeline_options;
   pipeline_options.data_dir = options.data_dir;
   pipeline_options.out_dir = out;
   pipeline_options.predictor = options.predictor;
   pipeline_options.hooks = options.hooks;
   pipeline_options.write_report = options.write_report;
-  result.pipeline = run_pipeline(members, spec, pipeline_options);
+  result.pipeline = build_pipeline(members, outcomes, spec, pipeline_options);
 
   // Systems first (the headline), then members, then the baseline of this run.
   for (const auto& row : result.pipeline.comparison)
@@ -246,13 +412,20 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   const auto last_log = pre.contains("last_log") && pre.at("last_log").is_object()
                             ? pre.at("last_log")
                             : json::object();
+  std::vector<std::string> submitted;
+  for (const auto& system : result.pipeline.systems)
+    if (system.submitted) submitted.push_back(system.name);
   std::string text = fmt::format(
-      "# emotune quickstart\n\nBudget {:.0f} minutes, used {:.1f}. Pre-training: {} steps of "
-      "{} ({}), last losses MLM {:.3f} / RTD {:.3f}.\n\n",
+      "# emotune quickstart\n\nBudget {:g} minutes, used {:.1f}. Pre-training: {} steps of "
+      "{} ({}), last losses MLM {:.3f} / RTD {:.3f}.\n\nSubmitted (OUT/submission/): {}{}.\n\n",
       options.budget_minutes, minutes_since(start), pre.value("steps_done", 0),
       options.pretrain_config,
       pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
-      last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0));
+      last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0),
+      submitted.empty() ? "nothing" : fmt::format("{}", fmt::join(submitted, ", ")),
+      options.ablation ? ", per track the better on dev of the systems fine-tuned from the "
+                         "pre-trained checkpoint and from random init"
+                       : "");
   text += format_comparison_markdown(result.table);
   result.table_file = out / "quickstart.md";
   write_file_atomic(result.table_file, text);

@@ -8,10 +8,19 @@
 //   3. pretrain   OUT/pretrained/     ELECTRA replaced-token detection, a share of the budget
 //   4. fine-tune  OUT/runs/<member>/  the multi-task (empathy + distress) and emotion (BA)
 //                 systems of configs/quick/, every seed, from the pre-trained checkpoint; with
-//                 `ablation`, also the same fine-tuning from random init (<member>-random-init)
+//                 `ablation` (the default), also the same fine-tuning from random init
+//                 (<member>-random-init, whose backbone OUT/random-init/ holds the same
+//                 config.json and tokenizer without weights)
 //   5. systems    OUT/systems/, OUT/submission/, OUT/report/  seed ensembles, dev and test
-//                 predictions, the submission files, the report (pipeline.h's steps)
+//                 predictions, the submission files, the report (pipeline.h's steps); with
+//                 `ablation`, each track submits whichever of its two systems scores better
+//                 on dev (the way the paper keeps the best seed)
 //   6. table      OUT/quickstart.md   dev scores beside the paper's and the baseline's
+//
+// With `program` set and parallel_jobs ≥ 2, steps 3 and 4 run as child processes of that
+// program (`emotune pretrain`, `emotune train`; logs in OUT/logs/), parallel_jobs at a time:
+// the random-init runs do not wait for pre-training. Otherwise they run in this process, in
+// order.
 //
 // With models_root set, the paper's own pipeline runs instead (pipeline::reproduce).
 
@@ -40,7 +49,10 @@ struct QuickstartOptions {
   // wordpiece is barely trained, and Track I dev r rose from ~0.30 to ~0.37 (docs/pretraining.md).
   std::size_t vocab_size = 4000;
   std::vector<std::int64_t> seeds;     // empty = the configs'
-  bool ablation = false;               // also fine-tune from random init
+  bool ablation = true;                // also fine-tune from random init, submit the better
+  std::filesystem::path program;       // the emotune executable, to run steps as child processes
+  std::size_t parallel_jobs = 1;       // child processes at once (with `program`)
+  int child_threads = 1;               // --threads of each child
   std::vector<std::string> overrides;  // key=value for every fine-tuning config
   serve::RunPredictorOptions predictor;
   train::TrainHooks hooks;

@@ -376,10 +376,14 @@ json discriminator_config_of(const PretrainOptions& options, std::int64_t tokeni
   return merged;
 }
 
-Run prepare_new_run(const PretrainOptions& options) {
+fs::path tokenizer_dir_of(const PretrainOptions& options) {
   if (options.vocab_dir.empty() && options.from.empty())
     throw Error("pretrain: give --vocab (a tokenizer folder from `emotune vocab`) or --from");
-  const fs::path tokenizer_dir = options.vocab_dir.empty() ? options.from : options.vocab_dir;
+  return options.vocab_dir.empty() ? options.from : options.vocab_dir;
+}
+
+Run prepare_new_run(const PretrainOptions& options) {
+  const auto tokenizer_dir = tokenizer_dir_of(options);
   const auto tokenizer = text::load_tokenizer(tokenizer_dir);
   const auto vocab = static_cast<std::int64_t>(tokenizer->vocab_size());
   if (tokenizer->special_ids().mask < 0)
@@ -427,6 +431,12 @@ Run prepare_new_run(const PretrainOptions& options) {
 }
 
 }  // namespace
+
+json discriminator_config(const PretrainOptions& options) {
+  const auto tokenizer_dir = tokenizer_dir_of(options);
+  const auto tokenizer = text::load_tokenizer(tokenizer_dir);
+  return discriminator_config_of(options, static_cast<std::int64_t>(tokenizer->vocab_size()));
+}
 
 std::vector<std::string> electra_preset_names() {
   return {"tiny", "mini", "small", "base"};

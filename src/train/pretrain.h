@@ -77,6 +77,11 @@ struct PretrainResult {
 // Runs (or resumes) pre-training. Errors name the bad option or file before any step.
 PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHooks& hooks = {});
 
+// The discriminator's config.json that run_pretraining(options) starts a new run with: the
+// preset or config file sized to the tokenizer's vocabulary, or `from`'s config. Errors as
+// run_pretraining's for these options.
+nlohmann::json discriminator_config(const PretrainOptions& options);
+
 // The config.json of a named discriminator preset ("tiny", "mini", "small", "base") for a
 // vocabulary of `vocab_size`; Error for another name.
 nlohmann::json electra_preset(const std::string& name, std::int64_t vocab_size);

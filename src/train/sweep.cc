@@ -1,9 +1,6 @@
 #include "train/sweep.h"
 
-#include <fcntl.h>
-#include <spawn.h>
 #include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -15,9 +12,8 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include "common/child_process.h"
 #include "common/error.h"
-
-extern char** environ;
 
 namespace emotune::train {
 namespace fs = std::filesystem;
@@ -40,33 +36,6 @@ std::string backbone_label(const std::string& backbone) {
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   const auto slash = trimmed.find_last_of('/');
   return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
-}
-
-int exit_code_of(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return 255;
-}
-
-pid_t spawn(const std::vector<std::string>& command, const fs::path* log) {
-  std::vector<char*> argv;
-  std::vector<std::string> owned = command;
-  for (auto& word : owned) argv.push_back(word.data());
-  argv.push_back(nullptr);
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  if (log) {
-    posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log->c_str(),
-                                     O_WRONLY | O_CREAT | O_APPEND, 0644);
-    posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
-  }
-  pid_t pid = -1;
-  const int result = ::posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&actions);
-  if (result != 0) {
-    throw Error(fmt::format("sweep: cannot start {}: {}", command.front(), std::strerror(result)));
-  }
-  return pid;
 }
 
 std::vector<std::string> full_command(const SweepRunner& runner,
@@ -188,7 +157,7 @@ std::vector<MemberOutcome> run_sweep(const std::vector<SweepMember>& members,
         outcome.skipped = true;
         report(outcome);
       } else {
-        const pid_t pid = spawn(full_command(runner, *arguments), &outcome.log);
+        const pid_t pid = spawn_child(full_command(runner, *arguments), &outcome.log);
         running.emplace(pid, Running{next, std::chrono::steady_clock::now()});
       }
       ++next;
@@ -220,12 +189,7 @@ int run_member(const SweepMember& member, const SweepRunner& runner) {
                  (member.run_dir / "summary.json").string());
     return 0;
   }
-  const pid_t pid = spawn(full_command(runner, *arguments), nullptr);
-  int status = 0;
-  while (::waitpid(pid, &status, 0) < 0) {
-    if (errno != EINTR) throw Error(fmt::format("sweep: waitpid failed: {}", std::strerror(errno)));
-  }
-  return exit_code_of(status);
+  return wait_child(spawn_child(full_command(runner, *arguments)));
 }
 
 }  // namespace emotune::train

@@ -1,13 +1,16 @@
 // `emotune quickstart` end to end with the shipped configs/quick/ made tiny by overrides: a
 // vocabulary, the TF-IDF baseline, a few seconds of ELECTRA pre-training at the fixture's shape,
-// fine-tuning from it and (--ablation) from random init, seed ensembles, submission and table.
-// A second run must train nothing and print the same table.
+// fine-tuning from it and from random init (as two child processes at a time, --jobs 2), seed
+// ensembles, the better system per track submitted, and the table. A second run must train
+// nothing and print the same table.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <map>
 #include <string>
+#include <tuple>
 
 #include <nlohmann/json.hpp>
 
@@ -28,7 +31,7 @@ class QuickstartCliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     temp_ = std::make_unique<testing::TempDir>();
     arguments_ =
-        "--threads 1 quickstart --no-progress --no-report --ablation --seeds 1,2 --data " +
+        "--threads 1 quickstart --no-progress --no-report --jobs 2 --seeds 1,2 --data " +
         shell_quote(testing::data_dir().string()) + " --out " +
         shell_quote((temp_->path() / "out").string()) +
         " --budget-minutes 0.2 --pretrain-share 0.5 --pretrain-config " +
@@ -66,8 +69,34 @@ TEST_F(QuickstartCliTest, RunsEveryStepAndPrintsTheTable) {
                           "| track2-random-init |", "| tfidf-baseline |"})
     EXPECT_THAT(table, HasSubstr(row));
   EXPECT_THAT(first_.out, HasSubstr("tfidf-baseline"));
+  for (const char* log : {"pretrain", "multitask", "emotion-random-init"})
+    EXPECT_TRUE(fs::is_regular_file(out() / "logs" / (std::string(log) + ".log"))) << log;
+  EXPECT_TRUE(fs::is_regular_file(out() / "random-init" / "config.json"));
+  EXPECT_FALSE(fs::exists(out() / "random-init" / "model.safetensors"));
   const auto baseline = nlohmann::json::parse(read_file(out() / "baseline.json"));
   EXPECT_GT(baseline.at("macro_f1").get<double>(), 0.2) << "the baseline is fitted on all of train";
+}
+
+TEST_F(QuickstartCliTest, EachTrackSubmitsTheSystemThatScoresBetterOnDev) {
+  ASSERT_EQ(first_.exit_code, 0) << first_.err;
+  const auto results = nlohmann::json::parse(read_file(out() / "results.json"));
+  for (const auto& [track, file, score] :
+       {std::tuple{"track1", "predictions_EMP.tsv", "average_r"},
+        std::tuple{"track2", "predictions_EMO.tsv", "macro_f1"}}) {
+    std::map<std::string, nlohmann::json> rows;
+    for (const auto& row : results.at("rows")) rows[row.at("name")] = row;
+    const auto& own = rows.at(track);
+    const auto& random_init = rows.at(std::string(track) + "-random-init");
+    const bool own_submitted = own.at("status") == "built, submitted";
+    EXPECT_NE(own_submitted, random_init.at("status") == "built, submitted") << track;
+    const auto own_score = own.at("ours_dev").at(score).get<double>();
+    const auto random_init_score = random_init.at("ours_dev").at(score).get<double>();
+    EXPECT_EQ(own_submitted, own_score >= random_init_score) << track;
+    const auto submitted = own_submitted ? std::string(track) : std::string(track) + "-random-init";
+    EXPECT_EQ(read_file(out() / "submission" / file),
+              read_file(out() / "systems" / "test" / submitted / file))
+        << track;
+  }
 }
 
 TEST_F(QuickstartCliTest, ASecondRunTrainsNothingAndPrintsTheSameScores) {
