@@ -28,18 +28,22 @@ using testing::source_dir;
 
 class QuickstartCliTest : public ::testing::Test {
  protected:
+  // The quick start made tiny, writing into `out`.
+  static std::string tiny_arguments(const fs::path& out) {
+    return "--threads 1 quickstart --no-progress --no-report --data " +
+           shell_quote(testing::data_dir().string()) + " --out " + shell_quote(out.string()) +
+           " --budget-minutes 0.2 --pretrain-share 0.5 --pretrain-config " +
+           shell_quote(
+               (testing::hf_fixtures_dir() / "electra_pretraining" / "config.json").string()) +
+           " --configs " + shell_quote((source_dir() / "configs" / "quick").string()) +
+           " --systems " +
+           shell_quote((source_dir() / "configs" / "ensembles" / "paper.toml").string()) +
+           " --set train_limit=16 --set dev_limit=8 --set epochs=1 --set max_length=32"
+           " --set eval_every_steps=0 --set augment_size=40 --set batch_size=8";
+  }
   static void SetUpTestSuite() {
     temp_ = std::make_unique<testing::TempDir>();
-    arguments_ =
-        "--threads 1 quickstart --no-progress --no-report --jobs 2 --seeds 1,2 --data " +
-        shell_quote(testing::data_dir().string()) + " --out " +
-        shell_quote((temp_->path() / "out").string()) +
-        " --budget-minutes 0.2 --pretrain-share 0.5 --pretrain-config " +
-        shell_quote((testing::hf_fixtures_dir() / "electra_pretraining" / "config.json").string()) +
-        " --configs " + shell_quote((source_dir() / "configs" / "quick").string()) + " --systems " +
-        shell_quote((source_dir() / "configs" / "ensembles" / "paper.toml").string()) +
-        " --set train_limit=16 --set dev_limit=8 --set epochs=1 --set max_length=32"
-        " --set eval_every_steps=0 --set augment_size=40 --set batch_size=8";
+    arguments_ = tiny_arguments(temp_->path() / "out") + " --jobs 2 --seeds 1,2";
     first_ = run_cli(arguments_);
   }
   static void TearDownTestSuite() { temp_.reset(); }
@@ -97,6 +101,21 @@ TEST_F(QuickstartCliTest, EachTrackSubmitsTheSystemThatScoresBetterOnDev) {
               read_file(out() / "systems" / "test" / submitted / file))
         << track;
   }
+}
+
+TEST_F(QuickstartCliTest, InOneProcessWithoutTheAblationThePreTrainedSystemsAreSubmitted) {
+  const testing::TempDir temp;
+  const auto result = run_cli(tiny_arguments(temp.path()) + " --jobs 1 --no-ablation --seeds 1");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_FALSE(fs::exists(temp.path() / "logs")) << "no child process";
+  EXPECT_FALSE(fs::exists(temp.path() / "runs" / "multitask-random-init"));
+  EXPECT_FALSE(fs::exists(temp.path() / "random-init"));
+  const auto table = read_file(temp.path() / "quickstart.md");
+  EXPECT_THAT(table, HasSubstr("| track1 | built, submitted |"));
+  EXPECT_THAT(table, HasSubstr("| track2 | built, submitted |"));
+  EXPECT_THAT(table, ::testing::Not(HasSubstr("random-init |")));
+  EXPECT_EQ(read_file(temp.path() / "submission" / "predictions_EMO.tsv"),
+            read_file(temp.path() / "systems" / "test" / "track2" / "predictions_EMO.tsv"));
 }
 
 TEST_F(QuickstartCliTest, ASecondRunTrainsNothingAndPrintsTheSameScores) {
