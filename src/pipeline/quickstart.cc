@@ -131,6 +131,11 @@ void ensure_random_init_backbone(const QuickstartOptions& options, const fs::pat
   });
 }
 
+// Children run in this process's folder, but their command lines and logs read better whole.
+std::string absolute_path(const fs::path& path) {
+  return fs::absolute(path).lexically_normal().string();
+}
+
 std::string number_argument(double value) {
   return fmt::format("{}", value);
 }
@@ -142,9 +147,9 @@ std::vector<std::string> pretrain_command(const QuickstartOptions& options,
                                    std::to_string(options.child_threads),
                                    "pretrain",
                                    "--data",
-                                   fs::absolute(pretrain.data_dir).string(),
+                                   absolute_path(pretrain.data_dir),
                                    "--vocab",
-                                   fs::absolute(pretrain.vocab_dir).string(),
+                                   absolute_path(pretrain.vocab_dir),
                                    "--out",
                                    pretrain.out_dir.string(),
                                    "--config",
@@ -170,9 +175,10 @@ std::vector<std::string> train_command(const QuickstartOptions& options, const M
   if (resume) {
     command.insert(command.end(), {"--resume", member.run_dir.string()});
   } else {
-    command.insert(command.end(), {member.config_file.string(), "--out", member.run_dir.string()});
+    command.insert(command.end(),
+                   {absolute_path(member.config_file), "--out", member.run_dir.string()});
   }
-  command.insert(command.end(), {"--data", fs::absolute(options.data_dir).string()});
+  command.insert(command.end(), {"--data", absolute_path(options.data_dir)});
   for (const auto& assignment : member.overrides)
     command.insert(command.end(), {"--set", assignment});
   command.push_back("--no-progress");
