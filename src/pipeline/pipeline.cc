@@ -375,6 +375,26 @@ MemberOutcome train_member(const Member& member, const fs::path& data_dir,
   return trained_member_outcome(member, plan.status);
 }
 
+void log_outcome(const MemberOutcome& outcome) {
+  if (outcome.available()) {
+    spdlog::info("{}", outcome.message());
+  } else {
+    spdlog::warn("{}", outcome.message());
+  }
+}
+
+std::map<std::string, MemberOutcome> train_members(std::span<const Member> members,
+                                                   const fs::path& data_dir,
+                                                   const train::TrainHooks& hooks) {
+  std::map<std::string, MemberOutcome> outcomes;
+  for (const auto& member : members) {
+    auto outcome = train_member(member, data_dir, hooks);
+    log_outcome(outcome);
+    outcomes[member.name] = std::move(outcome);
+  }
+  return outcomes;
+}
+
 MemberOutcome trained_member_outcome(const Member& member, MemberStatus status) {
   remove_cached_predictions(member.run_dir);
   const auto summary = train::read_json(member.run_dir / "summary.json");
@@ -739,16 +759,7 @@ std::string format_comparison_markdown(std::span<const ComparisonRow> rows) {
 PipelineResult run_pipeline(std::span<const Member> members, const PipelineSpec& spec,
                             const PipelineOptions& options, std::span<const std::string> systems) {
   // 1. Train.
-  std::map<std::string, MemberOutcome> outcomes;
-  for (const auto& member : members) {
-    auto outcome = train_member(member, options.data_dir, options.hooks);
-    if (outcome.available()) {
-      spdlog::info("{}", outcome.message());
-    } else {
-      spdlog::warn("{}", outcome.message());
-    }
-    outcomes[member.name] = outcome;
-  }
+  const auto outcomes = train_members(members, options.data_dir, options.hooks);
   return build_pipeline(members, outcomes, spec, options, systems);
 }
 

@@ -107,6 +107,14 @@ MemberOutcome train_member(const Member& member, const std::filesystem::path& da
 // model may have changed) and the detail reports its summary.json, as train_member's does.
 MemberOutcome trained_member_outcome(const Member& member, MemberStatus status);
 
+// Logs the outcome's message: info when the member is available, a warning when it was skipped.
+void log_outcome(const MemberOutcome& outcome);
+
+// Step 1 for every member, in order, each outcome logged; by member name.
+std::map<std::string, MemberOutcome> train_members(std::span<const Member> members,
+                                                   const std::filesystem::path& data_dir,
+                                                   const train::TrainHooks& hooks = {});
+
 // True when `run_dir` holds a finished run (summary.json).
 bool is_finished_run(const std::filesystem::path& run_dir);
 

@@ -214,13 +214,7 @@ json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
         auto plan = plan_member(member, options.data_dir);
         const bool to_train =
             plan.status == MemberStatus::trained || plan.status == MemberStatus::resumed;
-        if (!to_train) {
-          if (plan.available()) {
-            spdlog::info("{}", plan.message());
-          } else {
-            spdlog::warn("{}", plan.message());
-          }
-        }
+        if (!to_train) log_outcome(plan);
         outcomes[member.name] = plan;
         if (!to_train) return std::nullopt;
         const bool resume = plan.status == MemberStatus::resumed;
@@ -231,7 +225,7 @@ json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
       job.finished = [&](bool ran, double) {
         if (!ran) return;
         outcomes[member.name] = trained_member_outcome(member, outcomes.at(member.name).status);
-        spdlog::info("{}", outcomes[member.name].message());
+        log_outcome(outcomes[member.name]);
       };
       jobs.push_back(std::move(job));
     }
@@ -341,15 +335,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     spdlog::info("quickstart: {:.1f} of {:g} minutes used before fine-tuning", minutes_since(start),
                  options.budget_minutes);
     spdlog::info("quickstart 4/6: fine-tuning {} members", members.size());
-    for (const auto& member : members) {
-      auto outcome = train_member(member, options.data_dir, options.hooks);
-      if (outcome.available()) {
-        spdlog::info("{}", outcome.message());
-      } else {
-        spdlog::warn("{}", outcome.message());
-      }
-      outcomes[member.name] = std::move(outcome);
-    }
+    outcomes = train_members(members, options.data_dir, options.hooks);
   }
   spdlog::info("quickstart: {:.1f} of {:g} minutes used when fine-tuning ended",
                minutes_since(start), options.budget_minutes);

@@ -1,10 +1,7 @@
 #include "train/sweep.h"
 
-#include <sys/wait.h>
-
 #include <algorithm>
 #include <cctype>
-#include <cerrno>
 #include <cstring>
 #include <map>
 #include <set>
@@ -36,6 +33,14 @@ std::string backbone_label(const std::string& backbone) {
   while (trimmed.size() > 1 && trimmed.back() == '/') trimmed.pop_back();
   const auto slash = trimmed.find_last_of('/');
   return slash == std::string::npos ? trimmed : trimmed.substr(slash + 1);
+}
+
+pid_t spawn_member(const std::vector<std::string>& command, const fs::path* log) {
+  try {
+    return spawn_child(command, log);
+  } catch (const Error& e) {
+    throw Error(fmt::format("sweep: {}", e.what()));
+  }
 }
 
 std::vector<std::string> full_command(const SweepRunner& runner,
@@ -157,22 +162,18 @@ std::vector<MemberOutcome> run_sweep(const std::vector<SweepMember>& members,
         outcome.skipped = true;
         report(outcome);
       } else {
-        const pid_t pid = spawn_child(full_command(runner, *arguments), &outcome.log);
+        const pid_t pid = spawn_member(full_command(runner, *arguments), &outcome.log);
         running.emplace(pid, Running{next, std::chrono::steady_clock::now()});
       }
       ++next;
     }
     if (running.empty()) continue;
-    int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
-    if (pid < 0) {
-      if (errno == EINTR) continue;
-      throw Error(fmt::format("sweep: waitpid failed: {}", std::strerror(errno)));
-    }
-    const auto found = running.find(pid);
+    const auto ended = wait_any_child();
+    if (!ended) throw Error("sweep: waitpid failed: no child process left");
+    const auto found = running.find(ended->first);
     if (found == running.end()) continue;
     auto& outcome = outcomes[found->second.member];
-    outcome.exit_code = exit_code_of(status);
+    outcome.exit_code = ended->second;
     outcome.seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - found->second.start)
             .count();
@@ -189,7 +190,7 @@ int run_member(const SweepMember& member, const SweepRunner& runner) {
                  (member.run_dir / "summary.json").string());
     return 0;
   }
-  return wait_child(spawn_child(full_command(runner, *arguments)));
+  return wait_child(spawn_member(full_command(runner, *arguments), nullptr));
 }
 
 }  // namespace emotune::train
