@@ -14,6 +14,7 @@ namespace {
 struct PretrainCommandOptions {
   train::PretrainOptions library;
   std::string data;
+  double warmup_ratio = -1;  // < 0: not given
   bool no_progress = false;
 };
 
@@ -21,6 +22,7 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
   apply_thread_option(globals);
   auto& library = options.library;
   if (!library.resume || !options.data.empty()) library.data_dir = resolve_data_dir(options.data);
+  if (options.warmup_ratio >= 0) library.warmup_ratio = options.warmup_ratio;
   train::PretrainHooks hooks;
   hooks.progress = !options.no_progress;
   const auto result = train::run_pretraining(library, hooks);
@@ -29,6 +31,14 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
              result.total_steps, result.stopped_by_budget ? " (time budget)" : "");
   fmt::print("last losses: total {:.4f}, generator MLM {:.4f}, discriminator RTD {:.4f}\n",
              result.last_loss, result.last_mlm, result.last_rtd);
+  const auto& last = result.summary.value("last_log", nlohmann::json::object());
+  const auto& corpus = result.summary.value("corpus", nlohmann::json::object());
+  if (last.is_object() && last.contains("generator_mask_accuracy")) {
+    fmt::print("generator top-1 at [MASK]: {:.4f} (the most frequent token's share: {:.4f})\n",
+               last.value("generator_mask_accuracy", 0.0), corpus.value("unigram_top1_share", 0.0));
+    fmt::print("RTD gain over calling every token original: {:+.4f} nats, accuracy {:+.4f}\n",
+               last.value("rtd_gain_nats", 0.0), last.value("rtd_accuracy_gain", 0.0));
+  }
   fmt::print("discriminator (ElectraForPreTraining): {}\n", result.checkpoint.string());
   fmt::print("generator (ElectraForMaskedLM): {}\n", (result.checkpoint / "generator").string());
 }
@@ -82,8 +92,12 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
       command
           .add_option("--lr", o.learning_rate, "Peak learning rate (linear warmup, linear decay)")
           ->capture_default_str();
-      command.add_option("--warmup-ratio", o.warmup_ratio, "Share of the steps spent warming up")
+      command
+          .add_option("--warmup-steps", o.warmup_steps,
+                      "Linear warm-up steps (at most half the schedule)")
           ->capture_default_str();
+      command.add_option("--warmup-ratio", options->warmup_ratio,
+                         "Warm up for this share of the steps instead of --warmup-steps");
       command
           .add_option("--weight-decay", o.weight_decay,
                       "AdamW weight decay (not on biases and LayerNorms)")

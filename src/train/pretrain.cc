@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -20,6 +21,7 @@
 #include "runtime/device.h"
 #include "text/tokenizer.h"
 #include "train/batcher.h"
+#include "train/electra_objective.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
@@ -43,7 +45,8 @@ struct Recipe {
   std::int64_t batch_size = 32;
   std::int64_t seed = 1;
   double learning_rate = 1e-4;
-  double warmup_ratio = 0.1;
+  std::int64_t warmup_steps = 0;
+  std::optional<double> warmup_ratio;  // when set, the warm-up is this share of the schedule
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;
   double mask_probability = 0.15;
@@ -62,7 +65,8 @@ json to_json(const Recipe& r) {
               {"batch_size", r.batch_size},
               {"seed", r.seed},
               {"learning_rate", r.learning_rate},
-              {"warmup_ratio", r.warmup_ratio},
+              {"warmup_steps", r.warmup_steps},
+              {"warmup_ratio", r.warmup_ratio ? json(*r.warmup_ratio) : json(nullptr)},
               {"weight_decay", r.weight_decay},
               {"max_grad_norm", r.max_grad_norm},
               {"mask_probability", r.mask_probability},
@@ -85,7 +89,10 @@ Recipe recipe_from_json(const json& j) {
   r.batch_size = j.at("batch_size").get<std::int64_t>();
   r.seed = j.at("seed").get<std::int64_t>();
   r.learning_rate = j.at("learning_rate").get<double>();
-  r.warmup_ratio = j.at("warmup_ratio").get<double>();
+  // Snapshots before warmup_steps existed hold only the ratio.
+  r.warmup_steps = j.value("warmup_steps", std::int64_t{0});
+  if (j.contains("warmup_ratio") && !j.at("warmup_ratio").is_null())
+    r.warmup_ratio = j.at("warmup_ratio").get<double>();
   r.weight_decay = j.at("weight_decay").get<double>();
   r.max_grad_norm = j.at("max_grad_norm").get<double>();
   r.mask_probability = j.at("mask_probability").get<double>();
@@ -106,9 +113,9 @@ struct Position {
   bool budget_schedule = false;  // total_steps follows the measured speed and the time budget
   std::int64_t log_lines = 0;
   double elapsed_seconds = 0;  // over every invocation
-  // Loss sums of the current log window.
-  double loss_sum = 0, mlm_sum = 0, rtd_sum = 0, generator_correct = 0, generator_count = 0,
-         rtd_correct = 0, rtd_count = 0, replaced_count = 0;
+  // Sums of the current log window.
+  double loss_sum = 0, mlm_sum = 0, rtd_sum = 0;
+  ElectraCounts counts;
   std::int64_t window = 0;
   json last_log;
 };
@@ -126,11 +133,14 @@ json to_json(const Position& p) {
                 {"loss", p.loss_sum},
                 {"mlm", p.mlm_sum},
                 {"rtd", p.rtd_sum},
-                {"generator_correct", p.generator_correct},
-                {"generator_count", p.generator_count},
-                {"rtd_correct", p.rtd_correct},
-                {"rtd_count", p.rtd_count},
-                {"replaced_count", p.replaced_count}}},
+                {"mask_correct", p.counts.mask_correct},
+                {"mask_count", p.counts.mask_count},
+                {"kept_correct", p.counts.kept_correct},
+                {"kept_count", p.counts.kept_count},
+                {"rtd_correct", p.counts.rtd_correct},
+                {"rtd_count", p.counts.rtd_count},
+                {"replaced_count", p.counts.replaced},
+                {"replaced_detected", p.counts.replaced_detected}}},
               {"last_log", p.last_log}};
 }
 
@@ -148,11 +158,15 @@ Position position_from_json(const json& j) {
   p.loss_sum = w.at("loss").get<double>();
   p.mlm_sum = w.at("mlm").get<double>();
   p.rtd_sum = w.at("rtd").get<double>();
-  p.generator_correct = w.at("generator_correct").get<double>();
-  p.generator_count = w.at("generator_count").get<double>();
-  p.rtd_correct = w.at("rtd_correct").get<double>();
-  p.rtd_count = w.at("rtd_count").get<double>();
-  p.replaced_count = w.value("replaced_count", 0.0);
+  // Window counts of older snapshots are partly missing: they only shorten one log window.
+  p.counts.mask_correct = w.value("mask_correct", 0.0);
+  p.counts.mask_count = w.value("mask_count", 0.0);
+  p.counts.kept_correct = w.value("kept_correct", 0.0);
+  p.counts.kept_count = w.value("kept_count", 0.0);
+  p.counts.rtd_correct = w.at("rtd_correct").get<double>();
+  p.counts.rtd_count = w.at("rtd_count").get<double>();
+  p.counts.replaced = w.value("replaced_count", 0.0);
+  p.counts.replaced_detected = w.value("replaced_detected", 0.0);
   p.last_log = j.at("last_log");
   return p;
 }
@@ -217,51 +231,67 @@ std::vector<std::vector<std::int64_t>> pack_texts(const std::vector<std::string>
   return sequences;
 }
 
-struct Models {
-  model::ElectraDiscriminator discriminator{nullptr};
-  model::ElectraGenerator generator{nullptr};
-  // Every trainable tensor once (the generator's shared embeddings only under
-  // "discriminator."), split by whether weight decay applies (not to biases and LayerNorms).
-  std::vector<std::pair<std::string, torch::Tensor>> decay, no_decay;
+struct UnigramReference {
+  double top1_share = 0;  // the most frequent non-special token's share: top-1 without context
+  double entropy = 0;     // nats: the MLM loss of the unigram distribution
+};
 
+UnigramReference unigram_reference(const std::vector<std::vector<std::int64_t>>& sequences,
+                                   const text::SpecialTokenIds& special) {
+  std::map<std::int64_t, double> counts;
+  double total = 0;
+  for (const auto& sequence : sequences)
+    for (const auto id : sequence)
+      if (id != special.cls && id != special.sep && id != special.pad && id != special.mask &&
+          id != special.unk) {
+        counts[id] += 1;
+        total += 1;
+      }
+  UnigramReference out;
+  for (const auto& [id, count] : counts) {
+    const double p = count / total;
+    out.top1_share = std::max(out.top1_share, p);
+    out.entropy -= p * std::log(p);
+  }
+  return out;
+}
+
+// One line of what the last log window says against the context-free references.
+void log_diagnostics(const json& last_log, const json& corpus) {
+  if (!last_log.is_object()) return;
+  spdlog::info(
+      "pretrain: step {}: generator top-1 at [MASK] {:.3f} (unigram {:.3f}), MLM {:.3f} "
+      "(unigram entropy {:.3f}); RTD loss {:.4f}, gain over the prior {:+.4f} nats, accuracy "
+      "{:.4f} ({:+.4f} over calling all original), replaced tokens found {:.3f}",
+      last_log.value("step", 0), last_log.value("generator_mask_accuracy", 0.0),
+      corpus.value("unigram_top1_share", 0.0), last_log.value("mlm_loss", 0.0),
+      corpus.value("unigram_entropy_nats", 0.0), last_log.value("rtd_loss", 0.0),
+      last_log.value("rtd_gain_nats", 0.0), last_log.value("rtd_accuracy", 0.0),
+      last_log.value("rtd_accuracy_gain", 0.0), last_log.value("replaced_recall", 0.0));
+}
+
+// The models with their parameter groups, and the names snapshots store them under.
+struct Models : ElectraPair {
   std::map<std::string, torch::Tensor> snapshot_tensors() const {
     std::map<std::string, torch::Tensor> out;
-    for (const auto* group : {&decay, &no_decay})
+    for (const auto* group : {&groups.decay, &groups.no_decay})
       for (const auto& [name, tensor] : *group) out.emplace(name, tensor.detach());
     return out;
   }
 };
 
 Models build_models(const Recipe& recipe) {
-  const auto disc_config = parse_config(recipe.discriminator_config, "discriminator config");
-  const auto gen_config = parse_config(recipe.generator_config, "generator config");
   Models models;
-  const model::DropoutRates disc_dropout{disc_config.hidden_dropout_prob,
-                                         disc_config.attention_probs_dropout_prob};
-  const model::DropoutRates gen_dropout{gen_config.hidden_dropout_prob,
-                                        gen_config.attention_probs_dropout_prob};
-  models.discriminator = model::ElectraDiscriminator(disc_config, disc_dropout);
-  models.generator = model::ElectraGenerator(gen_config, gen_dropout);
-  model::initialize_weights(*models.discriminator, disc_config.initializer_range);
-  model::initialize_weights(*models.generator, gen_config.initializer_range);
-  models.generator->share_embeddings(models.discriminator->electra->embeddings);
-
-  const auto add = [&](const std::string& name, const torch::Tensor& tensor) {
-    const bool exempt = name.find("LayerNorm") != std::string::npos || name.ends_with(".bias");
-    (exempt ? models.no_decay : models.decay).emplace_back(name, tensor);
-  };
-  for (const auto& item : models.discriminator->named_parameters(true))
-    add("discriminator." + item.key(), item.value());
-  for (const auto& item : models.generator->named_parameters(true))
-    if (!item.key().starts_with("electra.embeddings."))
-      add("generator." + item.key(), item.value());
+  static_cast<ElectraPair&>(models) =
+      make_electra_pair(parse_config(recipe.discriminator_config, "discriminator config"),
+                        parse_config(recipe.generator_config, "generator config"));
   return models;
 }
 
 void load_snapshot_weights(Models& models, const fs::path& file) {
   const auto tensors = model::load_tensors(file);
   torch::NoGradGuard no_grad;
-  for (auto* group : {&models.decay, &models.no_decay}) {
+  for (auto* group : {&models.groups.decay, &models.groups.no_decay}) {
     for (auto& [name, parameter] : *group) {
       const auto it = tensors.find(name);
       if (it == tensors.end())
@@ -325,13 +355,18 @@ void write_snapshot(const Run& run, Models& models, const AdamW& decay, const Ad
   });
 }
 
+// A fixed number of warm-up steps (post-LN transformers need a long one, whatever the length
+// of the run), at most half the schedule so that a short run still reaches its peak; or, when
+// the recipe gives a ratio, that share of the schedule.
+std::int64_t warmup_steps_of(const Recipe& recipe, std::int64_t total) {
+  if (recipe.warmup_ratio)
+    return static_cast<std::int64_t>(std::llround(*recipe.warmup_ratio * total));
+  return std::min(recipe.warmup_steps, total / 2);
+}
+
 double learning_rate_at(const Recipe& recipe, std::int64_t step, std::int64_t total) {
-  const auto warmup = static_cast<std::int64_t>(std::llround(recipe.warmup_ratio * total));
-  if (step < warmup)
-    return recipe.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup);
-  return recipe.learning_rate *
-         std::max(0.0, static_cast<double>(total - step) /
-                           static_cast<double>(std::max<std::int64_t>(1, total - warmup)));
+  return warmup_then_linear_decay(recipe.learning_rate, warmup_steps_of(recipe, total), total,
+                                  step);
 }
 
 void check_options(const PretrainOptions& o) {
@@ -342,6 +377,10 @@ void check_options(const PretrainOptions& o) {
   if (o.budget_minutes < 0)
     throw Error(fmt::format("--budget-minutes must be ≥ 0, got {}", o.budget_minutes));
   if (!(o.learning_rate > 0)) throw Error("learning rate must be positive");
+  if (o.warmup_steps < 0)
+    throw Error(fmt::format("--warmup-steps must be ≥ 0, got {}", o.warmup_steps));
+  if (o.warmup_ratio && !(*o.warmup_ratio >= 0 && *o.warmup_ratio < 1))
+    throw Error(fmt::format("--warmup-ratio must be in [0, 1), got {}", *o.warmup_ratio));
   if (!(o.mask_probability > 0 && o.mask_probability < 1))
     throw Error(fmt::format("mask probability must be in (0, 1), got {}", o.mask_probability));
   if (!(o.generator_ratio > 0 && o.generator_ratio <= 1))
@@ -411,6 +450,7 @@ Run prepare_new_run(const PretrainOptions& options) {
   r.batch_size = options.batch_size;
   r.seed = options.seed;
   r.learning_rate = options.learning_rate;
+  r.warmup_steps = options.warmup_steps;
   r.warmup_ratio = options.warmup_ratio;
   r.weight_decay = options.weight_decay;
   r.max_grad_norm = options.max_grad_norm;
@@ -522,10 +562,14 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
   if (sequences.empty()) throw Error("pretrain: the training texts hold no tokens");
   std::size_t tokens = 0;
   for (const auto& s : sequences) tokens += s.size();
+  const auto unigram = unigram_reference(sequences, special);
   run.corpus = json{{"wassa_train_essays", corpus.wassa},
                     {"goemotions_train_comments", corpus.goemotions},
                     {"sequences", sequences.size()},
-                    {"tokens", tokens}};
+                    {"tokens", tokens},
+                    // What a generator that ignores context reaches at [MASK] positions.
+                    {"unigram_top1_share", unigram.top1_share},
+                    {"unigram_entropy_nats", unigram.entropy}};
   spdlog::info(
       "pretrain: {} texts ({} WASSA train essays, {} GoEmotions train comments) -> {} "
       "sequences of ≤ {} tokens ({} tokens)",
@@ -560,17 +604,19 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
   const AdamWOptions decay_options{recipe.learning_rate, 0.9, 0.999, 1e-6, recipe.weight_decay};
   AdamWOptions no_decay_options = decay_options;
   no_decay_options.weight_decay = 0.0;
-  AdamW decay(models.decay, decay_options);
-  AdamW no_decay(models.no_decay, no_decay_options);
+  AdamW optimizer_decay(models.groups.decay, decay_options);
+  AdamW optimizer_no_decay(models.groups.no_decay, no_decay_options);
   if (options.resume) {
-    decay.load_state_tensors(model::load_tensors(existing / "optimizer_decay.safetensors"),
-                             (existing / "optimizer_decay.safetensors").string());
-    no_decay.load_state_tensors(model::load_tensors(existing / "optimizer_no_decay.safetensors"),
-                                (existing / "optimizer_no_decay.safetensors").string());
+    optimizer_decay.load_state_tensors(
+        model::load_tensors(existing / "optimizer_decay.safetensors"),
+        (existing / "optimizer_decay.safetensors").string());
+    optimizer_no_decay.load_state_tensors(
+        model::load_tensors(existing / "optimizer_no_decay.safetensors"),
+        (existing / "optimizer_no_decay.safetensors").string());
     spdlog::info("pretrain: resuming at step {} of {}", position.step, position.total_steps);
   }
   std::vector<torch::Tensor> all_parameters;
-  for (const auto* group : {&models.decay, &models.no_decay})
+  for (const auto* group : {&models.groups.decay, &models.groups.no_decay})
     for (const auto& [name, tensor] : *group) all_parameters.push_back(tensor);
 
   const auto log_file = run.out / "log.jsonl";
@@ -636,59 +682,24 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     attention = attention.to(device);
 
     torch::manual_seed(step_seed(recipe.seed, position.step));
-    // Dynamic masking, ELECTRA's way: exactly round(p · candidates) positions per sequence.
-    const auto candidates = attention.to(torch::kBool) & ~sample_mask.index({ids});
-    const auto wanted =
-        torch::clamp_min(
-            torch::round(candidates.sum(1).to(torch::kFloat) * recipe.mask_probability), 1.0)
-            .to(torch::kLong);
-    auto scores = torch::rand(ids.sizes(), torch::TensorOptions().device(device));
-    scores = scores.masked_fill(~candidates, 2.0);
-    const auto rank = scores.argsort(std::int64_t{1}, false).argsort(std::int64_t{1}, false);
-    const auto masked = (rank < wanted.unsqueeze(1)) & candidates;
-    const auto to_mask_token =
-        masked & (torch::rand(ids.sizes(), torch::TensorOptions().device(device)) < 0.85);
-    const auto generator_input =
-        torch::where(to_mask_token, torch::full_like(ids, special.mask), ids);
-
-    decay.zero_grad();
-    no_decay.zero_grad();
-    const auto generator_hidden = models.generator->hidden(generator_input, attention);
-    const auto masked_hidden = generator_hidden.index({masked});
-    const auto original = ids.index({masked});
-    const auto generator_logits = models.generator->logits(masked_hidden);
-    const auto mlm_loss = torch::nn::functional::cross_entropy(generator_logits, original);
-
-    torch::Tensor discriminator_input;
-    torch::Tensor generator_correct;
-    {
-      torch::NoGradGuard no_grad;
-      const auto sampling_logits =
-          generator_logits.detach().to(torch::kFloat).masked_fill(sample_mask, -INFINITY);
-      const auto sampled = torch::multinomial(torch::softmax(sampling_logits, -1), 1).squeeze(1);
-      discriminator_input = ids.clone();
-      discriminator_input.index_put_({masked}, sampled);
-      generator_correct = generator_logits.detach().argmax(-1).eq(original).sum();
-    }
-    const auto replaced = discriminator_input.ne(ids).to(torch::kFloat);
-    const auto active = attention.to(torch::kBool);
-    const auto rtd_logits = models.discriminator->forward(discriminator_input, attention);
-    const auto rtd_loss = torch::nn::functional::binary_cross_entropy_with_logits(
-        rtd_logits.index({active}), replaced.index({active}));
-    const auto loss = mlm_loss + recipe.rtd_weight * rtd_loss;
-    loss.backward();
+    optimizer_decay.zero_grad();
+    optimizer_no_decay.zero_grad();
+    const auto step = electra_step(*models.generator, *models.discriminator, ids, attention,
+                                   sample_mask, special.mask, recipe.mask_probability,
+                                   recipe.rtd_weight);
+    step.loss.backward();
     if (recipe.max_grad_norm > 0)
       torch::nn::utils::clip_grad_norm_(all_parameters, recipe.max_grad_norm);
     const double lr = learning_rate_at(recipe, position.step, total_or_default());
-    decay.step(lr);
-    no_decay.step(lr);
+    optimizer_decay.step(lr);
+    optimizer_no_decay.step(lr);
 
-    const double loss_value = loss.item<double>();
+    const double loss_value = step.loss.item<double>();
     if (!std::isfinite(loss_value))
       throw Error(fmt::format("pretrain: the loss became {} at step {}; lower the learning rate",
                               loss_value, position.step + 1));
-    const double mlm_value = mlm_loss.item<double>();
-    const double rtd_value = rtd_loss.item<double>();
+    const double mlm_value = step.mlm.item<double>();
+    const double rtd_value = step.rtd.item<double>();
     ++position.step;
     ++position.batch_in_epoch;
     if (position.batch_in_epoch >= batches_per_epoch) {
@@ -698,19 +709,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     position.loss_sum += loss_value;
     position.mlm_sum += mlm_value;
     position.rtd_sum += rtd_value;
-    position.generator_correct += generator_correct.item<double>();
-    position.generator_count += static_cast<double>(original.size(0));
-    {
-      torch::NoGradGuard no_grad;
-      position.rtd_correct += rtd_logits.index({active})
-                                  .gt(0)
-                                  .to(torch::kFloat)
-                                  .eq(replaced.index({active}))
-                                  .sum()
-                                  .item<double>();
-      position.rtd_count += static_cast<double>(active.sum().item<std::int64_t>());
-      position.replaced_count += replaced.index({active}).sum().item<double>();
-    }
+    position.counts += step.counts;
     ++position.window;
     if (hooks.on_step) hooks.on_step(position.step, loss_value, mlm_value, rtd_value);
     reporter.update(position.step, position.epoch, loss_value);
@@ -747,6 +746,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     const bool done = position.total_steps > 0 && position.step >= position.total_steps;
     if (position.step % recipe.log_every_steps == 0 || done) {
       const double n = static_cast<double>(std::max<std::int64_t>(1, position.window));
+      const auto diagnostics = diagnose(position.counts, position.rtd_sum / n);
       position.last_log =
           json{{"step", position.step},
                {"epoch",
@@ -756,31 +756,35 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                {"loss", position.loss_sum / n},
                {"mlm_loss", position.mlm_sum / n},
                {"rtd_loss", position.rtd_sum / n},
-               {"generator_accuracy",
-                position.generator_correct / std::max(1.0, position.generator_count)},
-               {"rtd_accuracy", position.rtd_correct / std::max(1.0, position.rtd_count)},
+               {"generator_mask_accuracy", diagnostics.generator_mask_accuracy},
+               {"generator_kept_accuracy", diagnostics.generator_kept_accuracy},
+               {"rtd_accuracy", diagnostics.rtd_accuracy},
                // 1 - this is the accuracy of calling every token original: what RTD must beat.
-               {"replaced_share", position.replaced_count / std::max(1.0, position.rtd_count)},
+               {"replaced_share", diagnostics.replaced_share},
+               {"rtd_accuracy_gain", diagnostics.rtd_accuracy_gain},
+               {"rtd_gain_nats", diagnostics.rtd_gain_nats},
+               {"replaced_recall", diagnostics.replaced_recall},
                {"elapsed_seconds", elapsed_before + elapsed_now()}};
       append_line(log_file, position.last_log.dump());
       ++position.log_lines;
       position.window = 0;
       position.loss_sum = position.mlm_sum = position.rtd_sum = 0;
-      position.generator_correct = position.generator_count = 0;
-      position.rtd_correct = position.rtd_count = position.replaced_count = 0;
+      position.counts = {};
     }
     if (position.step % recipe.snapshot_every_steps == 0 && !done) {
       reporter.break_line();
+      if (hooks.progress) log_diagnostics(position.last_log, run.corpus);
       position.elapsed_seconds = elapsed_before + elapsed_now();
-      write_snapshot(run, models, decay, no_decay);
+      write_snapshot(run, models, optimizer_decay, optimizer_no_decay);
       write_checkpoint(run, models, /*finished=*/false, /*stopped_by_budget=*/false);
     }
   }
   reporter.break_line();
+  log_diagnostics(position.last_log, run.corpus);
   if (position.total_steps == 0) position.total_steps = position.step;
   position.elapsed_seconds = elapsed_before + elapsed_now();
   const bool finished = position.step >= position.total_steps;
-  write_snapshot(run, models, decay, no_decay);
+  write_snapshot(run, models, optimizer_decay, optimizer_no_decay);
   write_checkpoint(run, models, finished, stopped_by_budget);
   spdlog::info("pretrain: {} at step {} of {}; checkpoint in {}",
                stopped_by_budget ? "stopped by the time budget" : "finished", position.step,

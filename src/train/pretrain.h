@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <functional>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -38,7 +39,11 @@ struct PretrainOptions {
   // 1e-4: on the tiny preset and this corpus, 5e-4 (ELECTRA-Small's, at batch 128) and 2e-3
   // left the RTD loss at the all-original prior, 1e-4 learned it (docs/pretraining.md).
   double learning_rate = 1e-4;
-  double warmup_ratio = 0.1;
+  // Linear warm-up over a fixed number of steps (post-LN transformers need a long one whatever
+  // the run's length), at most half the schedule; ELECTRA warms up for 10 000 of 1M steps.
+  std::int64_t warmup_steps = 200;
+  // When set, the warm-up is this share of the schedule instead (and warmup_steps is ignored).
+  std::optional<double> warmup_ratio;
   double weight_decay = 0.01;
   double max_grad_norm = 1.0;
   double mask_probability = 0.15;
