@@ -7,6 +7,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <string>
 #include <numeric>
 #include <random>
 #include <vector>
@@ -16,10 +19,13 @@
 #include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
+#include "common/test_paths.h"
 #include "io/hf_config.h"
 #include "model/electra_pretraining.h"
 #include "train/electra_objective.h"
 #include "train/optim.h"
+#include "train/pretrain.h"
+#include "train/run_dir.h"
 
 namespace emotune::train {
 namespace {
@@ -260,6 +266,53 @@ TEST(PretrainContext, JointElectraStepTeachesBothModels) {
       << fmt::format("RTD loss {:.4f}, prior {:.4f}, replaced share {:.4f}",
                      late_rtd / static_cast<double>(late_steps), d.rtd_prior_entropy,
                      d.replaced_share);
+}
+
+// `emotune pretrain` logs the honest figures: [MASK] apart from kept positions, and the RTD
+// gain over the prior computed from the same window.
+TEST(PretrainContext, PretrainLogReportsMaskAccuracyAndGainOverThePrior) {
+  const emotune::testing::TempDir dir;
+  const auto fixtures = emotune::testing::hf_fixtures_dir();
+  PretrainOptions o;
+  o.data_dir = emotune::testing::data_dir();
+  o.out_dir = dir / "out";
+  o.config = (fixtures / "electra_pretraining" / "config.json").string();
+  o.vocab_dir = fixtures / "electra";
+  o.text_limit = 16;
+  o.max_length = 32;
+  o.batch_size = 4;
+  o.steps = 4;
+  o.log_every_steps = 2;
+  o.snapshot_every_steps = 100;
+  PretrainHooks hooks;
+  hooks.progress = false;
+  run_pretraining(o, hooks);
+
+  std::ifstream log(o.out_dir / "log.jsonl");
+  std::string line;
+  int lines = 0;
+  while (std::getline(log, line)) {
+    const auto entry = json::parse(line);
+    ++lines;
+    for (const char* key : {"generator_mask_accuracy", "generator_kept_accuracy", "rtd_accuracy",
+                            "replaced_share", "rtd_accuracy_gain", "rtd_gain_nats",
+                            "replaced_recall"})
+      ASSERT_TRUE(entry.contains(key)) << key << " in " << line;
+    EXPECT_FALSE(entry.contains("generator_accuracy")) << "the old all-positions figure";
+    const double share = entry.at("replaced_share").get<double>();
+    EXPECT_NEAR(entry.at("rtd_accuracy_gain").get<double>(),
+                entry.at("rtd_accuracy").get<double>() - (1.0 - share), 1e-12);
+    EXPECT_NEAR(entry.at("rtd_gain_nats").get<double>(),
+                binary_entropy(share) - entry.at("rtd_loss").get<double>(), 1e-12);
+  }
+  EXPECT_EQ(lines, 2);
+  const auto corpus = read_json(o.out_dir / "pretraining.json").at("corpus");
+  EXPECT_GT(corpus.at("unigram_top1_share").get<double>(), 0.0);
+  EXPECT_LT(corpus.at("unigram_top1_share").get<double>(), 1.0);
+  EXPECT_GT(corpus.at("unigram_entropy_nats").get<double>(), 0.0);
+  const auto recipe = read_json(o.out_dir / "pretraining.json").at("recipe");
+  EXPECT_EQ(recipe.at("warmup_steps").get<std::int64_t>(), 200);
+  EXPECT_TRUE(recipe.at("warmup_ratio").is_null());
 }
 
 TEST(PretrainContext, DiagnosticsOfACountWindow) {
