@@ -112,7 +112,8 @@ done
 libtorch="$cache/site/torch"
 # Debian's fmt, spdlog, sentencepiece, GoogleTest... use the C++11 std::string ABI; a libtorch
 # built with the old one (_GLIBCXX_USE_CXX11_ABI=0, PyPI wheels before 2.7) cannot link them.
-if ! nm -D --defined-only "$libtorch/lib/libc10.so" | grep -q __cxx11; then
+# (grep -c, not grep -q: with pipefail an early grep exit fails the pipeline with SIGPIPE.)
+if [ "$(nm -D --defined-only "$libtorch/lib/libc10.so" | grep -c __cxx11)" = 0 ]; then
   echo "build_libtorch2.sh: $libtorch uses the pre-C++11 std::string ABI; pin a newer wheel" >&2
   exit 1
 fi
@@ -143,9 +144,9 @@ cmake --build "$build_dir" -j "$jobs"
 phase "check that the CUDA paths are linked"
 grep -q '^EMOTUNE_WITH_NCCL:BOOL=ON' "$build_dir/CMakeCache.txt" ||
   { echo "build_libtorch2.sh: NCCL is not enabled in $build_dir" >&2; exit 1; }
-readelf -d "$build_dir/emotune" | grep -q 'libtorch_cuda.so' ||
+[ "$(readelf -d "$build_dir/emotune" | grep -c 'libtorch_cuda.so')" != 0 ] ||
   { echo "build_libtorch2.sh: $build_dir/emotune does not link libtorch_cuda.so" >&2; exit 1; }
-nm -C "$build_dir/emotune" | grep -q 'c10d::ProcessGroupNCCL::ProcessGroupNCCL' ||
+[ "$(nm -C "$build_dir/emotune" | grep -c 'c10d::ProcessGroupNCCL::ProcessGroupNCCL')" != 0 ] ||
   { echo "build_libtorch2.sh: $build_dir/emotune has no ProcessGroupNCCL" >&2; exit 1; }
 echo "emotune links libtorch_cuda.so and constructs c10d::ProcessGroupNCCL"
 "$build_dir/emotune" doctor | head -3 || true
