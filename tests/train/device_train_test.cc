@@ -138,8 +138,8 @@ TEST_P(TrainStepOnDevice, ThreeAdamWStepsMatchTheCpuReference) {
                    .item<double>());
     ++checked;
   }
-  std::printf("%s: losses %.8g %.8g %.8g; parameters after the last step max|diff| %.3g\n",
-              GetParam().c_str(), result.losses[0], result.losses[1], result.losses[2], worst);
+  std::printf("%s: loss %.8g first, %.8g last; parameters after the last step max|diff| %.3g\n",
+              GetParam().c_str(), result.losses.front(), result.losses.back(), worst);
   EXPECT_GT(checked, 0);
   EXPECT_LE(worst, param_atol);
 }
@@ -153,8 +153,9 @@ TEST_P(TrainStepOnDevice, Bfloat16TrainingStaysNearFloat32AndLearns) {
   const auto bf16 = batch.run(device, torch::kBFloat16, 1e-3);
   const auto& steps = batch.golden().at("steps");
   const double first_fp32 = steps.at(0).at("loss_before_update").get<double>();
-  std::printf("%s bf16: losses %.6g %.6g %.6g (float32 reference first loss %.6g)\n",
-              GetParam().c_str(), bf16.losses[0], bf16.losses[1], bf16.losses[2], first_fp32);
+  ASSERT_GE(bf16.losses.size(), 2u);
+  std::printf("%s bf16: loss %.6g first, %.6g last (float32 reference first loss %.6g)\n",
+              GetParam().c_str(), bf16.losses.front(), bf16.losses.back(), first_fp32);
   for (const double loss : bf16.losses) ASSERT_TRUE(std::isfinite(loss));
   // bfloat16 keeps 8 bits of mantissa: the same batch's loss within a few percent.
   EXPECT_NEAR(bf16.losses[0], first_fp32, 0.05 * std::abs(first_fp32));
