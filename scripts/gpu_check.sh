@@ -110,13 +110,13 @@ if [ -z "$libtorch" ]; then
     [ -d "$candidate" ] && libtorch=$candidate
   done
 fi
-if [ -z "$libtorch" ] || [ ! -f "$libtorch/share/cmake/Torch/TorchConfig.cmake" ]; then
+if [ -z "$libtorch" ] || [ -z "$(find "$libtorch" -maxdepth 5 -name TorchConfig.cmake -print -quit 2>/dev/null)" ]; then
   say "no libtorch found (give --libtorch DIR, a folder with share/cmake/Torch)"
   [ "$gpu" = 1 ] && fail "no CUDA libtorch on a GPU machine"
   exit $(( ${#failures[@]} > 0 ))
 fi
 cuda_libtorch=0
-[ -f "$libtorch/lib/libtorch_cuda.so" ] && cuda_libtorch=1
+[ -n "$(find "$libtorch" -maxdepth 3 -name 'libtorch_cuda.so' -print -quit 2>/dev/null)" ] && cuda_libtorch=1
 say "libtorch: $libtorch ($([ "$cuda_libtorch" = 1 ] && echo CUDA || echo 'CPU only'))"
 if [ "$gpu" = 1 ] && [ "$cuda_libtorch" = 0 ]; then
   fail "a GPU is present but $libtorch has no CUDA (libtorch_cuda.so)"
@@ -147,7 +147,9 @@ say "## Build ($jobs jobs)"
 targets=(emotune_cli emotune_model_tests emotune_train_tests emotune_serve_tests train_bench)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-if [ ! -f "$build_dir/build.ninja" ]; then
+if [ -f "$build_dir/build.ninja" ]; then
+  say "reusing $build_dir ($(grep -m1 '^Torch_DIR:' "$build_dir/CMakeCache.txt" | cut -d= -f2))"
+else
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_PREFIX_PATH="$libtorch" "${launcher[@]}" "${cmake_extra[@]}" >>"$log" 2>&1 ||
     { fail "cmake configure (see $log)"; tail -30 "$log"; exit 1; }
