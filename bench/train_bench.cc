@@ -2,16 +2,20 @@
 // batch 8 of real WASSA train essays (max_length 512): dynamic padding to the longest in each
 // batch vs padding every batch to 512, in the same run.
 //   build/train_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true
-// essays/s = items_per_second.
+// essays/s = items_per_second. EMOTUNE_BENCH_DEVICE=cuda (or cuda:N) times it on a GPU
+// (scripts/gpu_check.sh); the default is the CPU.
 
 #include <benchmark/benchmark.h>
 
 #include <filesystem>
 
+#include <torch/cuda.h>
+
 #include "common/files.h"
 #include "data/wassa.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "runtime/device.h"
 #include "runtime/threads.h"
 #include "text/tokenizer.h"
 #include "train/batcher.h"
@@ -69,6 +73,8 @@ void BM_TrainStep(benchmark::State& state) {
   model::TaskModel task_model(model::create_encoder(f.config_file),
                               std::vector<model::Task>{model::Task::empathy, model::Task::distress},
                               0.1);
+  const auto device = runtime::parse_device(env("EMOTUNE_BENCH_DEVICE").value_or("cpu"));
+  task_model->to(device);
   task_model->train();
   std::vector<std::pair<std::string, torch::Tensor>> named;
   for (const auto& item : task_model->named_parameters())
@@ -83,10 +89,13 @@ void BM_TrainStep(benchmark::State& state) {
                                       task_model->tasks(), f.pad_id, pad_to_512 ? 512 : 0);
     tokens += batch.input_ids.numel();
     optimizer.zero_grad();
-    const auto outputs =
-        task_model->forward(batch.input_ids, batch.attention_mask, batch.token_type_ids);
-    model::task_loss(outputs, batch.targets).backward();
+    const auto outputs = task_model->forward(
+        batch.input_ids.to(device), batch.attention_mask.to(device), batch.token_type_ids.to(device));
+    model::TaskTargets targets;
+    for (const auto& [task, target] : batch.targets) targets[task] = target.to(device);
+    model::task_loss(outputs, targets).backward();
     optimizer.step();
+    if (device.is_cuda()) torch::cuda::synchronize();
   }
   state.SetItemsProcessed(state.iterations() * kBatch);
   state.counters["padded_tokens_per_batch"] =

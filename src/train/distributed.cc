@@ -18,7 +18,10 @@
 
 // Debian's libtorch is built with USE_C10D_GLOO and links the system gloo (libgloo0), whose
 // headers come with libgloo-dev; ProcessGroupGloo.hpp needs them for its class layout.
-// Without them everything else still builds and asking for Gloo says what to install.
+// PyTorch's libtorch 2.x has gloo inside libtorch_cpu but ships no gloo headers: CMake then
+// puts third_party/gloo (the headers of the gloo that 2.x's ProcessGroupGloo.hpp expects)
+// first on this file's include path. Without any, everything else still builds and asking
+// for Gloo says what to install.
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroup.hpp>
 #if __has_include(<gloo/context.h>)
@@ -35,6 +38,7 @@
 
 #include "common/error.h"
 #include "runtime/device.h"
+#include "runtime/torch_compat.h"
 
 extern char** environ;
 
@@ -81,7 +85,7 @@ void inject_test_fault(int rank, std::int64_t step) {
 class ProcessGroupTraining final : public DataParallel {
  public:
   ProcessGroupTraining(c10::intrusive_ptr<c10d::Store> store,
-                       c10::intrusive_ptr<c10d::ProcessGroup> group, std::string backend,
+                       c10::intrusive_ptr<runtime::CollectiveGroup> group, std::string backend,
                        const DistributedOptions& options, int local_rank)
       : store_(std::move(store)),
         group_(std::move(group)),
@@ -203,7 +207,7 @@ class ProcessGroupTraining final : public DataParallel {
   }
 
   c10::intrusive_ptr<c10d::Store> store_;
-  c10::intrusive_ptr<c10d::ProcessGroup> group_;
+  c10::intrusive_ptr<runtime::CollectiveGroup> group_;
   std::string backend_;
   DistributedOptions options_;
   c10::Device device_;
@@ -397,7 +401,7 @@ std::unique_ptr<DataParallel> join_process_group(const WorkerEnvironment& enviro
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("emotune/train", store);
 
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<runtime::CollectiveGroup> group;
   try {
     if (backend == "gloo") {
 #ifdef EMOTUNE_WITH_GLOO

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/devices.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "data/wassa.h"
@@ -460,6 +461,85 @@ TEST(RunPredictor, FolderErrorsNameTheFileAndWhatWasExpected) {
   EXPECT_THROW(serve::RunPredictor{folder}, Error);
   EXPECT_THROW(serve::parse_precision("int4"), Error);
 }
+
+// Predictions and the HTTP service on each device (tests/common/devices.h): the fast fp32 and
+// bf16 kernels and the reference kernels computed on the device against the CPU's reference
+// fp32 answers, and /v1/predict of a Server over a predictor on that device. fp32 on cuda is
+// held to 1e-4 (other summation orders), bf16 to 0.05 as on the CPU.
+class RunPredictorOnDevice : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(RunPredictorOnDevice, PredictionsAndServiceMatchTheCpuReference) {
+  EMOTUNE_SKIP_UNLESS_DEVICE(GetParam());
+  testing::TempDir dir;
+  const auto folder = make_model_folder(dir / "best", "electra", 64);
+  const auto essays = wassa_essays(12);
+  serve::RunPredictorOptions cpu_options;
+  cpu_options.kernels = serve::Kernels::reference;
+  const auto want = serve::RunPredictor(folder, cpu_options).predict(essays);
+  struct Case {
+    serve::Kernels kernels;
+    serve::Precision precision;
+    double tolerance;
+  };
+  const double fp32_tolerance = GetParam() == "cpu" ? 1e-5 : 1e-4;
+  for (const auto& [kernels, precision, tolerance] :
+       {Case{serve::Kernels::fast, serve::Precision::fp32, fp32_tolerance},
+        Case{serve::Kernels::reference, serve::Precision::fp32, fp32_tolerance},
+        Case{serve::Kernels::fast, serve::Precision::bf16, 0.05}}) {
+    serve::RunPredictorOptions options;
+    options.kernels = kernels;
+    options.precision = precision;
+    options.device = GetParam();
+    serve::RunPredictor predictor(folder, options);
+    const auto name = serve::kernels_name(kernels) + " " + serve::precision_name(precision);
+    EXPECT_NE(predictor.info().version.find(GetParam()), std::string::npos)
+        << name << ": " << predictor.info().version;
+    const auto got = predictor.predict(essays);
+    ASSERT_EQ(got.size(), essays.size());
+    double worst = 0;
+    for (std::size_t i = 0; i < essays.size(); ++i) {
+      worst = std::max(worst, std::abs(*want[i].empathy - *got[i].empathy));
+      worst = std::max(worst, std::abs(*want[i].distress - *got[i].distress));
+      for (std::size_t k = 0; k < 7; ++k) {
+        worst = std::max(worst, std::abs((*want[i].emotion_probabilities)[k] -
+                                         (*got[i].emotion_probabilities)[k]));
+      }
+      EXPECT_EQ(got[i].token_count, want[i].token_count);
+    }
+    std::printf("%s %s: max|diff| to the cpu reference %.3g (tolerance %.0e)\n",
+                GetParam().c_str(), name.c_str(), worst, tolerance);
+    EXPECT_LE(worst, tolerance) << name;
+  }
+
+  serve::RunPredictorOptions options;
+  options.device = GetParam();
+  serve::ServerOptions server_options;
+  server_options.batching.max_wait = std::chrono::milliseconds(1);
+  serve::Server server(std::make_shared<serve::RunPredictor>(folder, options), server_options);
+  const int port = server.bind("127.0.0.1", 0);
+  std::thread running([&] { server.run(); });
+  httplib::Client client("127.0.0.1", port);
+  client.set_read_timeout(60, 0);
+  json body = {{"essays", json::array()}};
+  for (std::size_t i = 0; i < essays.size(); ++i) {
+    body["essays"].push_back({{"id", "e" + std::to_string(i)}, {"text", essays[i].text}});
+  }
+  auto result = client.Post("/v1/predict", body.dump(), "application/json");
+  server.stop();
+  running.join();
+  ASSERT_TRUE(result);
+  ASSERT_EQ(result->status, 200) << result->body;
+  const auto answers = json::parse(result->body)["predictions"];
+  ASSERT_EQ(answers.size(), essays.size());
+  for (std::size_t i = 0; i < essays.size(); ++i) {
+    EXPECT_NEAR(answers[i]["empathy"].get<double>(), *want[i].empathy, fp32_tolerance) << i;
+    EXPECT_NEAR(answers[i]["distress"].get<double>(), *want[i].distress, fp32_tolerance) << i;
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Devices, RunPredictorOnDevice,
+                         ::testing::ValuesIn(testing::test_devices()),
+                         [](const auto& info) { return info.param; });
 
 }  // namespace
 }  // namespace emotune
