@@ -1,3 +1,4 @@
+#include <chrono>
 #include <optional>
 #include <set>
 
@@ -70,7 +71,13 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
     const bool ensemble = fs::is_regular_file(fs::path(run) / "ensemble.json");
     const auto model_folder = ensemble ? fs::path(run) : serve::resolve_model_folder(run);
     const auto predictor = serve::load_predictor(model_folder, predictor_options);
+    const auto predict_start = std::chrono::steady_clock::now();
     const auto predictions = serve::predict_essays(*predictor, essays);
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - predict_start).count();
+    spdlog::info("{}: {} essays predicted in {:.3f} s ({:.2f} essays/s)", model_folder.string(),
+                 essays.size(), seconds,
+                 seconds > 0 ? static_cast<double>(essays.size()) / seconds : 0.0);
     nlohmann::json metadata{{"model", fs::absolute(model_folder).lexically_normal().string()},
                             {"precision", options.precision},
                             {"kernels", options.kernels},

@@ -26,4 +26,11 @@ std::filesystem::path resolve_data_dir(const std::string& cli_value) {
   return dir;
 }
 
+std::filesystem::path default_models_root() {
+  if (auto from_env = env("EMOTUNE_MODELS"); from_env && !from_env->empty()) return *from_env;
+  if (auto home = env("HOME"); home && !home->empty())
+    return std::filesystem::path(*home) / ".cache" / "emotune" / "models";
+  return {};
+}
+
 }  // namespace emotune

@@ -26,6 +26,9 @@ using nlohmann::json;
 
 namespace {
 
+// Where a member's encoder weights come from; one system per track and origin.
+enum class Origin { encoder, own_pretrained, random_init };
+
 double minutes_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() / 60.0;
 }
@@ -185,31 +188,36 @@ std::vector<std::string> train_command(const QuickstartOptions& options, const M
   return command;
 }
 
-// Steps 3 and 4 as child processes: pre-training, the random-init members beside it, then the
-// members fine-tuned from its checkpoint. Returns pretraining.json; fills `outcomes`.
+// Steps 3 and 4 as child processes: pre-training (with options.pretrain), the real encoder's
+// and the random-init members beside it, then the members fine-tuned from its checkpoint.
+// Returns pretraining.json; fills `outcomes`.
 json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
-                                        std::span<const Member> members, const fs::path& vocab_dir,
+                                        std::span<const Member> members,
+                                        std::span<const Origin> origins, const fs::path& vocab_dir,
                                         const fs::path& pretrained_dir,
                                         std::map<std::string, MemberOutcome>& outcomes) {
   json summary;
   std::vector<ChildJob> jobs;
-  ChildJob pretrain;
-  pretrain.name = "pretrain";
-  pretrain.command = [&]() -> std::optional<std::vector<std::string>> {
-    const auto plan = pretraining_to_run(options, vocab_dir, pretrained_dir, summary);
-    if (!plan) return std::nullopt;
-    return pretrain_command(options, *plan);
-  };
-  pretrain.finished = [&](bool ran, double) {
-    if (ran) summary = train::read_json(pretrained_dir / "pretraining.json");
-  };
-  jobs.push_back(std::move(pretrain));
-  for (const bool random_init : {true, false}) {
-    for (const auto& member : members) {
-      if (member.config.random_init != random_init) continue;
+  if (options.pretrain) {
+    ChildJob pretrain;
+    pretrain.name = "pretrain";
+    pretrain.command = [&]() -> std::optional<std::vector<std::string>> {
+      const auto plan = pretraining_to_run(options, vocab_dir, pretrained_dir, summary);
+      if (!plan) return std::nullopt;
+      return pretrain_command(options, *plan);
+    };
+    pretrain.finished = [&](bool ran, double) {
+      if (ran) summary = train::read_json(pretrained_dir / "pretraining.json");
+    };
+    jobs.push_back(std::move(pretrain));
+  }
+  for (const auto origin : {Origin::encoder, Origin::random_init, Origin::own_pretrained}) {
+    for (std::size_t i = 0; i < members.size(); ++i) {
+      if (origins[i] != origin) continue;
+      const auto& member = members[i];
       ChildJob job;
       job.name = member.name;
-      if (!random_init) job.after = {"pretrain"};
+      if (origin == Origin::own_pretrained) job.after = {"pretrain"};
       job.command = [&]() -> std::optional<std::vector<std::string>> {
         auto plan = plan_member(member, options.data_dir);
         const bool to_train =
@@ -231,10 +239,10 @@ json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
     }
   }
   spdlog::info(
-      "quickstart 3-4/6: pre-training and {} fine-tuning runs as child processes, {} at a time "
-      "with {} thread(s) each; their logs: {}",
-      members.size(), options.parallel_jobs, options.child_threads,
-      (options.out_dir / "logs").string());
+      "quickstart 3-4/6: {}{} fine-tuning runs as child processes, {} at a time with {} "
+      "thread(s) each; their logs: {}",
+      options.pretrain ? "pre-training and " : "", members.size(), options.parallel_jobs,
+      options.child_threads, (options.out_dir / "logs").string());
   ChildJobsOptions run_options;
   run_options.max_parallel = options.parallel_jobs;
   run_options.log_dir = options.out_dir / "logs";
@@ -294,6 +302,14 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
                             options.budget_minutes));
   if (!(options.pretrain_share > 0 && options.pretrain_share < 1))
     throw Error("quickstart: the pre-training share must be in (0, 1)");
+  if (!options.pretrain && !options.ablation && options.encoder_dir.empty())
+    throw Error(
+        "quickstart: nothing to fine-tune: no pretrained encoder, no pre-training and no "
+        "random-init ablation");
+  if (!options.encoder_dir.empty() && !fs::is_regular_file(options.encoder_dir / "config.json"))
+    throw error_in(options.encoder_dir,
+                   "pretrained encoder folder has no config.json (expected a HuggingFace "
+                   "checkpoint folder: config.json, model.safetensors, tokenizer files)");
   const auto start = std::chrono::steady_clock::now();
   const auto& out = options.out_dir;
   fs::create_directories(out);
@@ -303,18 +319,48 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   if (!options.seeds.empty())
     overrides.push_back(fmt::format("seeds=[{}]", fmt::join(options.seeds, ", ")));
   const auto pretrained_dir = fs::absolute(out / "pretrained");
-  overrides.push_back(fmt::format("backbone=\"{}\"", pretrained_dir.string()));
-  auto members = load_members(options.configs_dir, overrides, out / "runs");
+  auto quick_overrides = overrides;
+  quick_overrides.push_back(fmt::format("backbone=\"{}\"", pretrained_dir.string()));
+  const auto quick_members = load_members(options.configs_dir, quick_overrides, out / "runs");
+
+  std::vector<Member> members;
+  std::vector<Origin> origins;
+  std::string encoder_name;
+  if (!options.encoder_dir.empty()) {
+    const auto encoder_dir = fs::absolute(options.encoder_dir).lexically_normal();
+    encoder_name = encoder_dir.filename().string();
+    auto encoder_overrides = overrides;
+    encoder_overrides.push_back(fmt::format("backbone=\"{}\"", encoder_dir.string()));
+    auto recipes = load_members(options.encoder_configs_dir, encoder_overrides, out / "runs");
+    for (const auto& wanted : options.encoder_members) {
+      const auto found = std::find_if(recipes.begin(), recipes.end(),
+                                      [&](const Member& m) { return m.name == wanted; });
+      if (found == recipes.end())
+        throw error_in(
+            options.encoder_configs_dir,
+            fmt::format("no {}.toml for the pretrained encoder's member '{}'", wanted, wanted));
+      Member member = *found;
+      member.name += "-" + encoder_name;
+      member.run_dir = out / "runs" / member.name;
+      members.push_back(std::move(member));
+      origins.push_back(Origin::encoder);
+    }
+  }
+  if (options.pretrain) {
+    for (const auto& member : quick_members) {
+      members.push_back(member);
+      origins.push_back(Origin::own_pretrained);
+    }
+  }
 
   ensure_vocab(options, out / "vocab");
   const auto baseline = baseline_scores(options, out / "baseline.json");
   QuickstartResult result;
-  const std::size_t pretrained_members = members.size();
   if (options.ablation) {
     const auto random_init_dir = fs::absolute(out / "random-init");
     ensure_random_init_backbone(options, out / "vocab", random_init_dir);
-    for (std::size_t i = 0; i < pretrained_members; ++i) {
-      Member copy = members[i];
+    for (const auto& member : quick_members) {
+      Member copy = member;
       copy.name += "-random-init";
       for (const auto& assignment : {std::string("random_init=true"),
                                      fmt::format("backbone=\"{}\"", random_init_dir.string())}) {
@@ -323,15 +369,17 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       }
       copy.run_dir = out / "runs" / copy.name;
       members.push_back(std::move(copy));
+      origins.push_back(Origin::random_init);
     }
   }
 
   std::map<std::string, MemberOutcome> outcomes;
   if (!options.program.empty() && options.parallel_jobs >= 2) {
-    result.pretraining = pretrain_and_fine_tune_in_children(options, members, out / "vocab",
-                                                            pretrained_dir, outcomes);
+    result.pretraining = pretrain_and_fine_tune_in_children(
+        options, members, origins, out / "vocab", pretrained_dir, outcomes);
   } else {
-    result.pretraining = ensure_pretrained(options, out / "vocab", pretrained_dir);
+    if (options.pretrain)
+      result.pretraining = ensure_pretrained(options, out / "vocab", pretrained_dir);
     spdlog::info("quickstart: {:.1f} of {:g} minutes used before fine-tuning", minutes_since(start),
                  options.budget_minutes);
     spdlog::info("quickstart 4/6: fine-tuning {} members", members.size());
@@ -346,13 +394,22 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   const auto* paper_track2 = find_system(paper, "ensemble-1");
   // As in the paper's final systems, a track's ensemble spans every recipe that predicts its
   // targets (Track I empathy: the multi-task and the vanilla empathy models), all seeds each.
-  const std::span<const Member> all_members(members);
-  for (const bool ablation : {false, true}) {
-    if (ablation && !options.ablation) continue;
-    const auto group =
-        ablation ? all_members.subspan(pretrained_members) : all_members.first(pretrained_members);
-    const std::string suffix = ablation ? "-random-init" : "";
-    const std::string from = ablation ? "random init" : "own pre-trained ELECTRA";
+  // The paper's numbers go beside the first origin's systems (the real encoder's when present).
+  bool paper_shown = false;
+  for (const auto origin : {Origin::encoder, Origin::own_pretrained, Origin::random_init}) {
+    std::vector<Member> group;
+    for (std::size_t i = 0; i < members.size(); ++i)
+      if (origins[i] == origin) group.push_back(members[i]);
+    if (group.empty()) continue;
+    const std::string suffix = origin == Origin::encoder       ? "-" + encoder_name
+                               : origin == Origin::random_init ? std::string("-random-init")
+                                                               : std::string();
+    const std::string from = origin == Origin::encoder ? fmt::format("pretrained {}", encoder_name)
+                             : origin == Origin::random_init
+                                 ? std::string("random init")
+                                 : std::string("own pre-trained ELECTRA");
+    const bool with_paper = !paper_shown;
+    paper_shown = true;
     std::vector<std::string> track1_parts;
     SystemSpec track1;
     track1.empathy = seeds_of_members(group, model::Task::empathy, track1_parts);
@@ -360,8 +417,8 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     if (!track1.empathy.empty() && !track1.distress.empty()) {
       track1.name = "track1" + suffix;
       track1.title = fmt::format("Track I: mean of {} ({})", fmt::join(track1_parts, ", "), from);
-      track1.submit = true;  // with the ablation, the better of the two on dev
-      if (paper_track1 && !ablation) track1.paper_test = paper_track1->paper_test;
+      track1.submit = true;  // of several, the best on dev
+      if (paper_track1 && with_paper) track1.paper_test = paper_track1->paper_test;
       spec.systems.push_back(std::move(track1));
     }
     std::vector<std::string> track2_parts;
@@ -372,7 +429,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       track2.title =
           fmt::format("Track II: prob-sum of {} ({})", fmt::join(track2_parts, ", "), from);
       track2.submit = true;
-      if (paper_track2 && !ablation) {
+      if (paper_track2 && with_paper) {
         track2.paper_dev = paper_track2->paper_dev;
         track2.paper_test = paper_track2->paper_test;
       }
@@ -407,17 +464,30 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   std::vector<std::string> submitted;
   for (const auto& system : result.pipeline.systems)
     if (system.submitted) submitted.push_back(system.name);
+  const std::string pretraining =
+      options.pretrain
+          ? fmt::format(
+                "Own pre-training: {} steps of {} ({}), last losses MLM {:.3f} / RTD {:.3f}.",
+                pre.value("steps_done", 0), options.pretrain_config,
+                pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
+                last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0))
+          : std::string(
+                "Own pre-training: not run (a pretrained encoder is given; --pretrain "
+                "runs it as well).");
+  const std::string encoder =
+      options.encoder_dir.empty()
+          ? std::string()
+          : fmt::format(" Pretrained encoder: {}.",
+                        fs::absolute(options.encoder_dir).lexically_normal().string());
+  std::size_t origin_count = 0;
+  for (const auto origin : {Origin::encoder, Origin::own_pretrained, Origin::random_init})
+    origin_count += std::find(origins.begin(), origins.end(), origin) != origins.end() ? 1 : 0;
   std::string text = fmt::format(
-      "# emotune quickstart\n\nBudget {:g} minutes, used {:.1f}. Pre-training: {} steps of "
-      "{} ({}), last losses MLM {:.3f} / RTD {:.3f}.\n\nSubmitted (OUT/submission/): {}{}.\n\n",
-      options.budget_minutes, minutes_since(start), pre.value("steps_done", 0),
-      options.pretrain_config,
-      pre.value("stopped_by_budget", false) ? "stopped by its budget" : "finished",
-      last_log.value("mlm_loss", 0.0), last_log.value("rtd_loss", 0.0),
+      "# emotune quickstart\n\nBudget {:g} minutes, used {:.1f}.{} {}\n\nSubmitted "
+      "(OUT/submission/): {}{}.\n\n",
+      options.budget_minutes, minutes_since(start), encoder, pretraining,
       submitted.empty() ? "nothing" : fmt::format("{}", fmt::join(submitted, ", ")),
-      options.ablation ? ", per track the better on dev of the systems fine-tuned from the "
-                         "pre-trained checkpoint and from random init"
-                       : "");
+      origin_count > 1 ? ", per track the best on dev of the systems of each origin" : "");
   text += format_comparison_markdown(result.table);
   result.table_file = out / "quickstart.md";
   write_file_atomic(result.table_file, text);

@@ -6,21 +6,28 @@
 //   1. vocab      OUT/vocab/          WordPiece vocabulary learned from the training texts
 //   2. baseline   OUT/baseline.json   TF-IDF + ridge / logistic regression on the same split
 //   3. pretrain   OUT/pretrained/     ELECTRA replaced-token detection, a share of the budget
+//                 (with `pretrain`; the CLI turns it off by default when a real pretrained
+//                 encoder is given, to keep the job near its 30 minutes)
 //   4. fine-tune  OUT/runs/<member>/  the multi-task (empathy + distress) and emotion (BA)
 //                 systems of configs/quick/, every seed, from the pre-trained checkpoint; with
 //                 `ablation` (the default), also the same fine-tuning from random init
 //                 (<member>-random-init, whose backbone OUT/random-init/ holds the same
-//                 config.json and tokenizer without weights)
+//                 config.json and tokenizer without weights); with `encoder_dir`, the members
+//                 `encoder_members` of `encoder_configs_dir` (configs/minilm/: the paper's
+//                 recipe for a real pretrained encoder) fine-tuned from that checkpoint
+//                 (<member>-<encoder folder name>)
 //   5. systems    OUT/systems/, OUT/submission/, OUT/report/  seed ensembles, dev and test
-//                 predictions, the submission files, the report (pipeline.h's steps); with
-//                 `ablation`, each track submits whichever of its two systems scores better
-//                 on dev (the way the paper keeps the best seed)
+//                 predictions, the submission files, the report (pipeline.h's steps): per
+//                 track one system for each origin (real encoder "track1-<encoder folder
+//                 name>", own pre-training "track1", random init "track1-random-init"), and
+//                 each track submits whichever scores best on dev (the way the paper keeps the
+//                 best seed)
 //   6. table      OUT/quickstart.md   dev scores beside the paper's and the baseline's
 //
 // With `program` set and parallel_jobs ≥ 2, steps 3 and 4 run as child processes of that
 // program (`emotune pretrain`, `emotune train`; logs in OUT/logs/), parallel_jobs at a time:
-// the random-init runs do not wait for pre-training. Otherwise they run in this process, in
-// order.
+// the encoder and random-init runs do not wait for pre-training. Otherwise they run in this
+// process, in order.
 //
 // With models_root set, the paper's own pipeline runs instead (pipeline::reproduce).
 
@@ -48,8 +55,14 @@ struct QuickstartOptions {
   // 4000 rather than `vocab`'s 16000: with 1860 labelled essays, the embedding of a rare
   // wordpiece is barely trained, and Track I dev r rose from ~0.30 to ~0.37 (docs/pretraining.md).
   std::size_t vocab_size = 4000;
-  std::vector<std::int64_t> seeds;     // empty = the configs'
-  bool ablation = true;                // also fine-tune from random init, submit the better
+  std::vector<std::int64_t> seeds;  // empty = the configs'
+  bool ablation = true;             // also fine-tune from random init, submit the better
+  bool pretrain = true;             // own ELECTRA pre-training and fine-tuning from it
+  // A real pretrained encoder (HF checkpoint folder, e.g. $EMOTUNE_MODELS/all-MiniLM-L6-v2);
+  // empty = none. Its members are these configs of encoder_configs_dir, backbone set to it.
+  std::filesystem::path encoder_dir;
+  std::filesystem::path encoder_configs_dir = "configs/minilm";
+  std::vector<std::string> encoder_members = {"multitask", "emotion-ba"};
   std::filesystem::path program;       // the emotune executable, to run steps as child processes
   std::size_t parallel_jobs = 1;       // child processes at once (with `program`)
   int child_threads = 1;               // --threads of each child

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/paths.h"
 #include "train/toml_file.h"
 
 namespace emotune::train {
@@ -432,11 +433,11 @@ std::filesystem::path TrainConfig::backbone_dir() const {
   const auto at = path.find(placeholder);
   if (at != std::string::npos) {
     std::string root = models_root;
-    if (root.empty()) root = env("EMOTUNE_MODELS").value_or("");
+    if (root.empty()) root = default_models_root().string();
     if (root.empty()) {
       throw Error(
           fmt::format("config key backbone: '{}' uses ${{models_root}}, but neither models_root "
-                      "(--set models_root=DIR) nor $EMOTUNE_MODELS is set",
+                      "(--set models_root=DIR) nor $EMOTUNE_MODELS nor $HOME is set",
                       backbone));
     }
     path.replace(at, placeholder.size(), root);

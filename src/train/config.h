@@ -15,7 +15,8 @@ namespace emotune::train {
 // Everything a training run needs, with the paper's defaults. Each field is one key of the
 // TOML config (see config_keys()); `--set key=value` overrides any of them.
 struct TrainConfig {
-  std::string models_root;  // substituted for ${models_root} in `backbone`; else $EMOTUNE_MODELS
+  std::string models_root;  // substituted for ${models_root} in `backbone`; else
+                            // $EMOTUNE_MODELS, else ~/.cache/emotune/models
   std::string backbone;     // HF checkpoint folder (config.json, model.safetensors, tokenizer)
   std::string data;         // data folder (wassa2021/, goemotions/); else --data / $EMOTUNE_DATA
   std::vector<model::Task> tasks{model::Task::empathy};

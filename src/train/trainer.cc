@@ -333,7 +333,12 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   const auto selection = config.resolved_selection_metric();
 
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);
+  // Time in training steps alone (batch building to optimizer update, no evaluation or
+  // snapshots), for throughput comparisons (bench/minilm_speed.sh); only logged.
+  double step_seconds = 0.0;
+  std::int64_t rows_trained = 0;
   while (!progress.finished) {
+    const auto step_start = std::chrono::steady_clock::now();
     const auto order = epoch_order(train_encoded.size(), static_cast<std::uint64_t>(seed),
                                    static_cast<std::uint64_t>(progress.epoch));
     const auto batches =
@@ -367,6 +372,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
           fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate", seed,
                       loss_value, progress.step + 1));
     }
+    step_seconds +=
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
+    rows_trained += static_cast<std::int64_t>(global_batch.size());
     ++progress.step;
     progress.loss_sum += loss_value;
     ++progress.loss_count;
@@ -427,6 +435,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     progress.finished = all_done;
     write_last(last_dir, task_model, optimizer, progress, seed);
     parallel.wait_for_coordinator();
+  }
+  if (rows_trained > 0 && step_seconds > 0) {
+    spdlog::info("seed {}: {} rows in {:.2f} s of training steps ({:.2f} essays/s)", seed,
+                 rows_trained, step_seconds, static_cast<double>(rows_trained) / step_seconds);
   }
   return json{{"seed", seed}, {"best", progress.best_metrics}, {"last", progress.last_metrics}};
 }

@@ -2,11 +2,14 @@
 // vocabulary, the TF-IDF baseline, a few seconds of ELECTRA pre-training at the fixture's shape,
 // fine-tuning from it and from random init (as two child processes at a time, --jobs 2), seed
 // ensembles, the better system per track submitted, and the table. A second run must train
-// nothing and print the same table.
+// nothing and print the same table. With a real pretrained encoder present (a fixture BERT
+// folder standing in for $EMOTUNE_MODELS/all-MiniLM-L6-v2), the quick start fine-tunes it with
+// configs/minilm/ instead of pre-training, beside the random-init ablation.
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -43,6 +46,9 @@ class QuickstartCliTest : public ::testing::Test {
   }
   static void SetUpTestSuite() {
     temp_ = std::make_unique<testing::TempDir>();
+    // No real encoder for these runs, whatever this machine's model cache holds (the quick
+    // start would otherwise find ~/.cache/emotune/models/all-MiniLM-L6-v2 and fine-tune it).
+    ::setenv("EMOTUNE_MODELS", (temp_->path() / "no-models").c_str(), 1);
     arguments_ = tiny_arguments(temp_->path() / "out") + " --jobs 2 --seeds 1,2";
     first_ = run_cli(arguments_);
   }
@@ -132,6 +138,71 @@ TEST_F(QuickstartCliTest, ASecondRunTrainsNothingAndPrintsTheSameScores) {
   for (std::size_t at; (at = after.find("| done |")) != std::string::npos;)
     after.replace(at, 8, "| trained |");
   EXPECT_EQ(after, before);
+}
+
+TEST_F(QuickstartCliTest, APretrainedEncoderInTheModelCacheIsFineTunedInsteadOfPreTraining) {
+  const testing::TempDir temp;
+  const auto models = temp.path() / "models";
+  fs::create_directories(models);
+  fs::create_directory_symlink(testing::hf_fixtures_dir() / "bert", models / "all-MiniLM-L6-v2");
+  const auto result = testing::run_command(
+      "EMOTUNE_MODELS=" + shell_quote(models.string()) + " " +
+      shell_quote(testing::cli_path().string()) + " " + tiny_arguments(temp.path() / "out") +
+      " --encoder-configs " + shell_quote((source_dir() / "configs" / "minilm").string()) +
+      " --jobs 2 --seeds 1");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto out = temp.path() / "out";
+  EXPECT_FALSE(fs::exists(out / "pretrained")) << "no own pre-training by default";
+  for (const char* member : {"multitask-all-MiniLM-L6-v2", "emotion-ba-all-MiniLM-L6-v2",
+                             "multitask-random-init", "emotion-random-init"})
+    EXPECT_TRUE(fs::is_regular_file(out / "runs" / member / "summary.json")) << member;
+  // Fine-tuned from the checkpoint's weights with the recipe of configs/minilm/.
+  const auto config = read_file(out / "runs" / "multitask-all-MiniLM-L6-v2" / "config.toml");
+  EXPECT_THAT(config, HasSubstr("backbone = '" + (models / "all-MiniLM-L6-v2").string() + "'"));
+  EXPECT_THAT(config, HasSubstr("random_init = false"));
+  const auto emotion = read_file(out / "runs" / "emotion-ba-all-MiniLM-L6-v2" / "config.toml");
+  EXPECT_THAT(emotion, HasSubstr("augment = 'ba'"));
+
+  const auto table = read_file(out / "quickstart.md");
+  for (const char* row : {"| track1-all-MiniLM-L6-v2 |", "| track2-all-MiniLM-L6-v2 |",
+                          "| track1-random-init |", "| track2-random-init |", "| tfidf-baseline |"})
+    EXPECT_THAT(table, HasSubstr(row));
+  EXPECT_THAT(table, ::testing::Not(HasSubstr("| track1 |")));
+  EXPECT_THAT(table, HasSubstr("Own pre-training: not run"));
+
+  // Per track, the better of the two origins on dev is the one submitted.
+  const auto results = nlohmann::json::parse(read_file(out / "results.json"));
+  std::map<std::string, nlohmann::json> rows;
+  for (const auto& row : results.at("rows")) rows[row.at("name")] = row;
+  for (const auto& [track, file, score] :
+       {std::tuple{"track1", "predictions_EMP.tsv", "average_r"},
+        std::tuple{"track2", "predictions_EMO.tsv", "macro_f1"}}) {
+    const auto& encoder = rows.at(std::string(track) + "-all-MiniLM-L6-v2");
+    const auto& random_init = rows.at(std::string(track) + "-random-init");
+    const bool encoder_submitted = encoder.at("status") == "built, submitted";
+    EXPECT_NE(encoder_submitted, random_init.at("status") == "built, submitted") << track;
+    EXPECT_EQ(encoder_submitted, encoder.at("ours_dev").at(score).get<double>() >=
+                                     random_init.at("ours_dev").at(score).get<double>())
+        << track;
+    const auto submitted =
+        std::string(track) + (encoder_submitted ? "-all-MiniLM-L6-v2" : "-random-init");
+    EXPECT_EQ(read_file(out / "submission" / file),
+              read_file(out / "systems" / "test" / submitted / file))
+        << track;
+  }
+}
+
+TEST_F(QuickstartCliTest, AnEncoderFolderWithoutConfigIsAClearError) {
+  const testing::TempDir temp;
+  const auto result = run_cli(tiny_arguments(temp.path() / "out") + " --encoder " +
+                              shell_quote((temp.path() / "nowhere").string()));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("nowhere"));
+  EXPECT_THAT(result.err, HasSubstr("config.json"));
+  const auto both = run_cli(tiny_arguments(temp.path() / "out") + " --no-encoder --encoder " +
+                            shell_quote((testing::hf_fixtures_dir() / "bert").string()));
+  EXPECT_NE(both.exit_code, 0);
+  EXPECT_THAT(both.err, HasSubstr("--no-encoder"));
 }
 
 }  // namespace

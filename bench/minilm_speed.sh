@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Training and inference essays/s of emotune and of HuggingFace transformers + PyTorch on the
+# same config (configs/minilm/), interleaved so that both see the same machine load:
+#   bench/minilm_speed.sh CONFIG ROUNDS STEPS [THREADS]
+# Each round runs, in this order, emotune train (STEPS steps of the run's first batches, no
+# periodic evaluation), emotune predict (the 270 dev essays, from that run), then
+# bench/hf_finetune.py speed (the same STEPS batches, then the dev essays). Both sides time
+# only the work (emotune's log lines "essays/s"; the script's JSON), not start-up or loading.
+# Prints one line per measurement and the load average before each round.
+set -euo pipefail
+config=${1:?config}; rounds=${2:-3}; steps=${3:-30}; threads=${4:-2}
+emotune=${EMOTUNE:-build/emotune}
+data=${EMOTUNE_DATA:-../shared/data}
+python=${PYTHON:-python3}
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+for round in $(seq 1 "$rounds"); do
+  echo "round $round load: $(cut -d' ' -f1-3 /proc/loadavg)"
+  rm -rf "$work/run" "$work/pred"
+  "$emotune" --threads "$threads" train "$config" --data "$data" --out "$work/run" --seeds 1 \
+    --set max_steps="$steps" --set eval_every_steps=0 --set dev_limit=8 --no-progress \
+    2>&1 | grep -o '[0-9]* rows in .* essays/s)' | sed 's/^/emotune train: /'
+  "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
+    --out "$work/pred" 2>&1 | grep -o '[0-9]* essays predicted in .* essays/s)' |
+    sed 's/^/emotune predict: /'
+  "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
+    --steps "$steps" | sed 's/^/huggingface: /'
+done
