@@ -6,8 +6,10 @@
 //
 // Why it matters: without VNNI, int8 matrix products use AVX2/AVX-512's u8×s8 multiply-add
 // (vpmaddubsw), which adds two products into a saturating 16-bit lane: 255·127·2 overflows it,
-// so 8-bit activations give wrong answers (measured: 4× the int8 error of a VNNI CPU).
-// 7-bit activations (0..127) cannot overflow it (127·127·2 < 32767). Without native bf16,
+// so 8-bit activations and weights give wrong answers (measured: 4× the int8 error of a VNNI
+// CPU). With 7-bit weights (-63..63) it cannot overflow (255·63·2 = 32130 < 32767), nor with
+// 7-bit activations (127·127·2); emotune gives up the weights' bit (model/inference_encoder.h
+// says why). Without native bf16,
 // libtorch emulates bf16 products, slower than fp32 and outside the tolerance bf16 holds on
 // AVX512_BF16 CPUs, so bf16 is refused there.
 
@@ -72,7 +74,7 @@ struct ReducedPrecisionSupport {
   bool cap_recognised = true;        // false: a value oneDNN ignores (no cap)
   std::optional<OnednnIsa> isa;      // the level oneDNN uses (nullopt: below SSE4.1)
   bool reported_by_onednn = false;   // `isa` came from the loaded oneDNN library itself
-  bool int8_dot_product = false;     // VNNI: int8 activations keep all 8 bits
+  bool int8_dot_product = false;     // VNNI: int8 weights and activations keep all 8 bits
   bool native_bf16 = false;          // bf16 allowed on the CPU
 };
 

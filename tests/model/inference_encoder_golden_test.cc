@@ -157,8 +157,8 @@ INSTANTIATE_TEST_SUITE_P(
 // The CPU decision checked against what oneDNN's int8 kernels really do. Activations that
 // quantize to 255 times weights of 127: without VNNI, int8 products add pairs of u8·s8 products
 // into a saturating 16-bit lane, and 2·255·127 = 64770 > 32767 loses about half the sum; 7-bit
-// activations (2·127·127 = 32258) never saturate. So: 8 bits are exact exactly where the
-// detection reports int8 dot products, and 7 bits are exact everywhere. Run natively and
+// weights (2·255·63 = 32130) or activations (2·127·127 = 32258) never saturate. So: 8 bits are
+// exact exactly where the detection reports int8 dot products, and 7 bits are exact everywhere. Run natively and
 // under ONEDNN_MAX_CPU_ISA=AVX2 (CTest's `model_avx2`), it checks both answers of the detection.
 TEST(Int8Kernels, SaturateExactlyWhereTheCpuDetectionSaysSo) {
   const auto& engines = at::globalContext().supportedQEngines();
@@ -173,23 +173,31 @@ TEST(Int8Kernels, SaturateExactlyWhereTheCpuDetectionSaysSo) {
   const auto quantized =
       at::quantize_per_channel(w, torch::full({kOutputs}, 1.0 / 127, torch::kDouble),
                                torch::zeros({kOutputs}, torch::kLong), 0, torch::kQInt8);
-  const auto& dispatcher = c10::Dispatcher::singleton();
+  auto& dispatcher = c10::Dispatcher::singleton();
   std::vector<c10::IValue> stack{quantized, c10::optional<at::Tensor>(torch::zeros({kOutputs}))};
   dispatcher.findSchemaOrThrow("quantized::linear_prepack", "").callBoxed(&stack);
   const auto packed = stack.at(0);
-  const auto output = [&](bool reduce_range) {
-    std::vector<c10::IValue> call{x, packed, reduce_range};
+  // The same weights as 7-bit codes (63): what emotune packs without VNNI.
+  const auto quantized7 =
+      at::quantize_per_channel(w, torch::full({kOutputs}, 1.0 / 63, torch::kDouble),
+                               torch::zeros({kOutputs}, torch::kLong), 0, torch::kQInt8);
+  std::vector<c10::IValue> stack7{quantized7,
+                                  c10::optional<at::Tensor>(torch::zeros({kOutputs}))};
+  dispatcher.findSchemaOrThrow("quantized::linear_prepack", "").callBoxed(&stack7);
+  const auto output = [&](bool reduce_range, const c10::IValue& weights) {
+    std::vector<c10::IValue> call{x, weights, reduce_range};
     dispatcher.findSchemaOrThrow("quantized::linear_dynamic", "").callBoxed(&call);
     return call.at(0).toTensor()[0][0].item<double>();
   };
   const double exact = kInputs - 1;
-  EXPECT_NEAR(output(true), exact, 0.01 * exact) << "7-bit activations";
+  EXPECT_NEAR(output(true, packed), exact, 0.01 * exact) << "7-bit activations";
+  EXPECT_NEAR(output(false, stack7.at(0)), exact, 0.01 * exact) << "7-bit weights";
   if (support.int8_dot_product) {
-    EXPECT_NEAR(output(false), exact, 0.01 * exact)
+    EXPECT_NEAR(output(false, packed), exact, 0.01 * exact)
         << "8-bit activations saturated although the detection reports VNNI ("
         << runtime::int8_summary(support) << ")";
   } else {
-    EXPECT_LT(output(false), 0.75 * exact)
+    EXPECT_LT(output(false, packed), 0.75 * exact)
         << "8-bit activations did not saturate although the detection reports no VNNI ("
         << runtime::int8_summary(support) << "): int8 loses a bit for nothing";
   }

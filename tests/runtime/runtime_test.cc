@@ -65,6 +65,7 @@ TEST(CpuCapabilities, Zen3HasNeitherInt8DotProductsNorNativeBf16) {
   EXPECT_FALSE(support.int8_dot_product);
   EXPECT_FALSE(support.native_bf16);
   EXPECT_NE(int8_summary(support).find("7 bits"), std::string::npos) << int8_summary(support);
+  EXPECT_EQ(int8_summary(reduced_precision_support(cpu, "")).find("keep 8 bits"), std::string::npos);
   const auto refusal = bf16_refusal(support);
   EXPECT_NE(refusal.find("AVX512_BF16"), std::string::npos) << refusal;
   EXPECT_NE(refusal.find("--precision int8"), std::string::npos) << refusal;
