@@ -29,10 +29,11 @@ enum class InferencePrecision {
 // (-63..63). automatic: all 8 bits where the CPU has VNNI, else kReducedInt8Range; the others
 // force one, to measure what the choice is worth.
 enum class Int8Range { automatic, full, seven_bit_activations, seven_bit_weights };
-// The range `automatic` gives up a bit in without VNNI: the weights, per output channel,
-// lose less than the activations, per tensor (on the HF fixtures under ONEDNN_MAX_CPU_ISA=AVX2:
-// max |diff| 0.082 against 0.097 on ELECTRA; docs/performance.md).
-inline constexpr Int8Range kReducedInt8Range = Int8Range::seven_bit_weights;
+// The range `automatic` gives up a bit in without VNNI: the activations, as FBGEMM does
+// (libtorch's reduce_range). Measured under ONEDNN_MAX_CPU_ISA=AVX2 (docs/performance.md):
+// predictions of a fixture ELECTRA with heads, max |diff| to fp32 0.030 (7-bit weights: 0.050,
+// 8 bits: wrong); HF fixture first-token vectors 0.097 (7-bit weights: 0.083; bound 0.1).
+inline constexpr Int8Range kReducedInt8Range = Int8Range::seven_bit_activations;
 InferencePrecision parse_inference_precision(const std::string& name);  // fp32 | bf16 | int8
 std::string inference_precision_name(InferencePrecision precision);
 
