@@ -32,6 +32,7 @@
 #include "base_model.h"
 #include "bench_data.h"
 #include "data/wassa.h"
+#include "runtime/cpu_capabilities.h"
 #include "runtime/threads.h"
 #include "serve/prediction_run.h"
 #include "serve/run_predictor.h"
@@ -61,7 +62,7 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
     o.fast_options.first_token_last_layer = first_only;
     return o;
   };
-  return {
+  std::vector<Variant> list{
       {"reference fp32 (main's path)", make(Kernels::reference, Precision::fp32, false, false)},
       {"fast fp32: fused QKV, separate ops", make(Kernels::fast, Precision::fp32, false, false)},
       {"fast fp32: + first-token last layer", make(Kernels::fast, Precision::fp32, false, true)},
@@ -71,6 +72,25 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
       {"fast bf16: fused layers, nested", make(Kernels::fast, Precision::bf16, true, true)},
       {"fast int8 (dynamic, oneDNN)", make(Kernels::fast, Precision::int8, false, true)},
   };
+  // What int8's choice of range is worth here: each one forced (the row above is the
+  // automatic choice, model/inference_encoder.h).
+  for (const auto& [name, range] :
+       {std::pair{"fast int8, 8-bit (forced)", model::Int8Range::full},
+        std::pair{"fast int8, 7-bit activations", model::Int8Range::seven_bit_activations},
+        std::pair{"fast int8, 7-bit weights", model::Int8Range::seven_bit_weights}}) {
+    auto o = make(Kernels::fast, Precision::int8, false, true);
+    o.fast_options.int8_range = range;
+    list.push_back({name, o});
+  }
+  // bf16 is refused on CPUs without native bf16: leave it out there, saying so.
+  if (const auto refusal = runtime::bf16_refusal(runtime::reduced_precision_support());
+      !refusal.empty()) {
+    static bool said = false;
+    if (!said) fmt::print("bf16 rows left out: {}\n", refusal);
+    said = true;
+    std::erase_if(list, [](const Variant& v) { return v.options.precision == Precision::bf16; });
+  }
+  return list;
 }
 
 void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays, int rounds,

@@ -4,6 +4,7 @@
 
 #include "cli/command.h"
 #include "common/version.h"
+#include "runtime/cpu_capabilities.h"
 #include "runtime/doctor.h"
 #include "runtime/threads.h"
 
@@ -25,15 +26,28 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
              runtime::hardware_threads());
   fmt::print("BLAS: {} ({})\n", blas.vendor, blas.library.empty() ? "?" : blas.library);
   if (!blas.config.empty()) fmt::print("BLAS build: {}\n", blas.config);
-  const auto cpu = runtime::detect_cpu_features();
-  fmt::print("CPU: {} (AVX2 {}, AVX-512 {}, AVX-512 BF16 {}, AMX {})\n",
-             cpu.model.empty() ? "?" : cpu.model, cpu.avx2 ? "yes" : "no",
-             cpu.avx512 ? "yes" : "no", cpu.avx512_bf16 ? "yes" : "no", cpu.amx ? "yes" : "no");
+  const auto support = runtime::reduced_precision_support();
+  const auto& cpu = support.cpu;
+  const auto yes = [](bool value) { return value ? "yes" : "no"; };
+  fmt::print(
+      "CPU: {} (AVX2 {}, AVX-512 {}, AVX512_VNNI {}, AVX_VNNI {}, AVX512_BF16 {}, AMX {})\n",
+      cpu.model.empty() ? "?" : cpu.model, yes(cpu.avx2), yes(cpu.avx512), yes(cpu.avx512_vnni),
+      yes(cpu.avx_vnni), yes(cpu.avx512_bf16), yes(cpu.amx));
+  fmt::print("oneDNN ISA: {} ({}{})\n",
+             support.isa ? runtime::onednn_isa_name(*support.isa) : "below SSE41",
+             support.reported_by_onednn ? "reported by oneDNN" : "from /proc/cpuinfo",
+             support.cap.empty()
+                 ? std::string("; ONEDNN_MAX_CPU_ISA unset")
+                 : fmt::format("; ONEDNN_MAX_CPU_ISA={}{}", support.cap,
+                               support.cap_recognised ? "" : ", a value oneDNN ignores"));
+  fmt::print("int8 (--precision int8): {}\n", runtime::int8_summary(support));
+  fmt::print("bf16 (--precision bf16): {}\n", runtime::bf16_summary(support));
   if (!cpu.avx512) {
     // libtorch 1.13 routes bf16 matmuls to oneDNN only with AVX-512 BW/VL/DQ; without it they
     // fall back to scalar loops (about 1 GFLOP/s measured here), so bf16 is far slower.
     fmt::print(
-        "note: no AVX-512 here: --dtype bfloat16 runs far slower than float32 on this CPU\n");
+        "note: no AVX-512 here: dtype = \"bfloat16\" in a training config and `emotune encode "
+        "--dtype bfloat16` run far slower than float32 on this CPU\n");
   }
   if (const char* set = std::getenv("EMOTUNE_SET_BLAS_CORE")) {
     // OpenBLAS 0.3.21 does not know newer Xeons and falls back to its oldest x86-64 kernels;
@@ -61,7 +75,8 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
 }
 
 [[maybe_unused]] const bool registered = register_command(
-    "doctor", "Check the runtime: BLAS in use, threads, and a matrix-multiply GFLOP/s figure",
+    "doctor", "Check the runtime: BLAS in use, threads, CPU features, what int8 and bf16 will do, and a "
+    "matrix-multiply GFLOP/s figure",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<DoctorOptions>();
       command.add_option("--seconds", options->seconds, "How long to measure GEMM")

@@ -126,9 +126,10 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
       command
           .add_option("--precision", options->precision,
                       "Encoder arithmetic: fp32 (reference numerics), int8 (dynamically quantized "
-                      "Linear layers, CPU only) or bf16 (bfloat16; fastest on CPUs with AVX-512 "
-                      "BF16 or AMX and on GPUs, but can cost accuracy). Check a reduced precision "
-                      "on dev first: docs/performance.md")
+                      "Linear layers, CPU only; 7-bit activations on CPUs without VNNI) or bf16 "
+                      "(bfloat16; CPUs with AVX512_BF16 or AMX, refused on others, and GPUs; can "
+                      "cost accuracy). `emotune doctor` says what each does on this CPU. Check a "
+                      "reduced precision on dev first: docs/performance.md")
           ->capture_default_str()
           ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
       command

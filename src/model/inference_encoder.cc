@@ -11,6 +11,7 @@
 #include "model/bert.h"
 #include "model/electra.h"
 #include "model/layers.h"
+#include "runtime/cpu_capabilities.h"
 
 namespace emotune::model {
 
@@ -67,13 +68,24 @@ c10::QEngine int8_engine() {
       "use --precision fp32 or bf16");
 }
 
+// Whether int8 must give up a bit: where its products are not VNNI dot products
+// (runtime/cpu_capabilities.h). oneDNN honours ONEDNN_MAX_CPU_ISA; FBGEMM (other libtorch
+// builds) ignores it and uses the CPU's best.
+bool int8_needs_reduced_range(c10::QEngine engine) {
+  const auto support = runtime::reduced_precision_support();
+  if (engine == at::kONEDNN) return !support.int8_dot_product;
+  return !(support.cpu_isa && runtime::has_int8_dot_product(*support.cpu_isa));
+}
+
 // A Linear layer packed for one arithmetic: a dense weight in the compute dtype, or an int8
-// weight prepacked for quantized::linear_dynamic (inputs quantized per call, per tensor).
+// weight prepacked for quantized::linear_dynamic (inputs quantized per call, per tensor), in
+// the given Int8Range.
 class PackedLinear {
  public:
   PackedLinear() = default;
   PackedLinear(const torch::Tensor& weight, const torch::Tensor& bias,
-               InferencePrecision precision) {
+               InferencePrecision precision, Int8Range range = Int8Range::full)
+      : reduce_range_(range == Int8Range::seven_bit_activations) {
     if (precision != InferencePrecision::int8) {
       const auto dtype = precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
       weight_ = weight.to(dtype).contiguous();
@@ -86,7 +98,8 @@ class PackedLinear {
     }
     const auto w = weight.to(torch::kFloat32).contiguous();
     // One scale per output row keeps rows with small weights from losing all precision.
-    const auto scales = (w.abs().amax(1) / 127.0).clamp_min(1e-12).to(torch::kDouble);
+    const double top = range == Int8Range::seven_bit_weights ? 63.0 : 127.0;
+    const auto scales = (w.abs().amax(1) / top).clamp_min(1e-12).to(torch::kDouble);
     const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
     const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
     static const auto prepack =
@@ -101,7 +114,7 @@ class PackedLinear {
     if (packed_.isNone()) return torch::linear(x, weight_, bias_);
     static const auto linear_dynamic =
         c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-    std::vector<c10::IValue> stack{x.contiguous(), packed_, false};
+    std::vector<c10::IValue> stack{x.contiguous(), packed_, reduce_range_};
     linear_dynamic.callBoxed(&stack);
     return stack.at(0).toTensor();
   }
@@ -112,6 +125,7 @@ class PackedLinear {
  private:
   torch::Tensor weight_, bias_;
   c10::IValue packed_;
+  bool reduce_range_ = false;
 };
 
 struct PackedLayer {
@@ -136,6 +150,7 @@ struct InferenceEncoder::Impl {
   std::int64_t hidden = 0;
   torch::ScalarType compute_dtype = torch::kFloat32;
   bool fused = false;
+  Int8Range int8_range = Int8Range::full;
 
   // One post-LN layer as separate products, over every token (query_rows = all) or, when
   // first_only, queries for the first token alone; returns [batch, rows, hidden].
@@ -191,7 +206,22 @@ InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptio
   impl.hidden = encoder.hidden_size();
   impl.compute_dtype =
       options.precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
-  if (options.precision == InferencePrecision::int8) at::globalContext().setQEngine(int8_engine());
+  const auto device = parts->embeddings->parameters().front().device();
+  if (options.precision == InferencePrecision::bf16 && device.is_cpu()) {
+    if (const auto refusal = runtime::bf16_refusal(runtime::reduced_precision_support());
+        !refusal.empty())
+      throw Error(refusal);
+  }
+  if (options.precision == InferencePrecision::int8) {
+    const auto engine = int8_engine();
+    at::globalContext().setQEngine(engine);
+    impl.int8_range = options.int8_range != Int8Range::automatic ? options.int8_range
+                      : int8_needs_reduced_range(engine)          ? kReducedInt8Range
+                                                                  : Int8Range::full;
+  }
+  const auto pack = [&](const torch::Tensor& weight, const torch::Tensor& bias) {
+    return PackedLinear(weight, bias, options.precision, impl.int8_range);
+  };
 
   const auto& bert_layers = parts->encoder->layers();
   bool all_exact_gelu = true;
@@ -203,24 +233,21 @@ InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptio
     const auto qkv_weight =
         torch::cat({self.query->weight, self.key->weight, self.value->weight}, 0);
     const auto qkv_bias = torch::cat({self.query->bias, self.key->bias, self.value->bias}, 0);
-    packed.qkv = PackedLinear(qkv_weight, qkv_bias, options.precision);
+    packed.qkv = pack(qkv_weight, qkv_bias);
     if (options.first_token_last_layer && &bert_layer == &bert_layers.back()) {
-      packed.query = PackedLinear(self.query->weight, self.query->bias, options.precision);
-      packed.key_value = PackedLinear(qkv_weight.narrow(0, h, 2 * h), qkv_bias.narrow(0, h, 2 * h),
-                                      options.precision);
+      packed.query = pack(self.query->weight, self.query->bias);
+      packed.key_value = pack(qkv_weight.narrow(0, h, 2 * h), qkv_bias.narrow(0, h, 2 * h));
     }
     const auto& attention_out = *bert_layer->attention->output;
-    packed.output =
-        PackedLinear(attention_out.dense->weight, attention_out.dense->bias, options.precision);
+    packed.output = pack(attention_out.dense->weight, attention_out.dense->bias);
     packed.norm1_weight = attention_out.LayerNorm->weight.to(impl.compute_dtype);
     packed.norm1_bias = attention_out.LayerNorm->bias.to(impl.compute_dtype);
     packed.eps1 = attention_out.LayerNorm->options.eps();
     const auto& intermediate = *bert_layer->intermediate;
-    packed.ffn_in =
-        PackedLinear(intermediate.dense->weight, intermediate.dense->bias, options.precision);
+    packed.ffn_in = pack(intermediate.dense->weight, intermediate.dense->bias);
     packed.activation = intermediate.activation();
     const auto& ffn_out = *bert_layer->output;
-    packed.ffn_out = PackedLinear(ffn_out.dense->weight, ffn_out.dense->bias, options.precision);
+    packed.ffn_out = pack(ffn_out.dense->weight, ffn_out.dense->bias);
     packed.norm2_weight = ffn_out.LayerNorm->weight.to(impl.compute_dtype);
     packed.norm2_bias = ffn_out.LayerNorm->bias.to(impl.compute_dtype);
     packed.eps2 = ffn_out.LayerNorm->options.eps();
@@ -243,6 +270,23 @@ const InferenceEncoderOptions& InferenceEncoder::options() const {
 
 bool InferenceEncoder::fused() const {
   return impl_->fused;
+}
+
+Int8Range InferenceEncoder::int8_range() const {
+  return impl_->int8_range;
+}
+
+std::string InferenceEncoder::arithmetic() const {
+  if (impl_->options.precision != InferencePrecision::int8)
+    return inference_precision_name(impl_->options.precision);
+  switch (impl_->int8_range) {
+    case Int8Range::seven_bit_activations:
+      return "int8 (7-bit activations)";
+    case Int8Range::seven_bit_weights:
+      return "int8 (7-bit weights)";
+    default:
+      return "int8 (8-bit)";
+  }
 }
 
 torch::Tensor InferenceEncoder::first_token(const torch::Tensor& input_ids,

@@ -23,6 +23,17 @@ enum class InferencePrecision {
   int8,  // Linear layers as dynamically quantized int8 (weights per output channel, inputs
          // per tensor, oneDNN/VNNI on the CPU); attention, LayerNorm, GELU in float32
 };
+// How int8 keeps its products from saturating. Without int8 dot products (VNNI), two u8·s8
+// products are added into a saturating 16-bit lane (runtime/cpu_capabilities.h), so one side
+// gives up a bit: 7-bit activations (0..127, libtorch's reduce_range) or 7-bit weights
+// (-63..63). automatic: all 8 bits where the CPU has VNNI, else kReducedInt8Range; the others
+// force one, to measure what the choice is worth.
+enum class Int8Range { automatic, full, seven_bit_activations, seven_bit_weights };
+// The range `automatic` gives up a bit in without VNNI: the activations, as FBGEMM does
+// (libtorch's reduce_range). Measured under ONEDNN_MAX_CPU_ISA=AVX2 (docs/performance.md):
+// predictions of a fixture ELECTRA with heads, max |diff| to fp32 0.030 (7-bit weights: 0.050,
+// 8 bits: wrong); HF fixture first-token vectors 0.097 (7-bit weights: 0.083; bound 0.1).
+inline constexpr Int8Range kReducedInt8Range = Int8Range::seven_bit_activations;
 InferencePrecision parse_inference_precision(const std::string& name);  // fp32 | bf16 | int8
 std::string inference_precision_name(InferencePrecision precision);
 
@@ -36,10 +47,12 @@ struct InferenceEncoderOptions {
   // The last layer computes its query, attention output and FFN for the first token only
   // (keys and values still cover every token): the rest of that layer is never read.
   bool first_token_last_layer = true;
+  Int8Range int8_range = Int8Range::automatic;
 };
 
 // Inference-only view of a loaded BERT, RoBERTa or ELECTRA encoder (ALBERT: see supports()).
-// It copies the weights it needs into packed form on the encoder's device; later changes to
+// bf16 on the CPU is refused (an Error naming the missing CPU feature) where the CPU has no
+// native bfloat16 (runtime::bf16_refusal). It copies the weights it needs into packed form on the encoder's device; later changes to
 // the encoder's parameters are not seen. Call under torch::InferenceMode or NoGradGuard.
 class InferenceEncoder {
  public:
@@ -60,6 +73,10 @@ class InferenceEncoder {
   const InferenceEncoderOptions& options() const;
   // Whether the fused kernel is in use (options().fused_layers and the model allows it).
   bool fused() const;
+  // int8 only: the range in use (never automatic): full where the CPU has VNNI.
+  Int8Range int8_range() const;
+  // "fp32", "bf16", "int8 (8-bit)", "int8 (7-bit activations)", "int8 (7-bit weights)".
+  std::string arithmetic() const;
 
  private:
   struct Impl;

@@ -6,9 +6,6 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <set>
-#include <sstream>
 #include <vector>
 
 #include <torch/torch.h>
@@ -57,30 +54,6 @@ std::string preferred_openblas_coretype() {
       std::getenv("EMOTUNE_KEEP_BLAS_CORE") != nullptr)
     return {};
   return faster_openblas_coretype();
-}
-
-CpuFeatures detect_cpu_features() {
-  CpuFeatures cpu;
-  std::ifstream in("/proc/cpuinfo");
-  std::string line;
-  std::set<std::string> flags;
-  while (std::getline(in, line)) {
-    const auto colon = line.find(':');
-    if (colon == std::string::npos) continue;
-    const auto key = line.substr(0, line.find_last_not_of(" \t", colon - 1) + 1);
-    const auto value = colon + 2 <= line.size() ? line.substr(colon + 2) : std::string();
-    if (key == "model name" && cpu.model.empty()) cpu.model = value;
-    if (key == "flags" && flags.empty()) {
-      std::istringstream words(value);
-      for (std::string flag; words >> flag;) flags.insert(flag);
-    }
-  }
-  const auto has = [&](const char* flag) { return flags.count(flag) > 0; };
-  cpu.avx2 = has("avx2");
-  cpu.avx512 = has("avx512f") && has("avx512bw") && has("avx512vl") && has("avx512dq");
-  cpu.avx512_bf16 = has("avx512_bf16");
-  cpu.amx = has("amx_bf16");
-  return cpu;
 }
 
 GemmMeasurement measure_gemm(double seconds, int size) {

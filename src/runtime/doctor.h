@@ -2,6 +2,8 @@
 
 #include <string>
 
+#include "runtime/cpu_capabilities.h"  // CpuFeatures, detect_cpu_features
+
 namespace emotune::runtime {
 
 struct BlasInfo {
@@ -21,16 +23,6 @@ struct GemmMeasurement {
   double gflops = 0;  // median over repetitions
 };
 
-struct CpuFeatures {
-  std::string model;  // "model name" of /proc/cpuinfo
-  bool avx2 = false;
-  bool avx512 = false;  // avx512f + bw + vl + dq: what libtorch 1.13 needs for oneDNN bf16
-  bool avx512_bf16 = false;
-  bool amx = false;
-};
-
-// Instruction-set features as the kernel reports them (Linux /proc/cpuinfo; empty elsewhere).
-CpuFeatures detect_cpu_features();
 
 // The OpenBLAS core type that beats the one in use, or "" when OpenBLAS's own choice is fine
 // (or another BLAS is in use), whatever the environment says.

@@ -14,6 +14,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "runtime/cpu_capabilities.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
 #include "text/tokenizer.h"
@@ -159,6 +160,11 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
     throw Error(fmt::format("{}: precision int8 needs the fast kernels, which {} lacks",
                             folder.string(), state_->info.backbone));
   } else if (options.precision == Precision::bf16) {
+    if (state_->device.is_cpu()) {
+      if (const auto refusal = runtime::bf16_refusal(runtime::reduced_precision_support());
+          !refusal.empty())
+        throw Error(fmt::format("{}: {}", folder.string(), refusal));
+    }
     // The heads stay float32: only the encoder's matrix products gain from bf16.
     state_->task_model->encoder().to(torch::kBFloat16);
   }
@@ -169,7 +175,8 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
   }
   state_->info.version =
       fmt::format("{} ({}, weights sha256 {}, {}, {}, {})", folder.string(), state_->info.backbone,
-                  sha256_file(weights_file).substr(0, 12), precision_name(options.precision),
+                  sha256_file(weights_file).substr(0, 12),
+                  state_->fast ? state_->fast->arithmetic() : precision_name(options.precision),
                   fast ? "fast kernels" : "reference kernels", state_->device.str());
 }
 

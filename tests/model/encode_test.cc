@@ -1,5 +1,6 @@
 // encode_texts / `emotune encode`: batching, padding and output layout.
 
+#include <algorithm>
 #include <cstdio>
 #include <sstream>
 
@@ -52,6 +53,14 @@ class ReplayTokenizer : public text::Tokenizer {
   std::vector<std::string> texts_;
 };
 
+// The padded length of the golden's longest batch (its `batches[].seq_len`).
+std::int64_t longest_golden_batch(const ForwardGolden& golden) {
+  std::int64_t longest = 0;
+  for (const auto& batch : golden.index.at("batches"))
+    longest = std::max(longest, batch.at("seq_len").get<std::int64_t>());
+  return longest;
+}
+
 TEST(EncodeTexts, MatchesGoldenFirstTokensAndZeroesPadding) {
   for (const std::string family : {"roberta", "electra"}) {
     const ReplayTokenizer tokenizer(family);
@@ -60,7 +69,8 @@ TEST(EncodeTexts, MatchesGoldenFirstTokensAndZeroesPadding) {
     const auto out = encode_texts(*encoder, tokenizer, tokenizer.texts(), {.batch_size = 4});
     const auto count = static_cast<std::int64_t>(tokenizer.texts().size());
     ASSERT_EQ(out.last_hidden_state.size(0), count);
-    EXPECT_EQ(out.last_hidden_state.size(1), 512);  // the longest text is truncated to 512
+    // The longest batch as the golden lists it (its longest text truncated to max_length).
+    EXPECT_EQ(out.last_hidden_state.size(1), longest_golden_batch(golden));
     EXPECT_EQ(out.last_hidden_state.size(2), encoder->hidden_size());
     EXPECT_EQ(out.attention_mask.scalar_type(), torch::kLong);
     EXPECT_LE(max_abs_diff(out.first_token, golden.at("cls_batched")), 1e-5) << family;
@@ -143,7 +153,7 @@ TEST(EncodeCommand, WritesHiddenStatesMatchingTheGolden) {
     const auto golden = load_forward_golden(family);
     EXPECT_LE(max_abs_diff(out.at("first_token"), golden.at("cls_batched")), 1e-5) << family;
     EXPECT_EQ(out.at("last_hidden_state").scalar_type(), torch::kFloat);
-    EXPECT_EQ(out.at("last_hidden_state").size(1), 512);
+    EXPECT_EQ(out.at("last_hidden_state").size(1), longest_golden_batch(golden));
     EXPECT_TRUE(
         torch::equal(out.at("attention_mask").narrow(0, 4, 4), golden.at("batch1.attention_mask")));
     ++checked;

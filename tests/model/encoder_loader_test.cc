@@ -55,12 +55,20 @@ torch::Tensor batch0_output(Encoder& encoder, const ForwardGolden& golden) {
       golden.has("batch0.token_type_ids") ? golden.at("batch0.token_type_ids") : torch::Tensor());
 }
 
+// "encoder.layer.<k>.output.dense.bias" of the fixture's last layer (k from its config.json),
+// or of the layer `beyond` past it.
+std::string output_bias_name(const std::string& family, int beyond = 0) {
+  const auto config = nlohmann::json::parse(read_file(fixture(family) / "config.json"));
+  return "encoder.layer." + std::to_string(config.at("num_hidden_layers").get<int>() - 1 + beyond) +
+         ".output.dense.bias";
+}
+
 TEST(EncoderLoader, MissingWeightIsAnErrorNamingIt) {
-  const EditedCheckpoint checkpoint(
-      "bert", [](auto& tensors) { tensors.erase("encoder.layer.1.output.dense.bias"); });
+  const auto name = output_bias_name("bert");
+  const EditedCheckpoint checkpoint("bert", [&](auto& tensors) { tensors.erase(name); });
   const auto message = load_error(checkpoint.path());
   EXPECT_THAT(message, HasSubstr("missing 1 weight"));
-  EXPECT_THAT(message, HasSubstr("encoder.layer.1.output.dense.bias"));
+  EXPECT_THAT(message, HasSubstr(name));
   EXPECT_THAT(message, HasSubstr("model.safetensors"));
 }
 
@@ -85,10 +93,11 @@ TEST(EncoderLoader, IntegerWeightIsAnError) {
 }
 
 TEST(EncoderLoader, BaseWeightTheConfigLacksIsAnError) {
-  const EditedCheckpoint checkpoint("bert", [](auto& tensors) {
-    tensors["encoder.layer.7.output.dense.bias"] = tensors.at("encoder.layer.1.output.dense.bias");
+  const auto extra = output_bias_name("bert", 5);
+  const EditedCheckpoint checkpoint("bert", [&](auto& tensors) {
+    tensors[extra] = tensors.at(output_bias_name("bert"));
   });
-  EXPECT_THAT(load_error(checkpoint.path()), HasSubstr("encoder.layer.7.output.dense.bias"));
+  EXPECT_THAT(load_error(checkpoint.path()), HasSubstr(extra));
 }
 
 TEST(EncoderLoader, RelativePositionEmbeddingsAreRefused) {

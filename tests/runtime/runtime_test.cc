@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
+
 #include "common/error.h"
 #include "common/test_paths.h"
+#include "runtime/cpu_capabilities.h"
 #include "runtime/device.h"
 #include "runtime/doctor.h"
 #include "runtime/threads.h"
@@ -33,6 +36,116 @@ TEST(Doctor, CliPrintsBlasThreadsAndGflops) {
   EXPECT_NE(result.out.find("BLAS:"), std::string::npos) << result.out << result.err;
   EXPECT_NE(result.out.find("threads: 1 intra-op"), std::string::npos) << result.out;
   EXPECT_NE(result.out.find("GFLOP/s"), std::string::npos) << result.out;
+  // What the reduced precisions will do here, from the same decision the predictor uses.
+  const auto support = reduced_precision_support();
+  EXPECT_NE(result.out.find("int8 (--precision int8): " + int8_summary(support)),
+            std::string::npos)
+      << result.out;
+  EXPECT_NE(result.out.find("bf16 (--precision bf16): " + bf16_summary(support)),
+            std::string::npos)
+      << result.out;
+  EXPECT_EQ(result.out.find("--dtype bfloat16 runs"), std::string::npos) << result.out;
+}
+
+// /proc/cpuinfo of the CPU kinds users have, reduced to what the decision reads.
+std::string cpuinfo(const std::string& model, const std::string& flags) {
+  return "processor\t: 0\nmodel name\t: " + model + "\nflags\t\t: " + flags +
+         "\n\nprocessor\t: 1\nflags\t\t: fpu\n";
+}
+const std::string kBase = "fpu sse sse2 ssse3 sse4_1 sse4_2 avx avx2 fma";
+const std::string kAvx512 = kBase + " avx512f avx512dq avx512cd avx512bw avx512vl";
+
+TEST(CpuCapabilities, Zen3HasNeitherInt8DotProductsNorNativeBf16) {
+  const auto cpu = parse_cpu_features(cpuinfo("AMD EPYC 7B13", kBase));
+  EXPECT_EQ(cpu.model, "AMD EPYC 7B13");
+  EXPECT_TRUE(cpu.avx2);
+  EXPECT_FALSE(cpu.avx512);
+  const auto support = reduced_precision_support(cpu, "");
+  EXPECT_EQ(support.isa, OnednnIsa::avx2);
+  EXPECT_FALSE(support.int8_dot_product);
+  EXPECT_FALSE(support.native_bf16);
+  EXPECT_NE(int8_summary(support).find("7 bits"), std::string::npos) << int8_summary(support);
+  EXPECT_EQ(int8_summary(reduced_precision_support(cpu, "")).find("keep 8 bits"), std::string::npos);
+  const auto refusal = bf16_refusal(support);
+  EXPECT_NE(refusal.find("AVX512_BF16"), std::string::npos) << refusal;
+  EXPECT_NE(refusal.find("--precision int8"), std::string::npos) << refusal;
+  EXPECT_EQ(bf16_summary(support).rfind("refused", 0), 0u) << bf16_summary(support);
+}
+
+TEST(CpuCapabilities, VnniWithoutBf16KeepsEightBitsAndRefusesBf16) {
+  const auto alder_lake = reduced_precision_support(
+      parse_cpu_features(cpuinfo("Intel Core i7-12700", kBase + " avx_vnni")), "");
+  EXPECT_EQ(alder_lake.isa, OnednnIsa::avx2_vnni);
+  EXPECT_TRUE(alder_lake.int8_dot_product);
+  EXPECT_FALSE(alder_lake.native_bf16);
+  const auto cascade_lake = reduced_precision_support(
+      parse_cpu_features(cpuinfo("Xeon Gold 6248", kAvx512 + " avx512_vnni")), "");
+  EXPECT_EQ(cascade_lake.isa, OnednnIsa::avx512_core_vnni);
+  EXPECT_TRUE(cascade_lake.int8_dot_product);
+  EXPECT_FALSE(cascade_lake.native_bf16);
+  const auto skylake = reduced_precision_support(
+      parse_cpu_features(cpuinfo("Xeon Gold 6148", kAvx512)), "");
+  EXPECT_EQ(skylake.isa, OnednnIsa::avx512_core);
+  EXPECT_FALSE(skylake.int8_dot_product);
+}
+
+TEST(CpuCapabilities, OnednnMaxCpuIsaCapsTheDecision) {
+  const auto xeon = parse_cpu_features(
+      cpuinfo("Xeon", kAvx512 + " avx512_vnni avx_vnni avx512_bf16"));
+  EXPECT_EQ(best_onednn_isa(xeon), OnednnIsa::avx512_core_bf16);
+  const auto uncapped = reduced_precision_support(xeon, "");
+  EXPECT_TRUE(uncapped.int8_dot_product);
+  EXPECT_TRUE(uncapped.native_bf16);
+  EXPECT_EQ(bf16_refusal(uncapped), "");
+
+  const auto avx2 = reduced_precision_support(xeon, "AVX2");
+  EXPECT_EQ(avx2.isa, OnednnIsa::avx2);
+  EXPECT_EQ(avx2.cpu_isa, OnednnIsa::avx512_core_bf16);
+  EXPECT_FALSE(avx2.int8_dot_product);
+  EXPECT_FALSE(avx2.native_bf16);
+  EXPECT_NE(bf16_refusal(avx2).find("ONEDNN_MAX_CPU_ISA=AVX2"), std::string::npos)
+      << bf16_refusal(avx2);
+
+  // Names are case-insensitive; each level allows only what its instructions cover.
+  EXPECT_EQ(reduced_precision_support(xeon, "avx2_vnni").isa, OnednnIsa::avx2_vnni);
+  EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE").isa, OnednnIsa::avx512_core);
+  EXPECT_FALSE(reduced_precision_support(xeon, "AVX512_CORE").int8_dot_product);
+  EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE_VNNI").isa,
+            OnednnIsa::avx512_core_vnni);
+  EXPECT_FALSE(reduced_precision_support(xeon, "AVX512_CORE_VNNI").native_bf16);
+  // A cap above the CPU's best changes nothing; unknown values are ignored, as oneDNN does.
+  EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE_AMX").isa, OnednnIsa::avx512_core_bf16);
+  EXPECT_EQ(reduced_precision_support(xeon, "ALL").isa, OnednnIsa::avx512_core_bf16);
+  EXPECT_TRUE(reduced_precision_support(xeon, "ALL").cap_recognised);
+  const auto bogus = reduced_precision_support(xeon, "AVX3000");
+  EXPECT_EQ(bogus.isa, OnednnIsa::avx512_core_bf16);
+  EXPECT_FALSE(bogus.cap_recognised);
+  // A cap the CPU cannot reach at all: the best level below it.
+  const auto zen3 = parse_cpu_features(cpuinfo("EPYC", kBase));
+  EXPECT_EQ(reduced_precision_support(zen3, "AVX512_CORE_BF16").isa, OnednnIsa::avx2);
+  EXPECT_EQ(reduced_precision_support(zen3, "AVX").isa, OnednnIsa::avx);
+}
+
+TEST(CpuCapabilities, OnednnIsaNamesRoundTrip) {
+  for (const auto isa :
+       {OnednnIsa::sse41, OnednnIsa::avx, OnednnIsa::avx2, OnednnIsa::avx2_vnni,
+        OnednnIsa::avx512_core, OnednnIsa::avx512_core_vnni, OnednnIsa::avx512_core_bf16,
+        OnednnIsa::avx512_core_amx})
+    EXPECT_EQ(parse_onednn_isa(onednn_isa_name(isa)), isa) << onednn_isa_name(isa);
+  EXPECT_EQ(parse_onednn_isa("AVX10_1_512"), OnednnIsa::avx512_core_bf16);
+  EXPECT_EQ(parse_onednn_isa(""), std::nullopt);
+}
+
+// In this process (natively, and under CTest's ONEDNN_MAX_CPU_ISA=AVX2 entry `runtime_avx2`):
+// the loaded oneDNN's own answer and the one derived from /proc/cpuinfo and the variable agree.
+TEST(CpuCapabilities, TheLoadedOnednnAgreesWithTheDerivation) {
+  const auto here = reduced_precision_support();
+  std::printf("oneDNN ISA %s (%s), cap '%s'\nint8: %s\nbf16: %s\n",
+              here.isa ? onednn_isa_name(*here.isa).c_str() : "none",
+              here.reported_by_onednn ? "reported by oneDNN" : "derived", here.cap.c_str(),
+              int8_summary(here).c_str(), bf16_summary(here).c_str());
+  if (!here.reported_by_onednn) GTEST_SKIP() << "no dnnl_get_effective_cpu_isa in this process";
+  EXPECT_EQ(here.isa, reduced_precision_support(detect_cpu_features(), here.cap).isa);
 }
 
 }  // namespace

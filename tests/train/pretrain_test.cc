@@ -1,5 +1,7 @@
 #include "train/pretrain.h"
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <set>
 #include <sstream>
@@ -28,7 +30,7 @@ fs::path fixture(const std::string& name) {
   return emotune::testing::hf_fixtures_dir() / name;
 }
 
-// The fixture ELECTRA shape (2 layers, hidden 64, embedding 16) on 16 texts per source.
+// The fixture ELECTRA's shape (read from its config.json) on 16 texts per source.
 PretrainOptions tiny_options(const fs::path& out) {
   PretrainOptions o;
   o.data_dir = emotune::testing::data_dir();
@@ -58,6 +60,18 @@ std::set<std::string> tensor_names(const fs::path& file) {
   const io::SafetensorsFile safetensors(file);
   for (const auto& info : safetensors.tensors()) names.insert(info.name);
   return names;
+}
+
+// The config.json of a fixture folder, and what the pre-training code makes of it: every
+// expected size below comes from these, so the tests hold for another fixture set.
+nlohmann::json fixture_config(const std::string& name) {
+  return read_json(fixture(name) / "config.json");
+}
+nlohmann::json expected_generator_config(const PretrainOptions& options) {
+  return generator_config_for(discriminator_config(options), options.generator_ratio);
+}
+std::string last_layer(const nlohmann::json& config) {
+  return std::to_string(config.at("num_hidden_layers").get<int>() - 1);
 }
 
 void expect_same_tensors(const fs::path& a, const fs::path& b) {
@@ -92,7 +106,8 @@ TEST(Pretrain, LossFallsOverTheFirstSteps) {
 
 TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
   const TempDir dir;
-  const auto result = run_pretraining(tiny_options(dir / "out"), quiet());
+  const auto options = tiny_options(dir / "out");
+  const auto result = run_pretraining(options, quiet());
   const auto out = dir / "out";
   EXPECT_EQ(result.steps_done, 6);
 
@@ -113,20 +128,33 @@ TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
   EXPECT_EQ(config.at("architectures").at(0), "ElectraForPreTraining");
   EXPECT_TRUE(fs::exists(out / "vocab.txt"));
 
-  // ElectraForMaskedLM: shared embeddings, a 32-wide body (embeddings_project 16 -> 32),
-  // generator_predictions back to 16, lm head bias (its weight is tied to the embeddings).
+  // ElectraForMaskedLM: shared embeddings, a body generator_ratio as wide as the
+  // discriminator's (embeddings_project from the embedding size when they differ),
+  // generator_predictions back to the embedding size, lm head bias (its weight is tied to the
+  // embeddings).
+  const auto want_generator = expected_generator_config(options);
   const auto generator = tensor_names(out / "generator" / "model.safetensors");
-  for (const char* name :
-       {"electra.embeddings.word_embeddings.weight", "electra.embeddings.LayerNorm.weight",
-        "electra.embeddings_project.weight", "electra.encoder.layer.1.output.dense.weight",
-        "generator_predictions.dense.weight", "generator_predictions.LayerNorm.bias",
-        "generator_lm_head.bias"})
-    EXPECT_TRUE(generator.contains(name)) << name;
+  std::vector<std::string> names = {
+      "electra.embeddings.word_embeddings.weight", "electra.embeddings.LayerNorm.weight",
+      "electra.encoder.layer." + last_layer(want_generator) + ".output.dense.weight",
+      "generator_predictions.dense.weight", "generator_predictions.LayerNorm.bias",
+      "generator_lm_head.bias"};
+  const bool projected = want_generator.at("embedding_size") != want_generator.at("hidden_size");
+  EXPECT_EQ(generator.contains("electra.embeddings_project.weight"), projected);
+  for (const auto& name : names) EXPECT_TRUE(generator.contains(name)) << name;
   for (const auto& name : generator)
     EXPECT_TRUE(name.starts_with("electra.") || name.starts_with("generator_")) << name;
   const auto generator_config = read_json(out / "generator" / "config.json");
-  EXPECT_EQ(generator_config.at("hidden_size"), 32);
-  EXPECT_EQ(generator_config.at("embedding_size"), 16);
+  EXPECT_EQ(generator_config.at("hidden_size"), want_generator.at("hidden_size"));
+  EXPECT_EQ(generator_config.at("embedding_size"),
+            fixture_config("electra_pretraining").at("embedding_size"));
+  EXPECT_EQ(generator_config.at("embedding_size"), want_generator.at("embedding_size"));
+  // The pre-training rule itself: generator_ratio of the discriminator's width, rounded.
+  EXPECT_EQ(want_generator.at("hidden_size").get<double>(),
+            std::max(1.0, std::round(fixture_config("electra_pretraining")
+                                         .at("hidden_size")
+                                         .get<double>() *
+                                     options.generator_ratio)));
   EXPECT_EQ(generator_config.at("architectures").at(0), "ElectraForMaskedLM");
   const auto gen_tensors = model::load_tensors(out / "generator" / "model.safetensors");
   EXPECT_TRUE(torch::equal(gen_tensors.at("electra.embeddings.word_embeddings.weight"),
@@ -136,7 +164,7 @@ TEST(Pretrain, WritesHfElectraForPreTrainingAndMaskedLmNames) {
   // emotune's own loader takes it as a backbone.
   const auto encoder = model::load_encoder(out);
   EXPECT_EQ(encoder->model_type(), "electra");
-  EXPECT_EQ(encoder->hidden_size(), 64);
+  EXPECT_EQ(encoder->hidden_size(), fixture_config("electra_pretraining").at("hidden_size"));
 }
 
 TEST(Pretrain, CheckpointRunsThroughEmotuneEncode) {
@@ -149,7 +177,8 @@ TEST(Pretrain, CheckpointRunsThroughEmotuneEncode) {
       emotune::testing::shell_quote((dir / "h.safetensors").string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto hidden = model::load_tensors(dir / "h.safetensors");
-  EXPECT_EQ(hidden.at("first_token").size(1), 64);
+  EXPECT_EQ(hidden.at("first_token").size(1),
+            fixture_config("electra_pretraining").at("hidden_size").get<std::int64_t>());
   EXPECT_TRUE(torch::isfinite(hidden.at("last_hidden_state")).all().item<bool>());
 }
 
@@ -202,12 +231,15 @@ TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
   EXPECT_EQ(result.steps_done, 1);
   const auto before = model::load_tensors(fixture("electra_pretraining") / "model.safetensors");
   const auto after = model::load_tensors(dir / "adapted" / "model.safetensors");
-  for (const char* name :
-       {"electra.embeddings.word_embeddings.weight", "electra.encoder.layer.1.output.dense.weight",
-        "discriminator_predictions.dense_prediction.weight"})
+  for (const auto& name :
+       {std::string("electra.embeddings.word_embeddings.weight"),
+        "electra.encoder.layer." + last_layer(fixture_config("electra_pretraining")) +
+            ".output.dense.weight",
+        std::string("discriminator_predictions.dense_prediction.weight")})
     EXPECT_LT((before.at(name) - after.at(name)).abs().max().item<double>(), 1e-5) << name;
   EXPECT_TRUE(fs::exists(dir / "adapted" / "generator" / "model.safetensors"));
-  EXPECT_EQ(read_json(dir / "adapted" / "generator" / "config.json").at("hidden_size"), 32);
+  EXPECT_EQ(read_json(dir / "adapted" / "generator" / "config.json").at("hidden_size"),
+            expected_generator_config(options).at("hidden_size"));
 
   // And once more from the result, which now has a generator of its own.
   auto again = options;
