@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "data/wassa.h"
+#include "eval/stacking.h"
 #include "serve/ensemble_predictor.h"
 #include "serve/prediction_run.h"
 
