@@ -120,6 +120,21 @@ void RidgeRegression::fit(const SparseMatrix& x, const std::vector<std::vector<d
   }
 }
 
+RidgeRegression RidgeRegression::from_parameters(std::vector<std::vector<double>> weights,
+                                                 std::vector<double> intercepts) {
+  if (weights.empty() || weights.size() != intercepts.size())
+    throw Error(fmt::format("ridge: {} weight vectors and {} intercepts", weights.size(),
+                            intercepts.size()));
+  for (const auto& w : weights)
+    if (w.size() != weights.front().size() || w.empty())
+      throw Error("ridge: weight vectors of different or zero length");
+  RidgeRegression model;
+  model.features_ = weights.front().size();
+  model.weights_ = std::move(weights);
+  model.intercepts_ = std::move(intercepts);
+  return model;
+}
+
 std::vector<std::vector<double>> RidgeRegression::predict(const SparseMatrix& x) const {
   if (weights_.empty()) throw Error("ridge: predict before fit");
   if (x.cols != features_)
@@ -202,6 +217,21 @@ void LogisticRegression::fit(const SparseMatrix& x, const std::vector<int>& labe
   final_loss_ = loss.item<double>();
   weights_.assign(weights.data_ptr<double>(), weights.data_ptr<double>() + x.cols * k);
   bias_.assign(bias.data_ptr<double>(), bias.data_ptr<double>() + k);
+}
+
+LogisticRegression LogisticRegression::from_parameters(int classes, std::vector<double> weights,
+                                                       std::vector<double> bias) {
+  if (classes < 2 || bias.size() != static_cast<std::size_t>(classes) || weights.empty() ||
+      weights.size() % static_cast<std::size_t>(classes) != 0) {
+    throw Error(fmt::format("logistic regression: {} weights and {} biases for {} classes",
+                            weights.size(), bias.size(), classes));
+  }
+  LogisticRegression model;
+  model.classes_ = classes;
+  model.features_ = weights.size() / static_cast<std::size_t>(classes);
+  model.weights_ = std::move(weights);
+  model.bias_ = std::move(bias);
+  return model;
 }
 
 std::vector<double> LogisticRegression::logits(const SparseMatrix& x) const {

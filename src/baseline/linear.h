@@ -20,6 +20,9 @@ class RidgeRegression {
 
   const std::vector<std::vector<double>>& weights() const { return weights_; }
   const std::vector<double>& intercepts() const { return intercepts_; }
+  // A model fitted before: one weight vector (of equal length) and one intercept per target.
+  static RidgeRegression from_parameters(std::vector<std::vector<double>> weights,
+                                         std::vector<double> intercepts);
 
  private:
   std::size_t features_ = 0;
@@ -51,6 +54,11 @@ class LogisticRegression {
   std::vector<int> predict(const SparseMatrix& x) const;
 
   int classes() const { return classes_; }
+  const std::vector<double>& weights() const { return weights_; }  // [features, classes]
+  const std::vector<double>& bias() const { return bias_; }
+  // A model fitted before; weights row-major [features, classes].
+  static LogisticRegression from_parameters(int classes, std::vector<double> weights,
+                                            std::vector<double> bias);
   int iterations() const { return iterations_; }
   double final_loss() const { return final_loss_; }
 

@@ -81,9 +81,49 @@ TfidfVectorizer::TfidfVectorizer(TfidfOptions options) : options_(options) {
     throw Error(fmt::format("tf-idf: bad n-gram range ({}, {})", options_.min_n, options_.max_n));
 }
 
+TfidfVectorizer TfidfVectorizer::from_vocabulary(TfidfOptions options,
+                                                 std::vector<std::string> terms,
+                                                 std::vector<double> idf) {
+  if (terms.empty() || terms.size() != idf.size()) {
+    throw Error(fmt::format("tf-idf: {} terms and {} idf values (expected as many, at least one)",
+                            terms.size(), idf.size()));
+  }
+  TfidfVectorizer vectorizer(options);
+  vectorizer.terms_ = std::move(terms);
+  vectorizer.idf_ = std::move(idf);
+  for (std::size_t t = 0; t < vectorizer.terms_.size(); ++t) {
+    if (!vectorizer.index_.emplace(vectorizer.terms_[t], static_cast<std::int64_t>(t)).second)
+      throw Error(fmt::format("tf-idf: term '{}' is repeated", vectorizer.terms_[t]));
+  }
+  return vectorizer;
+}
+
 std::vector<std::string> TfidfVectorizer::ngrams(std::string_view document) const {
   const auto words = word_tokens(document, options_.lowercase);
   std::vector<std::string> grams;
+  if (options_.characters) {
+    for (const auto& word : words) {
+      // Code point boundaries of " word ".
+      const std::string padded = " " + word + " ";
+      std::vector<std::size_t> starts;
+      const auto* bytes = reinterpret_cast<const utf8proc_uint8_t*>(padded.data());
+      for (std::size_t i = 0; i < padded.size();) {
+        starts.push_back(i);
+        utf8proc_int32_t piece = 0;
+        const auto n = utf8proc_iterate(bytes + i,
+                                        static_cast<utf8proc_ssize_t>(padded.size() - i), &piece);
+        i += static_cast<std::size_t>(n > 0 ? n : 1);
+      }
+      starts.push_back(padded.size());
+      const std::size_t length = starts.size() - 1;
+      for (std::size_t n = options_.min_n; n <= options_.max_n; ++n) {
+        for (std::size_t start = 0; start + n <= length; ++start)
+          grams.push_back(padded.substr(starts[start], starts[start + n] - starts[start]));
+        if (n >= length) break;  // scikit-learn's char_wb: a short word gives itself once
+      }
+    }
+    return grams;
+  }
   for (std::size_t n = options_.min_n; n <= options_.max_n; ++n) {
     for (std::size_t start = 0; start + n <= words.size(); ++start) {
       std::string gram = words[start];

@@ -31,6 +31,10 @@ struct TfidfOptions {
   std::size_t min_df = 2;  // keep terms found in at least this many training documents
   bool lowercase = true;
   bool sublinear_tf = true;  // tf -> 1 + ln(tf)
+  // Character n-grams instead of word n-grams, as scikit-learn's analyzer="char_wb" over the
+  // word tokens: each token padded with one space each side, n-grams of its code points
+  // (min_n..max_n).
+  bool characters = false;
 };
 
 // TfidfVectorizer(ngram_range=(min_n, max_n), min_df=min_df, sublinear_tf=..., smooth_idf=True,
@@ -45,6 +49,10 @@ class TfidfVectorizer {
   SparseMatrix fit_transform(const std::vector<std::string>& documents);
   // Terms not in the fitted vocabulary are ignored.
   SparseMatrix transform(const std::vector<std::string>& documents) const;
+
+  // A vectorizer fitted before (terms sorted as fit_transform leaves them, one idf each).
+  static TfidfVectorizer from_vocabulary(TfidfOptions options, std::vector<std::string> terms,
+                                         std::vector<double> idf);
 
   const std::vector<std::string>& terms() const { return terms_; }
   const std::vector<double>& idf() const { return idf_; }

@@ -76,6 +76,11 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
   } else if (request.optimize_weights) {
     dev = data::load_wassa(data_dir, data::Split::dev);
   }
+  std::optional<data::WassaSplit> train;
+  if (request.method == serve::EnsembleMethod::stack) {
+    train = data::load_wassa(data_dir, data::Split::train);
+    request.train = &*train;
+  }
   if (request.optimize_weights) {
     spdlog::warn(
         "ensemble: weights are fitted on dev; dev scores of this ensemble are then optimistic "
@@ -114,8 +119,11 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
                          "default equal)");
       command.add_option("--method", options->method,
                          "mean (average values and probabilities), prob-sum (sum of class "
-                         "probabilities, argmax; same decision as mean) or vote (weighted "
-                         "majority of the members' labels); default prob-sum");
+                         "probabilities, argmax; same decision as mean), vote (weighted "
+                         "majority of the members' labels) or stack (a linear blend of z-scored "
+                         "empathy/distress and a weighted sum of log-probabilities, fitted on "
+                         "the members' out-of-fold train predictions, RUN/oof/; no dev labels "
+                         "read); default prob-sum");
       command.add_flag("--optimize-weights", options->optimize_weights,
                        "Fit non-negative weights on dev (avg Pearson for empathy/distress, "
                        "macro-F1 for emotions). Dev scores are then no longer unbiased");

@@ -140,6 +140,11 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                        "Also fine-tune the same systems from random init, beside pre-training, "
                        "and submit per track whichever scores better on dev (default; "
                        "--no-ablation: only from the pre-trained checkpoint)");
+      command.add_flag("--stacking,!--no-stacking", o.stacking,
+                       "Also train linear members (TF-IDF text, + person features, person "
+                       "features alone) and per track a system stacked on out-of-fold train "
+                       "predictions with the fine-tuned one; submitted when better on dev "
+                       "(default; docs/person_features.md)");
       command
           .add_option("--jobs", options->jobs,
                       "Pre-training and fine-tuning runs at once, as child processes sharing "

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "data/labels.h"
+#include "data/person.h"
 #include "io/tsv.h"
 
 namespace emotune::data {
@@ -103,6 +104,7 @@ Demographics parse_demographics(const std::vector<std::string>& fields,
   d.race = parse_int(fields[at[2]], file, line, kDemographicColumns[2]);
   d.age = parse_int(fields[at[3]], file, line, kDemographicColumns[3]);
   d.income = io::parse_integer(fields[at[4]], file, line, kDemographicColumns[4]);
+  check_demographic_codes(d, file, line);
   return d;
 }
 
@@ -182,6 +184,31 @@ WassaSplit read_features(const fs::path& file, Split split, bool with_labels) {
   return out;
 }
 
+// The 2022 test rows with the personality/IRI values of the 2021 copy, which SOURCES.md found
+// identical in its first 9 fields; any disagreement is an Error, never a silent join.
+WassaSplit merge_person_columns(WassaSplit split, const WassaSplit& with_person) {
+  if (with_person.rows.size() != split.rows.size()) {
+    throw error_in(with_person.file,
+                   fmt::format("{} rows, but {} has {}: the person columns cannot be joined",
+                               with_person.rows.size(), split.file.string(), split.rows.size()));
+  }
+  for (std::size_t i = 0; i < split.rows.size(); ++i) {
+    auto& row = split.rows[i];
+    const auto& other = with_person.rows[i];
+    if (other.id != row.id || other.text != row.text) {
+      throw error_at(with_person.file, other.line,
+                     fmt::format("message_id {} (or its essay) differs from {} line {} ({}): the "
+                                 "person columns cannot be joined",
+                                 other.id, split.file.string(), row.line, row.id));
+    }
+    if (!other.personality || !other.iri) return split;  // nothing to add
+    row.personality = other.personality;
+    row.iri = other.iri;
+  }
+  split.person_file = with_person.file;
+  return split;
+}
+
 }  // namespace
 
 std::string_view split_name(Split split) {
@@ -246,6 +273,7 @@ WassaSplit read_wassa_dev(const fs::path& features_file, const fs::path& gold_fi
                                "has {} rows (the gold is joined by row position)",
                                features_file.string(), out.rows.size(), gold.rows.size()));
   }
+  if (width == kWithTraits) out.person_file = gold_file;
   constexpr std::array<std::size_t, 5> kPersonalityAt = {3, 4, 5, 6, 7};
   constexpr std::array<std::size_t, 4> kIriAt = {8, 9, 10, 11};
   for (std::size_t i = 0; i < gold.rows.size(); ++i) {
@@ -273,6 +301,10 @@ WassaSplit load_wassa(const fs::path& data_dir, Split split) {
     case Split::test:
       if (!fs::exists(dir / kWassaTestFile) && fs::exists(dir / kWassaTestFile2021)) {
         return read_wassa_test(dir / kWassaTestFile2021);
+      }
+      if (fs::exists(dir / kWassaTestFile2021)) {
+        return merge_person_columns(read_wassa_test(dir / kWassaTestFile),
+                                    read_wassa_test(dir / kWassaTestFile2021));
       }
       return read_wassa_test(dir / kWassaTestFile);
   }

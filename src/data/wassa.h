@@ -65,6 +65,9 @@ struct WassaSplit {
   Split split = Split::train;
   std::filesystem::path file;       // train / features file
   std::filesystem::path gold_file;  // dev only
+  // Where the personality/IRI values came from when not `file` (dev: the gold file; test: the
+  // 2021 18-column file merged into the 2022 rows); empty otherwise.
+  std::filesystem::path person_file;
   std::vector<WassaRecord> rows;
 };
 
@@ -77,7 +80,8 @@ inline constexpr std::string_view kWassaTestFile = "messages_test_features_ready
 inline constexpr std::string_view kWassaTestFile2021 = "messages_test_features_ready_for_WS.tsv";
 
 // Loads a split from <data_dir>/wassa2021/. Test uses the 2022 features file, or the 2021
-// 18-column one when only that exists.
+// 18-column one when only that exists; when both exist, the person columns of the 2021 file
+// (personality, IRI) are merged into the 2022 rows (ids and essays must agree row by row).
 WassaSplit load_wassa(const std::filesystem::path& data_dir, Split split);
 
 // Train file: labels inline (empathy, distress, emotion required; *_bin, demographics,

@@ -40,6 +40,8 @@ void check_compatible(std::span<const Predictions> members) {
                          row + 1, member.ids[row], first.ids[row]));
       }
     }
+    // Regression members may differ in which of empathy/distress they predict (vanilla runs
+    // pair into a Track I system); emotion and regression presence must agree.
     if (member.has_regression != first.has_regression || member.has_emotion != first.has_emotion) {
       auto tasks = [](const Predictions& p) {
         return std::string(p.has_regression ? "empathy/distress" : "") +
@@ -113,14 +115,29 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
   out.has_emotion = first.has_emotion;
   if (out.has_regression) {
     const auto w = normalized_weights(options.regression_weights, members.size());
-    out.empathy.assign(rows, 0.0);
-    out.distress.assign(rows, 0.0);
-    for (std::size_t m = 0; m < members.size(); ++m) {
-      for (std::size_t row = 0; row < rows; ++row) {
-        out.empathy[row] += w[m] * members[m].empathy[row];
-        out.distress[row] += w[m] * members[m].distress[row];
+    // Each column is the weighted mean over the members that predict it.
+    const auto combine = [&](bool (Predictions::*has)() const, std::vector<double> Predictions::*column,
+                             const char* name) {
+      double total = 0;
+      for (std::size_t m = 0; m < members.size(); ++m)
+        if ((members[m].*has)()) total += w[m];
+      bool any = false;
+      for (const auto& member : members) any = any || (member.*has)();
+      if (!any) return false;
+      if (total <= 0) {
+        throw Error(fmt::format("ensemble: every member that predicts {} has weight 0", name));
       }
-    }
+      auto& values = out.*column;
+      values.assign(rows, 0.0);
+      for (std::size_t m = 0; m < members.size(); ++m) {
+        if (!(members[m].*has)()) continue;
+        const double weight = w[m] / total;
+        for (std::size_t row = 0; row < rows; ++row) values[row] += weight * (members[m].*column)[row];
+      }
+      return true;
+    };
+    out.empathy_column = combine(&Predictions::has_empathy, &Predictions::empathy, "empathy");
+    out.distress_column = combine(&Predictions::has_distress, &Predictions::distress, "distress");
   }
   if (out.has_emotion) {
     const auto w = normalized_weights(options.emotion_weights, members.size());
@@ -216,9 +233,17 @@ WeightFit optimize_regression_weights(std::span<const Predictions> members,
     EnsembleOptions options;
     options.regression_weights = weights;
     const auto combined = ensemble(members, options);
-    return (pearson_unrounded(gold.empathy, combined.empathy) +
-            pearson_unrounded(gold.distress, combined.distress)) /
-           2;
+    double sum = 0;
+    int columns = 0;
+    if (combined.has_empathy()) {
+      sum += pearson_unrounded(gold.empathy, combined.empathy);
+      ++columns;
+    }
+    if (combined.has_distress()) {
+      sum += pearson_unrounded(gold.distress, combined.distress);
+      ++columns;
+    }
+    return sum / columns;
   });
 }
 

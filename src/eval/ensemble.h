@@ -4,8 +4,9 @@
 //
 // Members must cover the same rows (same ids in the same order), the same tasks and, for
 // emotions, the same labels in the same order; anything else is an Error naming the member
-// and the first difference.
-//  - empathy/distress: the (weighted) mean of the members' values;
+// and the first difference. Regression members may differ in which of empathy/distress they
+// predict: a vanilla empathy run and a vanilla distress run pair into a Track I system.
+//  - empathy/distress: per column, the (weighted) mean over the members that predict it;
 //  - emotion, prob-sum: the (weighted) sum of the members' class probabilities, then the
 //    argmax; a tie goes to the lower class index;
 //  - emotion, vote: each member votes (with its weight) for its predicted label; the most

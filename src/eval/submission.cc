@@ -274,12 +274,14 @@ void validate(const Predictions& p) {
   const std::size_t rows = p.ids.size();
   auto fail = [](const std::string& what) { throw Error("predictions: " + what); };
   if (!p.has_regression && !p.has_emotion) fail("neither empathy/distress nor emotion columns");
-  if (p.has_regression && (p.empathy.size() != rows || p.distress.size() != rows)) {
-    fail(fmt::format("{} ids but {} empathy and {} distress values", rows, p.empathy.size(),
-                     p.distress.size()));
+  if (p.has_regression && !p.empathy_column && !p.distress_column) {
+    fail("has_regression without an empathy or a distress column");
   }
-  if (!p.has_regression && (!p.empathy.empty() || !p.distress.empty())) {
-    fail("empathy/distress values without has_regression");
+  const std::size_t empathy_rows = p.has_empathy() ? rows : 0;
+  const std::size_t distress_rows = p.has_distress() ? rows : 0;
+  if (p.empathy.size() != empathy_rows || p.distress.size() != distress_rows) {
+    fail(fmt::format("{} ids but {} empathy and {} distress values (expected {} and {})", rows,
+                     p.empathy.size(), p.distress.size(), empathy_rows, distress_rows));
   }
   if (p.has_emotion) {
     if (p.labels.empty()) fail("emotion predictions without labels");
@@ -304,7 +306,8 @@ void validate(const Predictions& p) {
 std::string predictions_text(const Predictions& p) {
   validate(p);
   std::string out = "id";
-  if (p.has_regression) out += "\tempathy\tdistress";
+  if (p.has_empathy()) out += "\tempathy";
+  if (p.has_distress()) out += "\tdistress";
   if (p.has_emotion) {
     out += "\temotion";
     for (const auto& label : p.labels) out += "\tp_" + label;
@@ -312,9 +315,8 @@ std::string predictions_text(const Predictions& p) {
   out += "\n";
   for (std::size_t i = 0; i < p.size(); ++i) {
     out += p.ids[i];
-    if (p.has_regression) {
-      out += "\t" + python_float_repr(p.empathy[i]) + "\t" + python_float_repr(p.distress[i]);
-    }
+    if (p.has_empathy()) out += "\t" + python_float_repr(p.empathy[i]);
+    if (p.has_distress()) out += "\t" + python_float_repr(p.distress[i]);
     if (p.has_emotion) {
       out += "\t" + p.labels[static_cast<std::size_t>(p.emotion[i])];
       for (double probability : p.probabilities[i]) out += "\t" + python_float_repr(probability);
@@ -332,7 +334,8 @@ Predictions read_predictions(const fs::path& path) {
   const std::string text = read_file(path);
   const auto lines = split_tsv(path, text);
   const auto& header = lines.front().fields;
-  const std::string expected = "id, then empathy and distress and/or emotion and p_<label> columns";
+  const std::string expected =
+      "id, then empathy and/or distress and/or emotion and p_<label> columns";
   Predictions p;
   std::size_t column = 0;
   if (header[column] != "id") {
@@ -340,13 +343,13 @@ Predictions read_predictions(const fs::path& path) {
                    fmt::format("header: column 1 is '{}', expected {}", header[0], expected));
   }
   ++column;
-  if (column < header.size() && header[column] == "empathy") {
-    if (column + 1 >= header.size() || header[column + 1] != "distress") {
-      throw error_at(path, 1, "header: 'empathy' must be followed by 'distress'");
-    }
-    p.has_regression = true;
-    column += 2;
-  }
+  // empathy and distress, or one of them (a vanilla single-target model).
+  p.empathy_column = column < header.size() && header[column] == "empathy";
+  if (p.empathy_column) ++column;
+  p.distress_column = column < header.size() && header[column] == "distress";
+  if (p.distress_column) ++column;
+  p.has_regression = p.empathy_column || p.distress_column;
+  if (!p.has_regression) p.empathy_column = p.distress_column = true;
   if (column < header.size() && header[column] == "emotion") {
     p.has_emotion = true;
     ++column;
@@ -386,10 +389,10 @@ Predictions read_predictions(const fs::path& path) {
       throw error_at(path, line.number, fmt::format("id '{}' is empty or repeated", id));
     }
     p.ids.emplace_back(id);
-    if (p.has_regression) {
+    if (p.has_empathy())
       p.empathy.push_back(parse_number(path, line.number, line.fields[c++], "empathy"));
+    if (p.has_distress())
       p.distress.push_back(parse_number(path, line.number, line.fields[c++], "distress"));
-    }
     if (p.has_emotion) {
       const std::string_view label = line.fields[c++];
       const auto found = std::find(p.labels.begin(), p.labels.end(), std::string(label));

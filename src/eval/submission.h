@@ -6,7 +6,7 @@
 //  - predictions_EMP.tsv: header-less, exactly 2 columns: empathy, distress;
 //  - predictions_EMO.tsv: header-less, one emotion label per line;
 //  - predictions.zip: the two files above at the archive root, as CodaLab expects;
-//  - predictions.tsv: with a header; id, then empathy and distress and/or emotion and one
+//  - predictions.tsv: with a header; id, then empathy and/or distress and/or emotion and one
 //    probability column per label ("p_anger", ...), in the label order of the model.
 // Every reader checks every row and throws emotune::Error naming the file and line.
 
@@ -68,9 +68,16 @@ std::map<std::string, std::string> read_zip_entries(const std::filesystem::path&
 // One row per essay, in input order.
 struct Predictions {
   std::vector<std::string> ids;
-  bool has_regression = false;
+  bool has_regression = false;  // empathy and/or distress columns
+  // With has_regression, which of the two columns are present: both unless the model is a
+  // vanilla (single-target) one; an absent column's vector stays empty.
+  bool empathy_column = true;
+  bool distress_column = true;
   std::vector<double> empathy;
   std::vector<double> distress;
+  bool has_empathy() const { return has_regression && empathy_column; }
+  bool has_distress() const { return has_regression && distress_column; }
+  bool has_both_regression() const { return has_empathy() && has_distress(); }
   bool has_emotion = false;
   std::vector<std::string> labels;  // probability column order; labels[emotion[i]] is row i's
   std::vector<int> emotion;         // index into `labels`

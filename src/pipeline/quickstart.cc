@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "baseline/baseline.h"
+#include "pipeline/stacked_systems.h"
 #include "common/error.h"
 #include "common/files.h"
 #include "data/training_texts.h"
@@ -278,6 +279,42 @@ const SystemSpec* find_system(const PipelineSpec& spec, const std::string& name)
 
 }  // namespace
 
+// Linear members and, per track, systems stacked on out-of-fold train predictions
+// (pipeline/stacked_systems.h); nothing with --no-stacking.
+StackedSystemsResult build_linear_and_stacked(const QuickstartOptions& options,
+                                              const std::vector<Member>& members,
+                                              PipelineResult& pipeline) {
+  if (!options.stacking) return {};
+  spdlog::info("quickstart: linear members and stacked systems (docs/person_features.md)");
+  StackedSystemsOptions stacked;
+  stacked.data_dir = options.data_dir;
+  stacked.out_dir = options.out_dir;
+  stacked.predictor = options.predictor;
+  stacked.hooks = options.hooks;
+  stacked.members = members;
+  return build_stacked_systems(stacked, pipeline);
+}
+
+// The stacked systems after the pipeline's, the linear members after the fine-tuned ones; the
+// statuses say which system of each track is submitted now.
+void add_stacked_rows(const StackedSystemsResult& stacked, QuickstartResult& result) {
+  for (auto& row : result.pipeline.comparison) {
+    for (const auto& system : result.pipeline.systems) {
+      if (system.name == row.name && system.built)
+        row.status = system.submitted ? "built, submitted" : "built";
+    }
+  }
+  for (auto row : stacked.rows) {
+    if (row.name.find("-stack") == std::string::npos) continue;
+    if (std::find(stacked.submitted.begin(), stacked.submitted.end(), row.name) !=
+        stacked.submitted.end())
+      row.status += ", submitted";
+    result.table.push_back(row);
+  }
+  for (const auto& row : stacked.rows)
+    if (row.name.find("-stack") == std::string::npos) result.pipeline.comparison.push_back(row);
+}
+
 QuickstartResult quickstart(const QuickstartOptions& options) {
   if (!options.models_root.empty()) {
     spdlog::info("quickstart: checkpoints under {}; running the paper's pipeline (reproduce)",
@@ -446,9 +483,12 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   pipeline_options.write_report = options.write_report;
   result.pipeline = build_pipeline(members, outcomes, spec, pipeline_options);
 
+  const auto stacked = build_linear_and_stacked(options, members, result.pipeline);
+
   // Systems first (the headline), then members, then the baseline of this run.
   for (const auto& row : result.pipeline.comparison)
     if (find_system(spec, row.name)) result.table.push_back(row);
+  add_stacked_rows(stacked, result);
   for (const auto& row : result.pipeline.comparison)
     if (!find_system(spec, row.name)) result.table.push_back(row);
   ComparisonRow baseline_row;
@@ -461,7 +501,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   const auto last_log = pre.contains("last_log") && pre.at("last_log").is_object()
                             ? pre.at("last_log")
                             : json::object();
-  std::vector<std::string> submitted;
+  std::vector<std::string> submitted = stacked.submitted;
   for (const auto& system : result.pipeline.systems)
     if (system.submitted) submitted.push_back(system.name);
   const std::string pretraining =

@@ -70,6 +70,9 @@ struct QuickstartOptions {
   serve::RunPredictorOptions predictor;
   train::TrainHooks hooks;
   bool write_report = true;
+  // Linear members (text, text + person features, person features) and per track a system
+  // stacked on out-of-fold train predictions; submitted when better on dev.
+  bool stacking = true;
 };
 
 struct QuickstartResult {

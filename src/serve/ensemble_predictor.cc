@@ -7,6 +7,8 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "eval/stacking.h"
+#include "serve/linear_predictor.h"
 
 namespace emotune::serve {
 
@@ -29,20 +31,24 @@ std::vector<double> read_weights(const json& manifest, const char* key, std::siz
   return weights;
 }
 
-eval::Predictions to_eval(const std::vector<EssayPrediction>& predictions, bool regression,
-                          bool emotion) {
+bool has_task(const ModelInfo& info, const char* task) {
+  return std::find(info.tasks.begin(), info.tasks.end(), task) != info.tasks.end();
+}
+
+eval::Predictions to_eval(const std::vector<EssayPrediction>& predictions, const ModelInfo& info) {
   eval::Predictions out;
-  out.has_regression = regression;
-  out.has_emotion = emotion;
-  if (emotion) out.labels.assign(emotion_label_names().begin(), emotion_label_names().end());
+  out.empathy_column = has_task(info, "empathy");
+  out.distress_column = has_task(info, "distress");
+  out.has_regression = out.empathy_column || out.distress_column;
+  if (!out.has_regression) out.empathy_column = out.distress_column = true;
+  out.has_emotion = has_task(info, "emotion");
+  if (out.has_emotion) out.labels.assign(emotion_label_names().begin(), emotion_label_names().end());
   for (std::size_t i = 0; i < predictions.size(); ++i) {
     const auto& p = predictions[i];
     out.ids.push_back(std::to_string(i));
-    if (regression) {
-      out.empathy.push_back(*p.empathy);
-      out.distress.push_back(*p.distress);
-    }
-    if (emotion) {
+    if (out.has_empathy()) out.empathy.push_back(*p.empathy);
+    if (out.has_distress()) out.distress.push_back(*p.distress);
+    if (out.has_emotion) {
       const auto& probabilities = *p.emotion_probabilities;
       out.probabilities.emplace_back(probabilities.begin(), probabilities.end());
       out.emotion.push_back(static_cast<int>(
@@ -93,24 +99,53 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     if (folder.is_relative()) folder = dir / folder;
     members_.push_back(load_predictor(folder, options));  // a member may be an ensemble itself
   }
-  const auto& first = members_.front()->info();
-  for (const auto& member : members_) {
-    if (member->info().tasks != first.tasks) {
-      throw Error(fmt::format("{}: members have different tasks ({} vs {})", file.string(),
-                              fmt::join(first.tasks, ","), fmt::join(member->info().tasks, ",")));
+  if (manifest.value("method", json("")) == "stack") {
+    if (!manifest.contains("stack")) {
+      throw Error(fmt::format("{}: method \"stack\" needs key 'stack'", file.string()));
+    }
+    stack_ = eval::stack_from_json(manifest["stack"], file.string());
+    if (stack_->member_count != members_.size()) {
+      throw Error(fmt::format("{}: key 'stack' was fitted on {} members, 'members' lists {}",
+                              file.string(), stack_->member_count, members_.size()));
     }
   }
-  const auto has = [&](const char* task) {
-    return std::find(first.tasks.begin(), first.tasks.end(), task) != first.tasks.end();
+  // Members agree on having emotion and on having a regression task; regression members may
+  // differ in which of empathy/distress they predict (a vanilla empathy run and a vanilla
+  // distress run answer as one Track I system).
+  const auto& first = members_.front()->info();
+  const auto regression = [](const ModelInfo& info) {
+    return has_task(info, "empathy") || has_task(info, "distress");
   };
-  if (has("empathy") != has("distress")) {
-    throw Error(
-        fmt::format("{}: ensembles need both empathy and distress, or neither", file.string()));
+  for (const auto& member : members_) {
+    const auto& info = member->info();
+    if (stack_) break;  // a stack uses the tasks it was fitted for (eval::apply_stack)
+    if (regression(info) != regression(first) ||
+        has_task(info, "emotion") != has_task(first, "emotion")) {
+      throw Error(fmt::format("{}: members have different tasks ({} vs {})", file.string(),
+                              fmt::join(first.tasks, ","), fmt::join(info.tasks, ",")));
+    }
   }
+  std::vector<std::string> tasks;
+  for (const char* task : {"empathy", "distress", "emotion"}) {
+    for (const auto& member : members_) {
+      if (has_task(member->info(), task)) {
+        tasks.emplace_back(task);
+        break;
+      }
+    }
+  }
+  if (stack_) {
+    tasks.clear();
+    if (stack_->empathy) tasks.emplace_back("empathy");
+    if (stack_->distress) tasks.emplace_back("distress");
+    if (!stack_->emotion_weights.empty()) tasks.emplace_back("emotion");
+  }
+  const bool with_regression = regression(first) && !stack_;
+  const bool with_emotion = has_task(first, "emotion") && !stack_;
   // "method" is what `emotune ensemble` writes (mean | prob-sum | vote); "combination" the
   // hand-written key. "mean" averages the regression outputs and sums probabilities.
   for (const char* key : {"combination", "method"}) {
-    if (!manifest.contains(key)) continue;
+    if (!manifest.contains(key) || stack_) continue;
     const auto& value = manifest[key];
     if (!value.is_string() || (value != "prob-sum" && value != "vote" &&
                                (std::string(key) != "method" || value != "mean"))) {
@@ -130,19 +165,28 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     eval::normalized_weights(weights, members_.size());
     return weights;
   };
-  ensemble_options_.regression_weights =
+  // Weights for a task the members lack are checked, then ignored: older `emotune ensemble`
+  // wrote both weights for every member (issue #20).
+  const auto regression_weights =
       manifest.contains("regression_weights")
           ? read_weights(manifest, "regression_weights", members_.size(), file)
           : per_member(member_regression_weights, "regression_weight");
-  ensemble_options_.emotion_weights =
+  const auto emotion_weights =
       manifest.contains("emotion_weights")
           ? read_weights(manifest, "emotion_weights", members_.size(), file)
           : per_member(member_emotion_weights, "emotion_weight");
+  if (with_regression) ensemble_options_.regression_weights = regression_weights;
+  if (with_emotion) ensemble_options_.emotion_weights = emotion_weights;
 
   info_ = first;
+  info_.tasks = tasks;
+  info_.inputs = {"text"};
+  for (const auto& member : members_)
+    if (member->info().needs_person()) info_.inputs = {"text", "person"};
   info_.backbone.clear();
   info_.version = fmt::format("ensemble {} ({}):", dir.string(),
-                              eval::to_string(ensemble_options_.combination));
+                              stack_ ? std::string("stack")
+                                     : std::string(eval::to_string(ensemble_options_.combination)));
   info_.max_length = 0;
   for (const auto& member : members_) {
     info_.backbone += (info_.backbone.empty() ? "" : "+") + member->info().backbone;
@@ -152,9 +196,6 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
 }
 
 std::vector<EssayPrediction> EnsemblePredictor::predict(const std::vector<EssayInput>& essays) {
-  const auto& tasks = info_.tasks;
-  const bool regression = std::find(tasks.begin(), tasks.end(), "empathy") != tasks.end();
-  const bool emotion = std::find(tasks.begin(), tasks.end(), "emotion") != tasks.end();
   std::vector<EssayPrediction> out(essays.size());
   std::vector<eval::Predictions> members;
   for (const auto& member : members_) {
@@ -163,15 +204,14 @@ std::vector<EssayPrediction> EnsemblePredictor::predict(const std::vector<EssayI
       out[i].truncated = out[i].truncated || predictions[i].truncated;
       out[i].token_count = std::max(out[i].token_count, predictions[i].token_count);
     }
-    members.push_back(to_eval(predictions, regression, emotion));
+    members.push_back(to_eval(predictions, member->info()));
   }
-  const auto combined = eval::ensemble(members, ensemble_options_);
+  const auto combined =
+      stack_ ? eval::apply_stack(members, *stack_) : eval::ensemble(members, ensemble_options_);
   for (std::size_t i = 0; i < essays.size(); ++i) {
-    if (regression) {
-      out[i].empathy = combined.empathy[i];
-      out[i].distress = combined.distress[i];
-    }
-    if (emotion) {
+    if (combined.has_empathy()) out[i].empathy = combined.empathy[i];
+    if (combined.has_distress()) out[i].distress = combined.distress[i];
+    if (combined.has_emotion) {
       std::array<double, kEmotionCount> probabilities{};
       std::copy_n(combined.probabilities[i].begin(), kEmotionCount, probabilities.begin());
       out[i].emotion_probabilities = probabilities;
@@ -183,6 +223,7 @@ std::vector<EssayPrediction> EnsemblePredictor::predict(const std::vector<EssayI
 
 std::shared_ptr<Predictor> load_predictor(const fs::path& dir, const RunPredictorOptions& options) {
   if (fs::exists(dir / "ensemble.json")) return std::make_shared<EnsemblePredictor>(dir, options);
+  if (is_linear_model(dir)) return std::make_shared<LinearPredictor>(resolve_model_folder(dir));
   return std::make_shared<RunPredictor>(dir, options);
 }
 

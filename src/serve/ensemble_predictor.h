@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "eval/ensemble.h"
+#include "eval/stacking.h"
 #include "serve/predictor.h"
 #include "serve/run_predictor.h"
 
@@ -20,8 +22,11 @@ namespace emotune::serve {
 // or, as `emotune ensemble` writes it (absolute paths, normalised weights per member):
 //   {"members": [{"name": "electra", "path": "/runs/electra", "regression_weight": 0.5,
 //                 "emotion_weight": 0.5}, ...],
-//    "method": "prob-sum"}                            // mean | prob-sum | vote
-// Members must have the same tasks. An essay counts as truncated when any member truncated
+//    "method": "prob-sum"}                            // mean | prob-sum | vote | stack
+// With "method": "stack", key "stack" holds the combination fitted on out-of-fold train
+// predictions (eval/stacking.h) and the weights are not used.
+// Members must have the same tasks, except that regression members may differ in which of
+// empathy/distress they predict (each column averages the members that have it). An essay counts as truncated when any member truncated
 // it; its token count is the largest among the members.
 class EnsemblePredictor : public Predictor {
  public:
@@ -33,6 +38,7 @@ class EnsemblePredictor : public Predictor {
  private:
   std::vector<std::shared_ptr<Predictor>> members_;
   eval::EnsembleOptions ensemble_options_;
+  std::optional<eval::StackModel> stack_;
   ModelInfo info_;
 };
 

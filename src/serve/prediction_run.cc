@@ -3,13 +3,19 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <iterator>
+#include <map>
+#include <set>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "data/person.h"
+#include "serve/ensemble_predictor.h"
 #include "eval/metrics.h"
+#include "eval/stacking.h"
 #include "io/tsv.h"
 
 namespace emotune::serve {
@@ -23,6 +29,45 @@ std::string lowercase_extension(const fs::path& file) {
   std::transform(extension.begin(), extension.end(), extension.begin(),
                  [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
   return extension;
+}
+
+// The person columns of a tabular header: none (nullopt) or all of them (their indices); some
+// but not all is an Error naming the first missing one.
+std::optional<std::vector<std::size_t>> person_columns(const fs::path& file, std::size_t line,
+                                                       const std::vector<std::string>& header) {
+  std::vector<std::optional<std::size_t>> found;
+  bool any = false;
+  for (const auto name : data::kPersonColumns) {
+    std::optional<std::size_t> at;
+    for (std::size_t i = 0; i < header.size(); ++i)
+      if (header[i] == name) at = i;
+    any = any || at.has_value();
+    found.push_back(at);
+  }
+  if (!any) return std::nullopt;
+  std::vector<std::size_t> indices;
+  for (std::size_t k = 0; k < found.size(); ++k) {
+    if (!found[k]) {
+      throw error_at(file.string(), line,
+                     fmt::format("person column '{}' is missing (the header has some person "
+                                 "columns; all of {} are needed)",
+                                 data::kPersonColumns[k], fmt::join(data::kPersonColumns, ", ")));
+    }
+    indices.push_back(*found[k]);
+  }
+  return indices;
+}
+
+data::PersonValues person_from_fields(const std::vector<std::string>& fields,
+                                      const std::vector<std::size_t>& columns,
+                                      const fs::path& file, std::size_t line) {
+  return data::parse_person_fields(
+      [&](std::string_view name) -> std::optional<std::string> {
+        for (std::size_t k = 0; k < data::kPersonColumns.size(); ++k)
+          if (data::kPersonColumns[k] == name) return fields[columns[k]];
+        return std::nullopt;
+      },
+      fmt::format("{}:{}", file.string(), line));
 }
 
 // Records of a tabular file already split into rows; the first row is the header.
@@ -43,6 +88,7 @@ std::vector<EssayRecord> records_from_table(const fs::path& file,
                        fmt::format("{}", fmt::join(header, ", ")) + ")");
   }
   const auto id_column = find("id");
+  const auto person = person_columns(file, lines.front(), header);
   std::vector<EssayRecord> essays;
   for (std::size_t r = 1; r < rows.size(); ++r) {
     const auto& fields = rows[r];
@@ -54,6 +100,7 @@ std::vector<EssayRecord> records_from_table(const fs::path& file,
     record.id = id_column ? fields[*id_column] : std::to_string(r);
     if (record.id.empty()) throw error_at(file.string(), lines[r], "empty id");
     record.text = fields[*essay_column];
+    if (person) record.person = person_from_fields(fields, *person, file, lines[r]);
     essays.push_back(std::move(record));
   }
   if (essays.empty()) throw error_in(file.string(), "no essays after the header");
@@ -130,6 +177,7 @@ std::vector<EssayRecord> read_tsv_essays(const fs::path& file) {
   const auto table = io::read_tsv(file, options);
   const std::size_t essay_column = table.column("essay");
   const auto id_column = table.find_column("id");
+  const auto person = person_columns(file, 1, table.header);
   std::vector<EssayRecord> essays;
   for (std::size_t r = 0; r < table.rows.size(); ++r) {
     const auto& row = table.rows[r];
@@ -137,6 +185,7 @@ std::vector<EssayRecord> read_tsv_essays(const fs::path& file) {
     record.id = id_column ? row.fields[*id_column] : std::to_string(r + 1);
     if (record.id.empty()) throw error_at(file.string(), row.line, "empty id");
     record.text = row.fields[essay_column];
+    if (person) record.person = person_from_fields(row.fields, *person, file, row.line);
     essays.push_back(std::move(record));
   }
   if (essays.empty()) throw error_in(file.string(), "no essays after the header");
@@ -177,6 +226,7 @@ std::vector<EssayRecord> read_jsonl_essays(const fs::path& file) {
     } else {
       record.id = std::to_string(essays.size() + 1);
     }
+    record.person = person_values_from_json(object, fmt::format("{}:{}", file.string(), line));
     essays.push_back(std::move(record));
   }
   if (essays.empty()) throw error_in(file.string(), "no essays (expected one JSON object a line)");
@@ -217,10 +267,39 @@ std::vector<EssayRecord> read_essays(const fs::path& file) {
                  "unknown input format '" + extension + "'; expected .tsv, .csv or .jsonl");
 }
 
+std::optional<data::PersonValues> person_values_from_json(const json& object,
+                                                          const std::string& where) {
+  const json* source = nullptr;
+  std::string place = where;
+  if (object.contains("person")) {
+    if (!object["person"].is_object()) {
+      throw Error(fmt::format("{}: \"person\" must be an object with the person columns ({})",
+                              where, fmt::join(data::kPersonColumns, ", ")));
+    }
+    source = &object["person"];
+    place += ": person";
+  } else {
+    for (const auto name : data::kPersonColumns)
+      if (object.contains(std::string(name))) source = &object;
+  }
+  if (source == nullptr) return std::nullopt;
+  return data::parse_person_fields(
+      [&](std::string_view name) -> std::optional<std::string> {
+        const std::string key(name);
+        if (!source->contains(key)) return std::nullopt;
+        const auto& value = (*source)[key];
+        if (value.is_string()) return value.get<std::string>();
+        if (value.is_number_integer()) return std::to_string(value.get<std::int64_t>());
+        if (value.is_number()) return fmt::format("{}", value.get<double>());
+        return value.dump();  // not a number: parse_person_fields names it
+      },
+      place);
+}
+
 std::vector<EssayRecord> wassa_essays(const data::WassaSplit& split) {
   std::vector<EssayRecord> essays;
   essays.reserve(split.rows.size());
-  for (const auto& row : split.rows) essays.push_back({row.id, row.text});
+  for (const auto& row : split.rows) essays.push_back({row.id, row.text, data::person_values(row)});
   return essays;
 }
 
@@ -239,9 +318,17 @@ eval::GoldStandard gold_standard(const data::WassaSplit& split) {
 }
 
 eval::Predictions predict_essays(Predictor& predictor, const std::vector<EssayRecord>& essays) {
+  const bool needs_person = predictor.info().needs_person();
   std::vector<EssayInput> inputs;
   inputs.reserve(essays.size());
-  for (const auto& essay : essays) inputs.push_back({essay.text});
+  for (const auto& essay : essays) {
+    if (needs_person && !essay.person) {
+      throw Error(fmt::format(
+          "essay {}: {} reads person features, but the input has no person columns ({})",
+          essay.id, predictor.info().version, fmt::join(data::kPersonColumns, ", ")));
+    }
+    inputs.push_back({essay.text, essay.person});
+  }
   const auto outputs = predictor.predict(inputs);
   if (outputs.size() != essays.size()) {
     throw Error(
@@ -252,16 +339,10 @@ eval::Predictions predict_essays(Predictor& predictor, const std::vector<EssayRe
     return std::find(tasks.begin(), tasks.end(), task) != tasks.end();
   };
   eval::Predictions predictions;
-  if (has("empathy") != has("distress")) {
-    // predictions.tsv and predictions_EMP.tsv hold both columns; a NaN column would make them
-    // unreadable, a made-up one silently wrong.
-    throw Error(
-        fmt::format("{}: the model predicts {} but not {}; emotune's prediction files "
-                    "need both regression tasks (or neither)",
-                    predictor.info().version, has("empathy") ? "empathy" : "distress",
-                    has("empathy") ? "distress" : "empathy"));
-  }
-  predictions.has_regression = has("empathy");
+  predictions.empathy_column = has("empathy");
+  predictions.distress_column = has("distress");
+  predictions.has_regression = predictions.empathy_column || predictions.distress_column;
+  if (!predictions.has_regression) predictions.empathy_column = predictions.distress_column = true;
   predictions.has_emotion = has("emotion");
   if (predictions.has_emotion) {
     predictions.labels.assign(emotion_label_names().begin(), emotion_label_names().end());
@@ -269,10 +350,12 @@ eval::Predictions predict_essays(Predictor& predictor, const std::vector<EssayRe
   for (std::size_t i = 0; i < essays.size(); ++i) {
     const auto& output = outputs[i];
     predictions.ids.push_back(essays[i].id);
-    if (predictions.has_regression) {
-      if (!output.empathy || !output.distress)
-        throw Error("predictor returned no empathy/distress");
+    if (predictions.has_empathy()) {
+      if (!output.empathy) throw Error("predictor returned no empathy");
       predictions.empathy.push_back(*output.empathy);
+    }
+    if (predictions.has_distress()) {
+      if (!output.distress) throw Error("predictor returned no distress");
       predictions.distress.push_back(*output.distress);
     }
     if (predictions.has_emotion) {
@@ -297,7 +380,9 @@ void write_prediction_folder(const fs::path& dir, const eval::Predictions& predi
   write_file_atomic(dir / "predictions.json", metadata.dump(2) + "\n");
   if (!split) return;
   std::optional<eval::EmpathyPredictions> empathy;
-  if (predictions.has_regression) {
+  // The official file has both columns; a vanilla member's single column stays in
+  // predictions.tsv only (pair it with the other target's run into a Track I system).
+  if (predictions.has_both_regression()) {
     empathy = eval::EmpathyPredictions{predictions.empathy, predictions.distress};
     eval::write_emp_predictions(dir / "predictions_EMP.tsv", *empathy);
   }
@@ -306,6 +391,7 @@ void write_prediction_folder(const fs::path& dir, const eval::Predictions& predi
     emotions = eval::official_emotion_ids(predictions);
     eval::write_emo_predictions(dir / "predictions_EMO.tsv", emotions);
   }
+  if (!empathy && emotions.empty()) return;
   eval::write_submission_zip(dir / "predictions.zip", empathy ? &*empathy : nullptr, emotions);
 }
 
@@ -316,9 +402,17 @@ MemberScores score_predictions(const eval::Predictions& predictions,
                             gold.size()));
   }
   MemberScores scores;
-  if (predictions.has_regression) {
+  if (predictions.has_both_regression()) {
     scores.track1 =
         eval::track1_scores(gold.empathy, gold.distress, predictions.empathy, predictions.distress);
+  } else if (predictions.has_empathy()) {
+    scores.empathy_only = eval::track1_scores(gold.empathy, gold.empathy, predictions.empathy,
+                                              predictions.empathy)
+                              .empathy;
+  } else if (predictions.has_distress()) {
+    scores.distress_only = eval::track1_scores(gold.distress, gold.distress,
+                                               predictions.distress, predictions.distress)
+                               .empathy;
   }
   if (predictions.has_emotion) {
     scores.track2 =
@@ -329,8 +423,13 @@ MemberScores score_predictions(const eval::Predictions& predictions,
 
 std::string official_scores(const eval::Predictions& predictions, const eval::GoldStandard& gold) {
   const auto scores = score_predictions(predictions, gold);
-  return eval::format_official_scores(scores.track1 ? &*scores.track1 : nullptr,
-                                      scores.track2 ? &*scores.track2 : nullptr);
+  std::string vanilla;
+  if (scores.empathy_only)
+    vanilla = fmt::format("Empathy Pearson Correlation: {}\n", *scores.empathy_only);
+  if (scores.distress_only)
+    vanilla = fmt::format("Distress Pearson Correlation: {}\n", *scores.distress_only);
+  return vanilla + eval::format_official_scores(scores.track1 ? &*scores.track1 : nullptr,
+                                                scores.track2 ? &*scores.track2 : nullptr);
 }
 
 std::string member_name(const fs::path& dir) {
@@ -371,8 +470,8 @@ eval::Predictions member_predictions(const fs::path& dir, const data::WassaSplit
   const auto model_folder = resolve_model_folder(dir);
   spdlog::info("{}: computing {} predictions with {}", dir.string(), split_name,
                model_folder.string());
-  RunPredictor predictor(model_folder, options);
-  auto predictions = predict_essays(predictor, wassa_essays(split));
+  const auto predictor = load_predictor(model_folder, options);
+  auto predictions = predict_essays(*predictor, wassa_essays(split));
   write_prediction_folder(cache, predictions, split.split,
                           json{{"model", model_folder.string()}, {"source", "wassa"}});
   return predictions;
@@ -382,7 +481,8 @@ EnsembleMethod parse_ensemble_method(const std::string& name) {
   if (name == "mean") return EnsembleMethod::mean;
   if (name == "prob-sum") return EnsembleMethod::prob_sum;
   if (name == "vote") return EnsembleMethod::vote;
-  throw Error("unknown ensemble method '" + name + "'; expected mean, prob-sum or vote");
+  if (name == "stack") return EnsembleMethod::stack;
+  throw Error("unknown ensemble method '" + name + "'; expected mean, prob-sum, vote or stack");
 }
 
 std::string ensemble_method_name(EnsembleMethod method) {
@@ -393,9 +493,136 @@ std::string ensemble_method_name(EnsembleMethod method) {
       return "prob-sum";
     case EnsembleMethod::vote:
       return "vote";
+    case EnsembleMethod::stack:
+      return "stack";
   }
   return "?";
 }
+
+OutOfFold member_out_of_fold(const fs::path& dir, const data::WassaSplit& train) {
+  const auto folder = dir / "oof";
+  const auto file = folder / "predictions.tsv";
+  if (!fs::is_regular_file(file)) {
+    throw error_in(dir.string(),
+                   "no out-of-fold train predictions (oof/predictions.tsv) to stack with: linear "
+                   "members write them (`emotune baseline --out`); see docs/person_features.md");
+  }
+  OutOfFold out;
+  out.predictions = eval::read_predictions(file);
+  out.scheme = json::object();
+  if (fs::is_regular_file(folder / "oof.json")) {
+    out.scheme = json::parse(read_file(folder / "oof.json"), nullptr, false);
+    if (out.scheme.is_discarded()) throw error_in((folder / "oof.json").string(), "not valid JSON");
+  }
+  // Every id must be a train id, in train order.
+  std::map<std::string, std::size_t> position;
+  for (std::size_t i = 0; i < train.rows.size(); ++i) position.emplace(train.rows[i].id, i);
+  std::size_t last = 0;
+  for (std::size_t r = 0; r < out.predictions.size(); ++r) {
+    const auto found = position.find(out.predictions.ids[r]);
+    if (found == position.end()) {
+      throw error_in(file.string(), fmt::format("row {}: id {} is not a train id", r + 1,
+                                                out.predictions.ids[r]));
+    }
+    if (r > 0 && found->second <= last) {
+      throw error_in(file.string(), fmt::format("row {}: ids are not in train order", r + 1));
+    }
+    last = found->second;
+  }
+  return out;
+}
+
+namespace {
+
+// The rows of `p` whose ids are in `keep` (both in train order).
+eval::Predictions select_rows(const eval::Predictions& p, const std::set<std::string>& keep) {
+  eval::Predictions out = p;
+  out.ids.clear();
+  out.empathy.clear();
+  out.distress.clear();
+  out.emotion.clear();
+  out.probabilities.clear();
+  for (std::size_t r = 0; r < p.size(); ++r) {
+    if (!keep.count(p.ids[r])) continue;
+    out.ids.push_back(p.ids[r]);
+    if (p.has_empathy()) out.empathy.push_back(p.empathy[r]);
+    if (p.has_distress()) out.distress.push_back(p.distress[r]);
+    if (p.has_emotion) {
+      out.emotion.push_back(p.emotion[r]);
+      out.probabilities.push_back(p.probabilities[r]);
+    }
+  }
+  return out;
+}
+
+EnsembleResult build_stack(const EnsembleRequest& request, std::vector<eval::Predictions> members,
+                           const data::WassaSplit& split) {
+  if (request.train == nullptr) throw Error("method stack needs the train split");
+  if (request.optimize_weights || !request.weights.empty()) {
+    throw Error("method stack learns its own weights: give no weights or optimize_weights");
+  }
+  std::vector<OutOfFold> oof;
+  for (const auto& member : request.members) oof.push_back(member_out_of_fold(member, *request.train));
+  // The tasks every member predicts are stacked; the others are dropped.
+  bool regression = true, emotion = true;
+  for (const auto& member : members) {
+    regression = regression && member.has_regression;
+    emotion = emotion && member.has_emotion;
+  }
+  if (!regression && !emotion) throw Error("method stack: the members share no task");
+  for (auto& member : members) member = eval::keep_tasks(member, regression, emotion);
+  for (auto& o : oof) o.predictions = eval::keep_tasks(o.predictions, regression, emotion);
+  eval::check_compatible(members);
+  // The rows every member has out-of-fold predictions for.
+  std::set<std::string> common(oof.front().predictions.ids.begin(),
+                               oof.front().predictions.ids.end());
+  for (const auto& o : oof) {
+    const std::set<std::string> ids(o.predictions.ids.begin(), o.predictions.ids.end());
+    std::set<std::string> both;
+    std::set_intersection(common.begin(), common.end(), ids.begin(), ids.end(),
+                          std::inserter(both, both.begin()));
+    common = std::move(both);
+  }
+  std::vector<eval::Predictions> fit_members;
+  for (const auto& o : oof) fit_members.push_back(select_rows(o.predictions, common));
+  eval::StackTargets targets;
+  for (const auto& row : request.train->rows) {
+    if (!common.count(row.id)) continue;
+    targets.empathy.push_back(row.empathy.value());
+    targets.distress.push_back(row.distress.value());
+    targets.emotion.push_back(row.emotion.value());
+  }
+  if (fit_members.front().has_emotion) {
+    // Train labels are kEmotionLabels indices; the members' label order may differ.
+    const auto& labels = fit_members.front().labels;
+    for (auto& label : targets.emotion) {
+      const auto name = std::string(data::kEmotionLabels[static_cast<std::size_t>(label)]);
+      const auto at = std::find(labels.begin(), labels.end(), name);
+      if (at == labels.end()) throw Error("stacking: the members lack emotion label " + name);
+      label = static_cast<int>(at - labels.begin());
+    }
+  }
+  const auto model = eval::fit_stack(fit_members, targets);
+  EnsembleResult result;
+  result.predictions = eval::apply_stack(members, model);
+  json member_list = json::array();
+  for (std::size_t i = 0; i < request.members.size(); ++i) {
+    member_list.push_back({{"name", member_name(request.members[i])},
+                           {"path", fs::absolute(request.members[i]).lexically_normal().string()},
+                           {"out_of_fold", oof[i].scheme}});
+  }
+  result.description = {{"members", member_list},
+                        {"method", "stack"},
+                        {"stack", eval::stack_to_json(model)},
+                        {"weights_fitted_on", "out-of-fold predictions on train (no dev labels)"},
+                        {"weights_optimized_on_dev", false},
+                        {"split", std::string(data::split_name(split.split))}};
+  if (model.empathy) result.regression_weights = model.empathy->weights;
+  result.emotion_weights = model.emotion_weights;
+  return result;
+}
+
+}  // namespace
 
 EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaSplit& split,
                               const data::WassaSplit* dev) {
@@ -411,6 +638,7 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
   std::vector<eval::Predictions> members;
   for (const auto& member : request.members)
     members.push_back(member_predictions(member, split, request.predictor));
+  if (request.method == EnsembleMethod::stack) return build_stack(request, members, split);
   eval::check_compatible(members);
 
   EnsembleResult result;
@@ -450,10 +678,13 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
       options.emotion_weights.empty() ? given_weights : options.emotion_weights;
   json member_list = json::array();
   for (std::size_t i = 0; i < request.members.size(); ++i) {
-    member_list.push_back({{"name", member_name(request.members[i])},
-                           {"path", fs::absolute(request.members[i]).lexically_normal().string()},
-                           {"regression_weight", result.regression_weights[i]},
-                           {"emotion_weight", result.emotion_weights[i]}});
+    // Weights only for the tasks the members predict (issue #20: a regression_weight on an
+    // emotion-only ensemble made `emotune predict` through the folder fail).
+    json entry = {{"name", member_name(request.members[i])},
+                  {"path", fs::absolute(request.members[i]).lexically_normal().string()}};
+    if (members[i].has_regression) entry["regression_weight"] = result.regression_weights[i];
+    if (members[i].has_emotion) entry["emotion_weight"] = result.emotion_weights[i];
+    member_list.push_back(std::move(entry));
   }
   result.description = {{"members", member_list},
                         {"method", ensemble_method_name(request.method)},

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "data/person.h"
+
 namespace emotune::serve {
 
 // The emotion classes, in the order of EssayPrediction::emotion_probabilities.
@@ -18,6 +20,9 @@ inline const std::array<std::string, kEmotionCount>& emotion_label_names() {
 
 struct EssayInput {
   std::string text;
+  // The writer's person-level columns; required by models whose ModelInfo::inputs has
+  // "person", ignored by the others.
+  std::optional<data::PersonValues> person;
 };
 
 struct EssayPrediction {
@@ -37,6 +42,12 @@ struct ModelInfo {
   std::vector<std::string> emotion_labels;
   std::size_t max_length = 0;
   std::string version;  // what was loaded (e.g. the folder and its weights' sha256 prefix)
+  std::vector<std::string> inputs = {"text"};  // "text" and/or "person"
+  bool needs_person() const {
+    for (const auto& input : inputs)
+      if (input == "person") return true;
+    return false;
+  }
 };
 
 // Something that turns essays into predictions. Implementations must be callable from one

@@ -103,20 +103,33 @@ std::vector<fs::path> write_report(const ReportRequest& request) {
     distress.title = "Figure 2b: dev Pearson r, distress";
     empathy.y_label = distress.y_label = "Pearson r";
     for (const auto& member : members) {
+      // Vanilla (single-target) members add a bar to their target's chart only.
+      if (member.scores.empathy_only)
+        empathy.bars.push_back({member.name, *member.scores.empathy_only});
+      if (member.scores.distress_only)
+        distress.bars.push_back({member.name, *member.scores.distress_only});
       if (!member.scores.track1) continue;
       empathy.bars.push_back({member.name, member.scores.track1->empathy});
       distress.bars.push_back({member.name, member.scores.track1->distress});
     }
-    if (empathy.bars.empty()) {
+    if (empathy.bars.empty() && distress.bars.empty()) {
       section.text = "No member predicts empathy/distress.";
     } else {
-      section.charts.push_back(
-          save_svg("figure2-pearson-empathy", eval::render_bar_chart(empathy)));
-      section.charts.push_back(
-          save_svg("figure2-pearson-distress", eval::render_bar_chart(distress)));
+      if (!empathy.bars.empty()) {
+        section.charts.push_back(
+            save_svg("figure2-pearson-empathy", eval::render_bar_chart(empathy)));
+      }
+      if (!distress.bars.empty()) {
+        section.charts.push_back(
+            save_svg("figure2-pearson-distress", eval::render_bar_chart(distress)));
+      }
       eval::ReportTable table{
           "Track I on dev", {"model", "empathy r", "distress r", "average"}, {}};
       for (const auto& member : members) {
+        if (member.scores.empathy_only)
+          table.rows.push_back({member.name, format_value(*member.scores.empathy_only), "–", "–"});
+        if (member.scores.distress_only)
+          table.rows.push_back({member.name, "–", format_value(*member.scores.distress_only), "–"});
         if (!member.scores.track1) continue;
         const auto& t = *member.scores.track1;
         table.rows.push_back({member.name, format_value(t.empathy), format_value(t.distress),

@@ -9,6 +9,8 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "serve/prediction_run.h"
+
 namespace emotune::serve {
 
 using nlohmann::json;
@@ -30,6 +32,26 @@ void send_json(httplib::Response& response, int status, const json& body) {
 
 void send_error(httplib::Response& response, int status, const std::string& message) {
   send_json(response, status, json{{"error", {{"status", status}, {"message", message}}}});
+}
+
+// The optional "person" object of essays[index] (an Error, hence 400, when malformed).
+std::optional<data::PersonValues> essay_person(const json& essay, std::size_t index) {
+  if (!essay.is_object() || !essay.contains("person")) return std::nullopt;
+  return person_values_from_json(json{{"person", essay["person"]}},
+                                 fmt::format("essays[{}]", index));
+}
+
+// A 400 message when the model reads person features and an essay has none.
+std::optional<std::string> missing_person(const ModelInfo& info, const PredictRequest& request) {
+  if (!info.needs_person()) return std::nullopt;
+  for (std::size_t i = 0; i < request.essays.size(); ++i) {
+    if (!request.essays[i].person) {
+      return fmt::format(R"(essays[{}]: key "person" is missing; this model reads person )"
+                         R"(features: {{"person": {{{}}}}})",
+                         i, fmt::join(data::kPersonColumns, ", "));
+    }
+  }
+  return std::nullopt;
 }
 
 json prediction_json(const EssayPrediction& prediction, std::size_t index, const json& id) {
@@ -97,7 +119,7 @@ PredictRequest parse_predict_request(const std::string& body, const ServerOption
       throw TooLarge(fmt::format("essays[{}]: {} characters, at most {} per essay", i, characters,
                                  options.max_chars));
     }
-    request.essays.push_back(EssayInput{value});
+    request.essays.push_back(EssayInput{value, essay_person(essay, i)});
     request.ids.push_back(std::move(id));
   }
   return request;
@@ -162,6 +184,7 @@ struct Server::Impl {
                      {"backbone", info.backbone},
                      {"emotion_labels", info.emotion_labels},
                      {"max_length", info.max_length},
+                     {"inputs", info.inputs},
                      {"version", info.version}});
     });
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
@@ -183,6 +206,9 @@ struct Server::Impl {
       return send_error(response, 413, e.what());
     } catch (const Error& e) {
       return send_error(response, 400, e.what());
+    }
+    if (const auto missing = missing_person(predictor->info(), parsed)) {
+      return send_error(response, 400, *missing);
     }
     std::future<std::vector<EssayPrediction>> pending;
     try {

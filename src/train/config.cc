@@ -226,6 +226,7 @@ const std::vector<KeyHandler>& handlers() {
                    put(t, "length_bucketing", c.length_bucketing);
                  }},
       EMOTUNE_INT_KEY(train_limit),
+      EMOTUNE_INT_KEY(holdout_every),
       EMOTUNE_INT_KEY(dev_limit),
       EMOTUNE_INT_KEY(max_steps),
       KeyHandler{
@@ -397,6 +398,8 @@ void validate(const TrainConfig& config) {
   if (config.eval_every_steps < 0)
     throw fail("eval_every_steps", "must be >= 0 (0 = epoch ends only)");
   if (config.train_limit < 0) throw fail("train_limit", "must be >= 0");
+  if (config.holdout_every < 0 || config.holdout_every == 1)
+    throw fail("holdout_every", "must be 0 (none) or at least 2");
   if (config.dev_limit < 0) throw fail("dev_limit", "must be >= 0");
   if (config.max_steps < 0) throw fail("max_steps", "must be >= 0");
   const auto metric = config.resolved_selection_metric();

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,7 @@
 #include "common/test_paths.h"
 #include "data/wassa.h"
 #include "eval/submission.h"
+#include "serve/ensemble_predictor.h"
 
 namespace emotune {
 namespace {
@@ -232,10 +234,109 @@ TEST_F(PredictCliTest, EnsembleOfSingleTrackRuns) {
     ASSERT_EQ(result.exit_code, 0) << tasks << ": " << result.err;
     const auto ensemble = nlohmann::json::parse(read_file(out / "ensemble.json"));
     ASSERT_EQ(ensemble["members"].size(), 2u);
-    EXPECT_NEAR(ensemble["members"][1]["regression_weight"].get<double>(), 0.75, 1e-12);
-    EXPECT_NEAR(ensemble["members"][1]["emotion_weight"].get<double>(), 0.75, 1e-12);
+    // Weights only for the tasks the members have (issue #20).
+    const bool regression = std::string(tasks) != "emotion";
+    EXPECT_EQ(ensemble["members"][1].contains("regression_weight"), regression) << tasks;
+    EXPECT_EQ(ensemble["members"][1].contains("emotion_weight"), !regression) << tasks;
+    EXPECT_NEAR(ensemble["members"][1][regression ? "regression_weight" : "emotion_weight"]
+                    .get<double>(),
+                0.75, 1e-12);
     EXPECT_EQ(eval::read_predictions(out / "predictions.tsv").size(), dev_rows_) << tasks;
+
+    // `emotune predict` through the ensemble folder (it failed on emotion-only ensembles).
+    const auto through = dir(std::string("ens-pred-") + tasks);
+    const auto predicted =
+        run_cli("--threads 1 predict " + shell_quote(out.string()) + " --input " +
+                shell_quote(dir("in.tsv").string()) + " --out " + shell_quote(through.string()));
+    ASSERT_EQ(predicted.exit_code, 0) << tasks << ": " << predicted.err;
+    const auto answers = eval::read_predictions(through / "predictions.tsv");
+    EXPECT_EQ(answers.size(), 2u);
+    EXPECT_EQ(answers.has_regression, regression);
+    EXPECT_EQ(answers.has_emotion, !regression);
+    // The serving path loads the same folder.
+    const auto served = serve::load_predictor(out)->predict({{"An essay about a flood."}});
+    ASSERT_EQ(served.size(), 1u);
+    EXPECT_EQ(served[0].empathy.has_value(), regression);
+    EXPECT_EQ(served[0].emotion.has_value(), !regression);
   }
+
+  // An ensemble.json written before the fix (both weights on an emotion-only ensemble) still
+  // loads in predict and serve: weights for absent tasks are ignored.
+  const auto old_style = dir("ens-emotion");
+  auto manifest = nlohmann::json::parse(read_file(old_style / "ensemble.json"));
+  for (auto& member : manifest["members"]) member["regression_weight"] = 0.5;
+  write_file_atomic(old_style / "ensemble.json", manifest.dump(2));
+  const auto old_result = run_cli("--threads 1 predict " + shell_quote(old_style.string()) +
+                                  " --input " + shell_quote(dir("in.tsv").string()) + " --out " +
+                                  shell_quote(dir("ens-pred-old").string()));
+  EXPECT_EQ(old_result.exit_code, 0) << old_result.err;
+}
+
+// The paper's "vanilla" systems: an empathy-only and a distress-only run predict alone (one
+// regression column), pair into a Track I system, and serve.
+TEST_F(PredictCliTest, VanillaRunsPredictEnsembleAndServe) {
+  std::map<std::string, fs::path> runs;
+  for (const char* task : {"empathy", "distress"}) {
+    const auto member = dir(std::string("vanilla-") + task);
+    const auto trained = run_cli("--threads 1 --log-level warn train " +
+                                 shell_quote((temp_->path() / "tiny.toml").string()) +
+                                 data_option() + " --no-progress --seeds 7 --set tasks=" + task +
+                                 " --out " + shell_quote(member.string()));
+    ASSERT_EQ(trained.exit_code, 0) << trained.err;
+    runs[task] = member;
+    const auto out = dir(std::string("vanilla-pred-") + task);
+    const auto predicted = run_cli("--threads 1 predict " + shell_quote(member.string()) +
+                                   data_option() + " --split dev --out " +
+                                   shell_quote(out.string()));
+    ASSERT_EQ(predicted.exit_code, 0) << task << ": " << predicted.err;
+    const auto predictions = eval::read_predictions(out / "predictions.tsv");
+    EXPECT_EQ(predictions.size(), dev_rows_);
+    EXPECT_EQ(predictions.has_empathy(), std::string(task) == "empathy");
+    EXPECT_EQ(predictions.has_distress(), std::string(task) == "distress");
+    // One column cannot make the official two-column file; the scores name the column.
+    EXPECT_FALSE(fs::exists(out / "predictions_EMP.tsv"));
+    EXPECT_NE(predicted.out.find(std::string(task == std::string("empathy") ? "Empathy"
+                                                                           : "Distress") +
+                                 " Pearson Correlation"),
+              std::string::npos)
+        << predicted.out;
+  }
+  const auto track1 = dir("vanilla-track1");
+  const auto result = run_cli("--threads 1 ensemble " + shell_quote(runs["empathy"].string()) +
+                              " " + shell_quote(runs["distress"].string()) + data_option() +
+                              " --split dev --out " + shell_quote(track1.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_NE(result.out.find("Averaged Pearson Correlations"), std::string::npos) << result.out;
+  const auto combined = eval::read_predictions(track1 / "predictions.tsv");
+  ASSERT_TRUE(combined.has_both_regression());
+  const auto empathy_alone = eval::read_predictions(dir("vanilla-pred-empathy") / "predictions.tsv");
+  const auto distress_alone =
+      eval::read_predictions(dir("vanilla-pred-distress") / "predictions.tsv");
+  EXPECT_EQ(combined.empathy, empathy_alone.empathy);
+  EXPECT_EQ(combined.distress, distress_alone.distress);
+  EXPECT_TRUE(fs::exists(track1 / "predictions_EMP.tsv"));
+
+  // Served: the Track I system answers both columns; each vanilla run answers its own.
+  const auto system = serve::load_predictor(track1);
+  EXPECT_EQ(system->info().tasks, (std::vector<std::string>{"empathy", "distress"}));
+  const auto answer = system->predict({{"I felt sad reading about the fire."}});
+  ASSERT_TRUE(answer[0].empathy && answer[0].distress);
+  const auto alone = serve::load_predictor(runs["empathy"])->predict({{"I felt sad."}});
+  EXPECT_TRUE(alone[0].empathy && !alone[0].distress);
+
+  // Predict through the Track I folder, and the report takes the vanilla runs and the pair.
+  const auto through = run_cli("--threads 1 predict " + shell_quote(track1.string()) +
+                               " --input " + shell_quote(dir("in.tsv").string()) + " --out " +
+                               shell_quote(dir("vanilla-track1-pred").string()));
+  EXPECT_EQ(through.exit_code, 0) << through.err;
+  const auto report = run_cli("--threads 1 report " + shell_quote(runs["empathy"].string()) + " " +
+                              shell_quote(runs["distress"].string()) + " " +
+                              shell_quote(track1.string()) + data_option() + " --out " +
+                              shell_quote(dir("vanilla-report.html").string()));
+  ASSERT_EQ(report.exit_code, 0) << report.err;
+  const auto html = read_file(dir("vanilla-report.html"));
+  EXPECT_NE(html.find("vanilla-empathy"), std::string::npos);
+  EXPECT_NE(html.find("vanilla-track1"), std::string::npos);
 }
 
 TEST_F(PredictCliTest, EnsembleFolderPredictsNewEssaysLikeARun) {

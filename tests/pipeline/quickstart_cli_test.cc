@@ -33,7 +33,7 @@ class QuickstartCliTest : public ::testing::Test {
  protected:
   // The quick start made tiny, writing into `out`.
   static std::string tiny_arguments(const fs::path& out) {
-    return "--threads 1 quickstart --no-progress --no-report --data " +
+    return "--threads 1 quickstart --no-progress --no-report --no-stacking --data " +
            shell_quote(testing::data_dir().string()) + " --out " + shell_quote(out.string()) +
            " --budget-minutes 0.2 --pretrain-share 0.5 --pretrain-config " +
            shell_quote(
@@ -122,6 +122,51 @@ TEST_F(QuickstartCliTest, InOneProcessWithoutTheAblationThePreTrainedSystemsAreS
   EXPECT_THAT(table, ::testing::Not(HasSubstr("random-init |")));
   EXPECT_EQ(read_file(temp.path() / "submission" / "predictions_EMO.tsv"),
             read_file(temp.path() / "systems" / "test" / "track2" / "predictions_EMO.tsv"));
+}
+
+// Linear members and stacked systems join the table; a track submits its stack when the stack
+// beats the fine-tuned system on dev (with these tiny transformer runs it does).
+TEST_F(QuickstartCliTest, StackedSystemsJoinTheTableAndTheSubmission) {
+  const testing::TempDir temp;
+  auto arguments = tiny_arguments(temp.path()) + " --jobs 1 --no-ablation --seeds 1";
+  arguments.replace(arguments.find(" --no-stacking"), 14, "");
+  const auto result = run_cli(arguments);
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const auto table = read_file(temp.path() / "quickstart.md");
+  for (const char* row : {"| track1-stack-text |", "| track1-stack-person |",
+                          "| track2-stack-text |", "| track2-stack-person |", "| linear-text |",
+                          "| linear-text-person |", "| linear-person |"})
+    EXPECT_THAT(table, HasSubstr(row));
+  for (const char* member : {"linear-text", "linear-text-person", "linear-person"})
+    EXPECT_TRUE(fs::is_regular_file(temp.path() / "linear" / member / "oof" / "predictions.tsv"));
+  // The fine-tuned systems' out-of-fold predictions come from held-out twins.
+  const auto oof = nlohmann::json::parse(
+      read_file(temp.path() / "stack-members" / "track1" / "oof" / "oof.json"));
+  EXPECT_EQ(oof.at("scheme"), "held-out slice");
+  EXPECT_TRUE(fs::is_regular_file(temp.path() / "runs" / "multitask-holdout" / "summary.json"));
+  const auto stack = nlohmann::json::parse(
+      read_file(temp.path() / "systems" / "dev" / "track1-stack-person" / "ensemble.json"));
+  EXPECT_EQ(stack.at("method"), "stack");
+  EXPECT_EQ(stack.at("members").size(), 4u);
+  // Exactly one system per track is submitted, and the submission holds its test predictions.
+  for (const auto& [track, file] : {std::pair{"track1", "predictions_EMP.tsv"},
+                                    std::pair{"track2", "predictions_EMO.tsv"}}) {
+    std::string submitted;
+    for (const char* name : {"", "-stack-text", "-stack-person"}) {
+      const auto row = "| " + std::string(track) + name + " |";
+      const auto at = table.find(row);
+      ASSERT_NE(at, std::string::npos) << row;
+      const auto line = table.substr(at, table.find('\n', at) - at);
+      if (line.find("submitted") != std::string::npos) {
+        EXPECT_TRUE(submitted.empty()) << "two submitted: " << submitted << " and " << name;
+        submitted = std::string(track) + name;
+      }
+    }
+    ASSERT_FALSE(submitted.empty()) << track;
+    EXPECT_EQ(read_file(temp.path() / "submission" / file),
+              read_file(temp.path() / "systems" / "test" / submitted / file))
+        << track;
+  }
 }
 
 TEST_F(QuickstartCliTest, ASecondRunTrainsNothingAndPrintsTheSameScores) {

@@ -1,0 +1,528 @@
+#include "baseline/linear_member.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "common/error.h"
+#include "common/files.h"
+#include "data/labels.h"
+#include "data/wassa.h"
+#include "eval/metrics.h"
+#include "io/safetensors.h"
+
+namespace emotune::baseline {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+constexpr std::string_view kModelJson = "linear_model.json";
+constexpr std::string_view kModelWeights = "linear_model.safetensors";
+constexpr int kFormatVersion = 1;
+
+bool has(const std::vector<std::string>& list, std::string_view item) {
+  return std::find(list.begin(), list.end(), item) != list.end();
+}
+
+// Columns of `blocks` side by side (all with the same rows).
+SparseMatrix hstack(const std::vector<const SparseMatrix*>& blocks) {
+  SparseMatrix out;
+  out.rows = blocks.front()->rows;
+  out.row_offsets.push_back(0);
+  for (std::size_t r = 0; r < out.rows; ++r) {
+    std::size_t offset = 0;
+    for (const auto* block : blocks) {
+      for (std::size_t i = block->row_offsets[r]; i < block->row_offsets[r + 1]; ++i) {
+        out.columns.push_back(block->columns[i] + static_cast<std::int64_t>(offset));
+        out.values.push_back(block->values[i]);
+      }
+      offset += block->cols;
+    }
+    out.row_offsets.push_back(out.values.size());
+  }
+  for (const auto* block : blocks) out.cols += block->cols;
+  return out;
+}
+
+SparseMatrix dense_block(const std::vector<std::vector<double>>& rows, std::size_t cols,
+                         double scale) {
+  SparseMatrix out;
+  out.rows = rows.size();
+  out.cols = cols;
+  out.row_offsets.push_back(0);
+  for (const auto& row : rows) {
+    for (std::size_t c = 0; c < cols; ++c) {
+      if (row[c] == 0.0) continue;
+      out.columns.push_back(static_cast<std::int64_t>(c));
+      out.values.push_back(row[c] * scale);
+    }
+    out.row_offsets.push_back(out.values.size());
+  }
+  return out;
+}
+
+json tfidf_json(const TfidfOptions& o) {
+  return {{"min_n", o.min_n},         {"max_n", o.max_n},
+          {"min_df", o.min_df},       {"lowercase", o.lowercase},
+          {"sublinear_tf", o.sublinear_tf}, {"characters", o.characters}};
+}
+
+TfidfOptions tfidf_from_json(const json& j) {
+  TfidfOptions o;
+  o.min_n = j.at("min_n").get<std::size_t>();
+  o.max_n = j.at("max_n").get<std::size_t>();
+  o.min_df = j.at("min_df").get<std::size_t>();
+  o.lowercase = j.at("lowercase").get<bool>();
+  o.sublinear_tf = j.at("sublinear_tf").get<bool>();
+  o.characters = j.at("characters").get<bool>();
+  return o;
+}
+
+LinearMemberOptions options_from_json(const json& j) {
+  LinearMemberOptions o;
+  o.tasks = j.at("tasks").get<std::vector<std::string>>();
+  o.words = j.at("words").get<bool>();
+  o.characters = j.at("characters").get<bool>();
+  o.person = j.at("person").get<bool>();
+  o.word_ngrams = tfidf_from_json(j.at("word_ngrams"));
+  o.char_ngrams = tfidf_from_json(j.at("char_ngrams"));
+  o.person_scale = j.at("person_scale").get<double>();
+  o.ridge_alpha = j.at("ridge_alpha").get<double>();
+  o.logistic.c = j.at("logistic_c").get<double>();
+  o.logistic.balanced = j.at("logistic_balanced").get<bool>();
+  o.folds = j.at("folds").get<std::size_t>();
+  return o;
+}
+
+std::span<const std::byte> bytes_of(const std::vector<double>& values) {
+  return std::as_bytes(std::span<const double>(values));
+}
+
+std::vector<double> read_f64(const io::SafetensorsFile& file, std::string_view name,
+                             std::size_t expected) {
+  const auto& info = file.at(name);
+  if (info.dtype != io::DType::F64) {
+    throw error_in(file.path(), fmt::format("tensor {}: expected F64", name));
+  }
+  const auto data = file.data(info);
+  if (data.size() != expected * sizeof(double)) {
+    throw error_in(file.path(), fmt::format("tensor {}: {} bytes, expected {} values", name,
+                                            data.size(), expected));
+  }
+  std::vector<double> out(expected);
+  std::memcpy(out.data(), data.data(), data.size());
+  return out;
+}
+
+void check_options(const LinearMemberOptions& options) {
+  if (options.tasks.empty()) throw Error("linear member: no tasks");
+  for (const auto& task : options.tasks) {
+    if (task != "empathy" && task != "distress" && task != "emotion") {
+      throw Error(fmt::format(
+          "linear member: unknown task '{}' (expected empathy, distress or emotion)", task));
+    }
+  }
+  if (!options.words && !options.characters && !options.person) {
+    throw Error("linear member: no inputs (choose word n-grams, char n-grams and/or person)");
+  }
+  if (options.folds == 1) throw Error("linear member: folds must be 0 (none) or at least 2");
+}
+
+}  // namespace
+
+json linear_options_json(const LinearMemberOptions& o) {
+  return {{"tasks", o.tasks},
+          {"words", o.words},
+          {"characters", o.characters},
+          {"person", o.person},
+          {"word_ngrams", tfidf_json(o.word_ngrams)},
+          {"char_ngrams", tfidf_json(o.char_ngrams)},
+          {"person_scale", o.person_scale},
+          {"ridge_alpha", o.ridge_alpha},
+          {"logistic_c", o.logistic.c},
+          {"logistic_balanced", o.logistic.balanced},
+          {"folds", o.folds}};
+}
+
+std::vector<std::string> LinearModel::inputs() const {
+  std::vector<std::string> out;
+  if (options_.words || options_.characters) out.emplace_back("text");
+  if (options_.person) out.emplace_back("person");
+  return out;
+}
+
+std::size_t LinearModel::feature_count() const {
+  std::size_t n = 0;
+  if (words_) n += words_->terms().size();
+  if (characters_) n += characters_->terms().size();
+  if (person_) n += person_->dimension();
+  return n;
+}
+
+SparseMatrix LinearModel::features(const std::vector<LinearInput>& rows, bool fit_vectorizers,
+                                   const std::vector<std::string>* ids) {
+  std::vector<std::string> texts;
+  texts.reserve(rows.size());
+  for (const auto& row : rows) texts.push_back(row.text);
+  std::vector<SparseMatrix> blocks;
+  if (options_.words) {
+    if (fit_vectorizers) {
+      words_.emplace(options_.word_ngrams);
+      blocks.push_back(words_->fit_transform(texts));
+    } else {
+      blocks.push_back(words_->transform(texts));
+    }
+  }
+  if (options_.characters) {
+    if (fit_vectorizers) {
+      characters_.emplace(options_.char_ngrams);
+      blocks.push_back(characters_->fit_transform(texts));
+    } else {
+      blocks.push_back(characters_->transform(texts));
+    }
+  }
+  if (options_.person) {
+    std::vector<data::PersonValues> values;
+    for (std::size_t i = 0; i < rows.size(); ++i) {
+      if (!rows[i].person) {
+        throw Error(fmt::format(
+            "essay {}: the linear model reads person features, but the essay has none ({})",
+            ids ? (*ids)[i] : std::to_string(i + 1), fmt::join(data::kPersonColumns, ", ")));
+      }
+      values.push_back(*rows[i].person);
+    }
+    // Standardization from the rows being fitted on (train) only; predict reuses it.
+    if (fit_vectorizers) person_ = data::PersonEncoder::fit(values);
+    std::vector<std::vector<double>> dense;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+      dense.push_back(person_->encode(
+          values[i], fmt::format("essay {}", ids ? (*ids)[i] : std::to_string(i + 1))));
+    }
+    blocks.push_back(dense_block(dense, person_->dimension(), options_.person_scale));
+  }
+  std::vector<const SparseMatrix*> pointers;
+  for (const auto& block : blocks) pointers.push_back(&block);
+  return hstack(pointers);
+}
+
+LinearModel LinearModel::fit(const LinearMemberOptions& options,
+                             const std::vector<LinearInput>& rows, const LinearTargets& targets) {
+  check_options(options);
+  if (rows.empty()) throw Error("linear member: no training rows");
+  LinearModel model;
+  model.options_ = options;
+  const auto x = model.features(rows, /*fit_vectorizers=*/true, nullptr);
+  std::vector<std::vector<double>> ridge_targets;
+  for (const char* task : {"empathy", "distress"}) {
+    if (!has(options.tasks, task)) continue;
+    const auto& values = std::string_view(task) == "empathy" ? targets.empathy : targets.distress;
+    if (values.size() != rows.size()) {
+      throw Error(fmt::format("linear member: {} {} targets for {} rows", values.size(), task,
+                              rows.size()));
+    }
+    ridge_targets.push_back(values);
+    model.ridge_tasks_.emplace_back(task);
+  }
+  if (!ridge_targets.empty()) {
+    RidgeRegression ridge;
+    ridge.fit(x, ridge_targets, options.ridge_alpha);
+    model.ridge_ = std::move(ridge);
+  }
+  if (has(options.tasks, "emotion")) {
+    LogisticRegression logistic;
+    logistic.fit(x, targets.emotion, static_cast<int>(data::kNumEmotions), options.logistic);
+    model.logistic_ = std::move(logistic);
+  }
+  return model;
+}
+
+eval::Predictions LinearModel::predict(const std::vector<LinearInput>& rows,
+                                       const std::vector<std::string>& ids) const {
+  if (ids.size() != rows.size()) throw Error("linear member: ids and rows differ in number");
+  // features() only writes the fitted state when asked to fit.
+  const auto x = const_cast<LinearModel*>(this)->features(rows, /*fit_vectorizers=*/false, &ids);
+  eval::Predictions out;
+  out.ids = ids;
+  if (ridge_) {
+    const auto values = ridge_->predict(x);
+    out.has_regression = true;
+    out.empathy_column = has(ridge_tasks_, "empathy");
+    out.distress_column = has(ridge_tasks_, "distress");
+    for (std::size_t t = 0; t < ridge_tasks_.size(); ++t) {
+      (ridge_tasks_[t] == "empathy" ? out.empathy : out.distress) = values[t];
+    }
+  }
+  if (logistic_) {
+    out.has_emotion = true;
+    out.labels.assign(data::kEmotionLabels.begin(), data::kEmotionLabels.end());
+    const auto probabilities = logistic_->predict_proba(x);
+    const auto k = static_cast<std::size_t>(logistic_->classes());
+    for (std::size_t r = 0; r < rows.size(); ++r) {
+      std::vector<double> row(probabilities.begin() + static_cast<std::ptrdiff_t>(r * k),
+                              probabilities.begin() + static_cast<std::ptrdiff_t>((r + 1) * k));
+      out.emotion.push_back(static_cast<int>(std::max_element(row.begin(), row.end()) - row.begin()));
+      out.probabilities.push_back(std::move(row));
+    }
+  }
+  eval::validate(out);
+  return out;
+}
+
+void LinearModel::save(const fs::path& dir) const {
+  fs::create_directories(dir);
+  json model = {{"format", "emotune-linear"},
+                {"version", kFormatVersion},
+                {"options", linear_options_json(options_)},
+                {"ridge_tasks", ridge_tasks_}};
+  std::map<std::string, io::TensorBytes> tensors;
+  std::vector<std::vector<double>> keep;  // bytes must outlive write_safetensors
+  keep.reserve(16);
+  const auto add = [&](const std::string& name, std::vector<double> values,
+                       std::vector<std::int64_t> shape) {
+    keep.push_back(std::move(values));
+    tensors[name] = io::TensorBytes{io::DType::F64, std::move(shape), bytes_of(keep.back())};
+  };
+  if (words_) {
+    model["word_terms"] = words_->terms();
+    add("word_idf", words_->idf(), {static_cast<std::int64_t>(words_->idf().size())});
+  }
+  if (characters_) {
+    model["char_terms"] = characters_->terms();
+    add("char_idf", characters_->idf(), {static_cast<std::int64_t>(characters_->idf().size())});
+  }
+  const auto features = static_cast<std::int64_t>(feature_count());
+  if (ridge_) {
+    std::vector<double> flat;
+    for (const auto& w : ridge_->weights()) flat.insert(flat.end(), w.begin(), w.end());
+    add("ridge_weight", std::move(flat),
+        {static_cast<std::int64_t>(ridge_->weights().size()), features});
+    add("ridge_intercept", ridge_->intercepts(),
+        {static_cast<std::int64_t>(ridge_->intercepts().size())});
+  }
+  if (logistic_) {
+    add("logistic_weight", logistic_->weights(), {features, logistic_->classes()});
+    add("logistic_bias", logistic_->bias(), {logistic_->classes()});
+  }
+  io::write_safetensors(dir / kModelWeights, tensors);
+  write_file_atomic(dir / kModelJson, model.dump() + "\n");
+  if (person_) person_->save(dir / data::kPersonStandardizationFile);
+}
+
+LinearModel LinearModel::load(const fs::path& dir) {
+  const auto json_file = dir / kModelJson;
+  LinearModel model;
+  try {
+    const json j = json::parse(read_file(json_file));
+    if (j.value("format", "") != "emotune-linear" || j.value("version", 0) != kFormatVersion) {
+      throw Error(fmt::format("{}: not an emotune linear model (format version {})",
+                              json_file.string(), kFormatVersion));
+    }
+    model.options_ = options_from_json(j.at("options"));
+    model.ridge_tasks_ = j.at("ridge_tasks").get<std::vector<std::string>>();
+    check_options(model.options_);
+    const io::SafetensorsFile weights(dir / kModelWeights);
+    if (model.options_.words) {
+      auto terms = j.at("word_terms").get<std::vector<std::string>>();
+      auto idf = read_f64(weights, "word_idf", terms.size());
+      model.words_ = TfidfVectorizer::from_vocabulary(model.options_.word_ngrams,
+                                                      std::move(terms), std::move(idf));
+    }
+    if (model.options_.characters) {
+      auto terms = j.at("char_terms").get<std::vector<std::string>>();
+      auto idf = read_f64(weights, "char_idf", terms.size());
+      model.characters_ = TfidfVectorizer::from_vocabulary(model.options_.char_ngrams,
+                                                           std::move(terms), std::move(idf));
+    }
+    if (model.options_.person) {
+      model.person_ = data::PersonEncoder::load(dir / data::kPersonStandardizationFile);
+    }
+    const std::size_t features = model.feature_count();
+    if (!model.ridge_tasks_.empty()) {
+      const std::size_t k = model.ridge_tasks_.size();
+      const auto flat = read_f64(weights, "ridge_weight", k * features);
+      std::vector<std::vector<double>> w;
+      for (std::size_t t = 0; t < k; ++t) {
+        w.emplace_back(flat.begin() + static_cast<std::ptrdiff_t>(t * features),
+                       flat.begin() + static_cast<std::ptrdiff_t>((t + 1) * features));
+      }
+      model.ridge_ = RidgeRegression::from_parameters(std::move(w),
+                                                      read_f64(weights, "ridge_intercept", k));
+    }
+    if (has(model.options_.tasks, "emotion")) {
+      const auto classes = static_cast<int>(data::kNumEmotions);
+      model.logistic_ = LogisticRegression::from_parameters(
+          classes, read_f64(weights, "logistic_weight", features * data::kNumEmotions),
+          read_f64(weights, "logistic_bias", data::kNumEmotions));
+    }
+  } catch (const json::exception& e) {
+    throw Error(fmt::format("{}: {}", json_file.string(), e.what()));
+  }
+  return model;
+}
+
+bool is_linear_run(const fs::path& dir) {
+  const auto manifest = dir / "emotune.json";
+  if (!fs::is_regular_file(manifest)) return false;
+  const json j = json::parse(read_file(manifest), nullptr, false);
+  return j.is_object() && j.value("kind", "") == "linear";
+}
+
+namespace {
+
+std::vector<LinearInput> inputs_of(const data::WassaSplit& split, bool person) {
+  std::vector<LinearInput> rows;
+  std::optional<std::vector<data::PersonValues>> persons;
+  if (person) persons = data::split_person_values(split);
+  for (std::size_t i = 0; i < split.rows.size(); ++i) {
+    rows.push_back({split.rows[i].text, persons ? std::optional((*persons)[i]) : std::nullopt});
+  }
+  return rows;
+}
+
+std::vector<std::string> ids_of(const data::WassaSplit& split) {
+  std::vector<std::string> ids;
+  for (const auto& row : split.rows) ids.push_back(row.id);
+  return ids;
+}
+
+LinearTargets targets_of(const data::WassaSplit& split) {
+  LinearTargets t;
+  for (const auto& row : split.rows) {
+    const auto& file = split.gold_file.empty() ? split.file : split.gold_file;
+    if (!row.empathy || !row.distress || !row.emotion) {
+      throw error_at(file, row.gold_line ? row.gold_line : row.line, "no gold labels");
+    }
+    t.empathy.push_back(*row.empathy);
+    t.distress.push_back(*row.distress);
+    t.emotion.push_back(*row.emotion);
+  }
+  return t;
+}
+
+template <typename T>
+std::vector<T> pick(const std::vector<T>& values, const std::vector<std::size_t>& at) {
+  std::vector<T> out;
+  if (values.empty()) return out;
+  for (auto i : at) out.push_back(values[i]);
+  return out;
+}
+
+}  // namespace
+
+LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOptions& options,
+                                 const fs::path& out) {
+  check_options(options);
+  const auto train = data::load_wassa(data_dir, data::Split::train);
+  const auto dev = data::load_wassa(data_dir, data::Split::dev);
+  const auto train_rows = inputs_of(train, options.person);
+  const auto dev_rows = inputs_of(dev, options.person);
+  const auto targets = targets_of(train);
+  const auto model = LinearModel::fit(options, train_rows, targets);
+
+  LinearRunReport report;
+  report.dir = out;
+  report.features = model.feature_count();
+  report.dev = model.predict(dev_rows, ids_of(dev));
+  const auto gold = targets_of(dev);
+  if (report.dev.has_both_regression()) {
+    report.track1 = eval::track1_scores(gold.empathy, gold.distress, report.dev.empathy,
+                                        report.dev.distress);
+  }
+  if (report.dev.has_emotion) {
+    report.track2 = eval::classification_scores(gold.emotion, eval::official_emotion_ids(report.dev));
+  }
+
+  fs::create_directories(out);
+  model.save(out);
+  // Out-of-fold predictions on train, for stacking: row i is predicted by the model fitted on
+  // the other folds (its vectorizers and person standardization too).
+  if (options.folds >= 2) {
+    const std::size_t k = options.folds;
+    const auto ids = ids_of(train);
+    eval::Predictions oof;
+    std::vector<eval::Predictions> parts;
+    std::vector<std::size_t> order;
+    for (std::size_t fold = 0; fold < k; ++fold) {
+      std::vector<std::size_t> fit_at, held_at;
+      for (std::size_t i = 0; i < train_rows.size(); ++i) (i % k == fold ? held_at : fit_at).push_back(i);
+      LinearTargets fold_targets{pick(targets.empathy, fit_at), pick(targets.distress, fit_at),
+                                 pick(targets.emotion, fit_at)};
+      const auto fold_model = LinearModel::fit(options, pick(train_rows, fit_at), fold_targets);
+      parts.push_back(fold_model.predict(pick(train_rows, held_at), pick(ids, held_at)));
+      order.insert(order.end(), held_at.begin(), held_at.end());
+    }
+    // Back into train order.
+    std::vector<std::pair<std::size_t, std::size_t>> where(train_rows.size());
+    std::size_t at = 0;
+    for (std::size_t fold = 0; fold < k; ++fold)
+      for (std::size_t r = 0; r < parts[fold].size(); ++r) where[order[at++]] = {fold, r};
+    const auto& first = parts.front();
+    oof.has_regression = first.has_regression;
+    oof.empathy_column = first.empathy_column;
+    oof.distress_column = first.distress_column;
+    oof.has_emotion = first.has_emotion;
+    oof.labels = first.labels;
+    for (std::size_t i = 0; i < train_rows.size(); ++i) {
+      const auto& [fold, r] = where[i];
+      const auto& part = parts[fold];
+      oof.ids.push_back(part.ids[r]);
+      if (part.has_empathy()) oof.empathy.push_back(part.empathy[r]);
+      if (part.has_distress()) oof.distress.push_back(part.distress[r]);
+      if (part.has_emotion) {
+        oof.emotion.push_back(part.emotion[r]);
+        oof.probabilities.push_back(part.probabilities[r]);
+      }
+    }
+    const auto oof_dir = out / kOutOfFoldDir;
+    fs::create_directories(oof_dir);
+    eval::write_predictions(oof_dir / "predictions.tsv", oof);
+    write_file_atomic(oof_dir / "oof.json",
+                      json{{"split", "train"},
+                           {"scheme", "k-fold"},
+                           {"folds", k},
+                           {"assignment", "row i of the train file in fold i mod k"},
+                           {"rows", oof.size()}}
+                              .dump(2) +
+                          "\n");
+  }
+
+  json dev_scores = json::object();
+  if (report.track1) {
+    dev_scores["pearson_empathy"] = report.track1->empathy;
+    dev_scores["pearson_distress"] = report.track1->distress;
+    dev_scores["pearson_average"] = report.track1->average;
+  } else if (report.dev.has_empathy()) {
+    dev_scores["pearson_empathy"] = eval::pearson_unrounded(gold.empathy, report.dev.empathy);
+  } else if (report.dev.has_distress()) {
+    dev_scores["pearson_distress"] = eval::pearson_unrounded(gold.distress, report.dev.distress);
+  }
+  if (report.track2) {
+    dev_scores["macro_f1"] = report.track2->macro_f1;
+    dev_scores["accuracy"] = report.track2->accuracy;
+  }
+  std::vector<std::string> tasks;
+  for (const char* task : {"empathy", "distress", "emotion"})
+    if (has(options.tasks, task)) tasks.emplace_back(task);
+  write_file_atomic(out / "emotune.json", json{{"kind", "linear"},
+                                               {"tasks", tasks},
+                                               {"inputs", model.inputs()},
+                                               {"model_type", "linear"},
+                                               {"features", report.features}}
+                                                  .dump(2) +
+                                              "\n");
+  write_file_atomic(out / "summary.json", json{{"kind", "linear"},
+                                               {"options", linear_options_json(options)},
+                                               {"features", report.features},
+                                               {"dev", dev_scores},
+                                               {"statistics", json::object()}}
+                                                  .dump(2) +
+                                              "\n");
+  return report;
+}
+
+}  // namespace emotune::baseline

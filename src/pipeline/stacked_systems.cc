@@ -1,0 +1,243 @@
+#include "pipeline/stacked_systems.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include "baseline/linear_member.h"
+#include "common/error.h"
+#include "common/files.h"
+#include "data/wassa.h"
+#include "eval/stacking.h"
+#include "serve/ensemble_predictor.h"
+#include "serve/prediction_run.h"
+
+namespace emotune::pipeline {
+namespace {
+
+namespace fs = std::filesystem;
+using nlohmann::json;
+
+struct LinearSpec {
+  std::string name;
+  bool words;
+  bool person;
+  std::string title;
+};
+
+const std::vector<LinearSpec>& linear_specs() {
+  static const std::vector<LinearSpec> specs = {
+      {"linear-text", true, false, "linear: TF-IDF word 1-2 grams (text only)"},
+      {"linear-text-person", true, true, "linear: TF-IDF + person features"},
+      {"linear-person", false, true, "linear: person features only"},
+  };
+  return specs;
+}
+
+fs::path ensure_linear(const StackedSystemsOptions& options, const LinearSpec& spec) {
+  const auto dir = options.out_dir / "linear" / spec.name;
+  if (fs::is_regular_file(dir / "summary.json") && fs::is_regular_file(dir / "oof" / "predictions.tsv")) {
+    spdlog::info("{}: finished linear member found", spec.name);
+    return dir;
+  }
+  baseline::LinearMemberOptions member;
+  member.words = spec.words;
+  member.person = spec.person;
+  spdlog::info("{}: training ({}; 5-fold out-of-fold predictions on train)", spec.name,
+               spec.title);
+  baseline::train_linear_run(options.data_dir, member, dir);
+  return dir;
+}
+
+// The pipeline's submitted (else best on dev) built system of a track.
+const SystemOutcome* track_system(const PipelineResult& pipeline, bool track1) {
+  const SystemOutcome* best = nullptr;
+  const char* metric = track1 ? "average_r" : "macro_f1";
+  for (const auto& system : pipeline.systems) {
+    if (!system.built || !system.dev.count(metric)) continue;
+    if (system.name.find("-stack") != std::string::npos) continue;
+    if (system.submitted) return &system;
+    if (!best || system.dev.at(metric) > best->dev.at(metric)) best = &system;
+  }
+  return best;
+}
+
+void copy_predictions(const fs::path& from, const fs::path& to) {
+  fs::create_directories(to);
+  for (const char* name : {"predictions.tsv", "predictions.json"})
+    fs::copy_file(from / name, to / name, fs::copy_options::overwrite_existing);
+}
+
+// OUT/stack-members/<system>: the system's dev/test predictions and the out-of-fold
+// predictions of the held-out twins of its fine-tuned members on their held-out train rows.
+std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& options,
+                                                 const SystemOutcome& system,
+                                                 const data::WassaSplit& train, bool track1) {
+  std::vector<Member> twins;
+  for (const auto& member : options.members) {
+    const bool predicts_track =
+        track1 ? std::find(member.config.tasks.begin(), member.config.tasks.end(),
+                           model::Task::empathy) != member.config.tasks.end()
+               : std::find(member.config.tasks.begin(), member.config.tasks.end(),
+                           model::Task::emotion) != member.config.tasks.end();
+    const bool same_arm =
+        (system.name.find("-random-init") != std::string::npos) ==
+        (member.name.find("-random-init") != std::string::npos);
+    if (!predicts_track || !same_arm) continue;
+    Member twin = member;
+    twin.name += "-holdout";
+    for (const auto& assignment :
+         {fmt::format("holdout_every={}", options.holdout_every),
+          fmt::format("seeds=[{}]", member.config.seeds.empty() ? 42 : member.config.seeds.front())}) {
+      train::apply_override(twin.config, assignment);
+      twin.overrides.push_back(assignment);
+    }
+    twin.run_dir = options.out_dir / "runs" / twin.name;
+    twins.push_back(std::move(twin));
+  }
+  if (twins.empty()) return std::nullopt;
+  spdlog::info("{}: training {} held-out twin(s) (train rows i % {} == 0 held out) for its "
+               "out-of-fold predictions",
+               system.name, twins.size(), options.holdout_every);
+  const auto outcomes = train_members(twins, options.data_dir, options.hooks);
+  std::vector<serve::EssayRecord> held_out;
+  for (std::size_t i = 0; i < train.rows.size(); ++i) {
+    if (i % static_cast<std::size_t>(options.holdout_every) == 0)
+      held_out.push_back({train.rows[i].id, train.rows[i].text, data::person_values(train.rows[i])});
+  }
+  std::vector<eval::Predictions> parts;
+  std::vector<std::string> models;
+  for (const auto& twin : twins) {
+    if (!outcomes.at(twin.name).available() || !is_finished_run(twin.run_dir)) continue;
+    const auto folder = serve::resolve_model_folder(twin.run_dir);
+    auto predictor = serve::load_predictor(folder, options.predictor);
+    parts.push_back(serve::predict_essays(*predictor, held_out));
+    models.push_back(folder.string());
+  }
+  if (parts.empty()) return std::nullopt;
+  // Several twins (e.g. multi-task and vanilla): their mean, as the system averages them.
+  const auto oof = parts.size() == 1 ? parts.front() : eval::ensemble(parts);
+  const auto dir = options.out_dir / "stack-members" / system.name;
+  copy_predictions(system.dev_dir, dir / "predictions" / "dev");
+  copy_predictions(system.test_dir, dir / "predictions" / "test");
+  fs::create_directories(dir / "oof");
+  eval::write_predictions(dir / "oof" / "predictions.tsv", eval::keep_tasks(oof, track1, !track1));
+  write_file_atomic(dir / "oof" / "oof.json",
+                    json{{"split", "train"},
+                         {"scheme", "held-out slice"},
+                         {"holdout_every", options.holdout_every},
+                         {"rows", oof.size()},
+                         {"models", models},
+                         {"note",
+                          "one seed trained without the held-out rows stands in for the "
+                          "system's seed ensemble"}}
+                            .dump(2) +
+                        "\n");
+  return dir;
+}
+
+}  // namespace
+
+StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
+                                           PipelineResult& pipeline) {
+  StackedSystemsResult result;
+  const auto train = data::load_wassa(options.data_dir, data::Split::train);
+  const auto dev = data::load_wassa(options.data_dir, data::Split::dev);
+  const auto test = data::load_wassa(options.data_dir, data::Split::test);
+  const auto gold = serve::gold_standard(dev);
+
+  std::map<std::string, fs::path> linear;
+  for (const auto& spec : linear_specs()) {
+    linear[spec.name] = ensure_linear(options, spec);
+    ComparisonRow row;
+    row.name = spec.name;
+    row.status = spec.title;
+    row.ours_dev = dev_scores(serve::member_predictions(linear[spec.name], dev, options.predictor), gold);
+    result.rows.push_back(std::move(row));
+  }
+
+  struct Pick {
+    std::string name;
+    double dev = 0;
+    fs::path test_dir;
+  };
+  for (const bool track1 : {true, false}) {
+    const std::string track = track1 ? "track1" : "track2";
+    const char* metric = track1 ? "average_r" : "macro_f1";
+    const auto* system = track_system(pipeline, track1);
+    std::optional<fs::path> transformer;
+    if (system) {
+      try {
+        transformer = transformer_stack_member(options, *system, train, track1);
+      } catch (const Error& e) {
+        spdlog::warn("{}: no out-of-fold predictions for {} ({}); stacking linear members only",
+                     track, system->name, e.what());
+      }
+    }
+    std::optional<Pick> best;
+    for (const bool person : {false, true}) {
+      serve::EnsembleRequest request;
+      request.method = serve::EnsembleMethod::stack;
+      request.train = &train;
+      request.predictor = options.predictor;
+      request.members = {linear["linear-text"]};
+      if (person) {
+        request.members.push_back(linear["linear-text-person"]);
+        request.members.push_back(linear["linear-person"]);
+      }
+      if (transformer) request.members.push_back(*transformer);
+      if (request.members.size() < 2) continue;  // one linear member alone is no stack
+      const std::string name = track + (person ? "-stack-person" : "-stack-text");
+      auto on_dev = serve::build_ensemble(request, dev, nullptr);
+      auto on_test = serve::build_ensemble(request, test, nullptr);
+      // One track per system, as the pipeline's systems.
+      on_dev.predictions = eval::keep_tasks(on_dev.predictions, track1, !track1);
+      on_test.predictions = eval::keep_tasks(on_test.predictions, track1, !track1);
+      const auto dev_dir = options.out_dir / "systems" / "dev" / name;
+      const auto test_dir = options.out_dir / "systems" / "test" / name;
+      serve::write_ensemble_folder(dev_dir, on_dev, data::Split::dev);
+      serve::write_ensemble_folder(test_dir, on_test, data::Split::test);
+      ComparisonRow row;
+      row.name = name;
+      std::vector<std::string> names;
+      for (const auto& member : request.members) names.push_back(serve::member_name(member));
+      row.status = fmt::format("stack of {} (fitted on train out-of-fold predictions)",
+                               fmt::join(names, " + "));
+      row.ours_dev = dev_scores(on_dev.predictions, gold);
+      spdlog::info("{}: dev {} {:.4f} ({})", name, metric, row.ours_dev.at(metric), row.status);
+      if (!best || row.ours_dev.at(metric) > best->dev)
+        best = Pick{name, row.ours_dev.at(metric), test_dir};
+      result.rows.push_back(std::move(row));
+    }
+    // Replace the track's submission when the best stack beats it on dev.
+    if (!best || (system && system->dev.at(metric) >= best->dev)) continue;
+    for (auto& outcome : pipeline.systems) {
+      const bool of_track = outcome.dev.count(metric) > 0;
+      if (of_track && outcome.submitted) outcome.submitted = false;
+    }
+    result.submitted.push_back(best->name);
+    spdlog::info("Track {}: submitting {} (dev {:.4f})", track1 ? "I" : "II", best->name, best->dev);
+  }
+
+  if (!result.submitted.empty() && pipeline.submission_dir) {
+    // The submission from the chosen system of each track.
+    std::optional<eval::Predictions> track1_test, track2_test;
+    for (const auto& name : result.submitted) {
+      auto p = eval::read_predictions(options.out_dir / "systems" / "test" / name / "predictions.tsv");
+      (name.rfind("track1", 0) == 0 ? track1_test : track2_test) = std::move(p);
+    }
+    for (const auto& outcome : pipeline.systems) {
+      if (!outcome.submitted) continue;
+      auto p = eval::read_predictions(outcome.test_dir / "predictions.tsv");
+      if (outcome.dev.count("average_r") && !track1_test) track1_test = p;
+      if (outcome.dev.count("macro_f1") && !track2_test) track2_test = p;
+    }
+    write_submission(*pipeline.submission_dir, track1_test ? &*track1_test : nullptr,
+                     track2_test ? &*track2_test : nullptr);
+  }
+  return result;
+}
+
+}  // namespace emotune::pipeline
