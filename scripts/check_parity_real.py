@@ -118,6 +118,39 @@ def emotune_hidden(emotune, model, texts, tmp, name, torch, load_file):
     return [hidden[i, : int(mask[i].sum())] for i in range(hidden.shape[0])], seconds
 
 
+def write_golden(path, model_dir, essays, picked, tok, model, torch, transformers):
+    golden_picks = picked[:: max(1, len(picked) // GOLDEN_ESSAYS)][:GOLDEN_ESSAYS]
+    texts = [essays[i][2] for i in golden_picks]
+    hidden_states = hf_hidden(model, tok, texts, torch)
+    entries = []
+    for i, text, hidden in zip(golden_picks, texts, hidden_states):
+        split, message_id, _ = essays[i]
+        entries.append({
+            "split": split, "message_id": message_id,
+            "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "input_ids": list(tok(text, truncation=True, max_length=512)["input_ids"]),
+            "first_token": [round(float(v), 6) for v in hidden[0, :GOLDEN_DIMS]],
+            "mean_token": [round(float(v), 6) for v in hidden.mean(0)[:GOLDEN_DIMS]],
+            "abs_sum": round(float(hidden.abs().sum()), 3),
+        })
+    with open(os.path.join(model_dir, "model.safetensors"), "rb") as f:
+        weights_sha256 = hashlib.sha256(f.read()).hexdigest()
+    golden = {
+        "about": "HuggingFace BertModel (fp32, eval) and tokenizer on all-MiniLM-L6-v2 for WASSA "
+                 "essays (found by split and message_id), written by "
+                 "scripts/check_parity_real.py --write-golden. first_token / mean_token: the first "
+                 "dims of the [CLS] vector and of the mean over real tokens of last_hidden_state; "
+                 "abs_sum: the sum of |last_hidden_state| over real tokens",
+        "model_weights_sha256": weights_sha256,
+        "transformers": transformers.__version__, "torch": torch.__version__,
+        "max_length": 512, "dims": GOLDEN_DIMS, "essays": entries,
+    }
+    with open(path, "w") as f:
+        json.dump(golden, f, indent=1)
+        f.write("\n")
+    print(f"golden of {len(entries)} essays -> {path}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default=default_model())
@@ -130,6 +163,8 @@ def main():
     parser.add_argument("--golden", default=os.path.join(REPO, "tests", "fixtures",
                                                          "minilm_golden.json"))
     parser.add_argument("--json", help="write the measured figures here")
+    parser.add_argument("--golden-only", action="store_true",
+                        help="only write the golden (HuggingFace alone; no emotune needed)")
     args = parser.parse_args()
 
     import torch
@@ -146,11 +181,19 @@ def main():
     report = {"model": os.path.abspath(args.model), "essays": len(texts),
               "transformers": transformers.__version__, "torch": torch.__version__}
 
+    step = len(texts) / args.encode_count
+    picked = [int(i * step) for i in range(args.encode_count)]
+    fast = BertTokenizer.from_pretrained(args.model)
+    model = BertModel.from_pretrained(args.model, attn_implementation="eager").eval()
+    if args.write_golden or args.golden_only:
+        write_golden(args.golden, args.model, essays, picked, fast, model, torch, transformers)
+        if args.golden_only:
+            return 0
+
     with tempfile.TemporaryDirectory() as tmp:
         rows, seconds = emotune_tokenize(args.emotune, args.model, texts, tmp)
         report["emotune_tokenize_seconds"] = round(seconds, 2)
         failures = 0
-        fast = BertTokenizer.from_pretrained(args.model)
         report["ids_mismatches_tokenizers_backend"] = compare_ids(
             f"transformers {type(fast).__name__} (tokenizer.json)", fast, rows, texts, essays)
         failures += report["ids_mismatches_tokenizers_backend"]
@@ -163,10 +206,7 @@ def main():
         report["ids_max_length"] = max(lengths)
         report["essays_truncated_at_512"] = sum(1 for n in lengths if n == 512)
 
-        step = len(texts) / args.encode_count
-        picked = [int(i * step) for i in range(args.encode_count)]
         sub = [texts[i] for i in picked]
-        model = BertModel.from_pretrained(args.model, attn_implementation="eager").eval()
         started = time.time()
         reference = hf_hidden(model, fast, sub, torch)
         report["hf_encode_seconds"] = round(time.time() - started, 2)
@@ -198,36 +238,6 @@ def main():
               f"{report['bin_vs_safetensors_max_abs_diff']:.3g}")
         if report["bin_vs_safetensors_max_abs_diff"] != 0.0:
             failures += 1
-
-        if args.write_golden:
-            golden_picks = picked[:: max(1, len(picked) // GOLDEN_ESSAYS)][:GOLDEN_ESSAYS]
-            entries = []
-            for i in golden_picks:
-                j = picked.index(i)
-                hidden = reference[j]
-                split, message_id, text = essays[i]
-                entries.append({
-                    "split": split, "message_id": message_id,
-                    "text_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
-                    "input_ids": rows[i]["input_ids"],
-                    "first_token": [round(float(v), 6) for v in hidden[0, :GOLDEN_DIMS]],
-                    "mean_token": [round(float(v), 6) for v in hidden.mean(0)[:GOLDEN_DIMS]],
-                    "abs_sum": round(float(hidden.abs().sum()), 3),
-                })
-            golden = {
-                "about": "HF BertModel (fp32, eval) last_hidden_state of all-MiniLM-L6-v2 on WASSA "
-                         "essays, written by scripts/check_parity_real.py --write-golden; "
-                         "first_token / mean_token = the first dims of the [CLS] vector and of "
-                         "the mean over real tokens; abs_sum = sum |h| over real tokens",
-                "model_weights_sha256": hashlib.sha256(
-                    open(os.path.join(args.model, "model.safetensors"), "rb").read()).hexdigest(),
-                "transformers": transformers.__version__, "torch": torch.__version__,
-                "max_length": 512, "dims": GOLDEN_DIMS, "essays": entries,
-            }
-            with open(args.golden, "w") as f:
-                json.dump(golden, f, indent=1)
-                f.write("\n")
-            print(f"golden of {len(entries)} essays -> {args.golden}")
 
     if args.json:
         with open(args.json, "w") as f:
