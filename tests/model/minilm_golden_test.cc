@@ -5,6 +5,7 @@
 // message_id. Skipped, saying where it looked, when the checkpoint is not there.
 
 #include <cmath>
+#include <iostream>
 #include <string>
 
 #include <gtest/gtest.h>
