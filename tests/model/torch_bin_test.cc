@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/files.h"
 #include "common/test_paths.h"
 #include "io/checkpoint_files.h"
 #include "model/checkpoint.h"
