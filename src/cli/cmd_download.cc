@@ -112,7 +112,8 @@ void run_download(const DownloadOptions& options) {
 
 [[maybe_unused]] const bool registered = register_command(
     "download",
-    "Download a checkpoint folder (config, safetensors weights, tokenizer files) from the "
+    "Download a checkpoint folder (config, weights: safetensors, else PyTorch .bin; tokenizer "
+    "files) from the "
     "HuggingFace hub. Honours HF_ENDPOINT (default https://huggingface.co) and HF_TOKEN (for "
     "gated or private repositories; also HUGGING_FACE_HUB_TOKEN or the token file that "
     "`huggingface-cli login` writes). Interrupted downloads resume where they stopped.",
@@ -132,8 +133,9 @@ void run_download(const DownloadOptions& options) {
       command
           .add_option("--include", options->include,
                       "Download only the files matching these glob patterns (e.g. '*.json' "
-                      "vocab.txt) instead of what emotune needs: config.json, "
-                      "model.safetensors or its index and shards, and the tokenizer files")
+                      "vocab.txt) instead of what emotune needs: config.json, the tokenizer files and "
+                      "model.safetensors (or its index and shards; pytorch_model.bin or its "
+                      "index and shards when the revision has no safetensors)")
           ->expected(1, -1);
       command.callback([options] { run_download(*options); });
     });

@@ -64,7 +64,8 @@ void run_encode(const EncodeOptions& options, const GlobalOptions& globals) {
       auto options = std::make_shared<EncodeOptions>();
       command
           .add_option("--model", options->model,
-                      "HuggingFace checkpoint folder: config.json, model.safetensors and the "
+                      "HuggingFace checkpoint folder: config.json, the weights (model.safetensors "
+                      "or pytorch_model.bin, either possibly sharded) and the "
                       "tokenizer files (bert, roberta, electra or albert)")
           ->required()
           ->check(CLI::ExistingDirectory);

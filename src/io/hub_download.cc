@@ -26,6 +26,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/version.h"
+#include "io/checkpoint_files.h"
 
 namespace emotune::io {
 namespace {
@@ -66,23 +67,6 @@ std::string quote(std::string_view text, std::string_view keep) {
     }
   }
   return out;
-}
-
-// A name from the hub (or an index file) becomes a path under the download folder, so it
-// must not be able to point outside it.
-bool is_safe_relative_path(std::string_view name) {
-  if (name.empty() || name.front() == '/' || name.find('\\') != std::string_view::npos ||
-      name.find('\0') != std::string_view::npos) {
-    return false;
-  }
-  std::size_t start = 0;
-  while (start <= name.size()) {
-    const auto end = std::min(name.find('/', start), name.size());
-    const auto part = name.substr(start, end - start);
-    if (part.empty() || part == "." || part == "..") return false;
-    start = end + 1;
-  }
-  return true;
 }
 
 // ---- libcurl ---------------------------------------------------------------------------
@@ -739,38 +723,24 @@ std::vector<std::string> checkpoint_files(const std::vector<std::string>& files,
         "vocab.json", "merges.txt", "spiece.model"}) {
     if (present.contains(tokenizer_file)) selected.emplace_back(tokenizer_file);
   }
-  if (present.contains("model.safetensors")) {
-    selected.emplace_back("model.safetensors");
-  } else if (present.contains("model.safetensors.index.json")) {
-    selected.emplace_back("model.safetensors.index.json");
-  } else {
+  // The first weights transformers would load; PyTorch .bin files only when the revision has
+  // no safetensors, as from_pretrained does.
+  const auto weights = std::find_if(kWeightFileNames.begin(), kWeightFileNames.end(),
+                                    [&](std::string_view name) {
+                                      return present.contains(std::string(name));
+                                    });
+  if (weights == kWeightFileNames.end()) {
     throw Error(fmt::format(
-        "'{}' has no safetensors weights at this revision (neither model.safetensors nor "
-        "model.safetensors.index.json); emotune reads safetensors only. Its files: {}. Pick a "
-        "revision that has them with --revision (the hub's conversion bot often opened one as "
-        "refs/pr/N), or --include to fetch other files",
-        repo_id, fmt::join(files, ", ")));
+        "'{}' has no weights emotune reads at this revision (none of {}). Its files: {}. Pick "
+        "a revision that has them with --revision, or --include to fetch other files",
+        repo_id, weight_file_names_text(), fmt::join(files, ", ")));
   }
+  selected.emplace_back(*weights);
   return selected;
 }
 
-std::vector<std::string> safetensors_index_shards(const fs::path& index_file) {
-  const auto json = nlohmann::json::parse(read_file(index_file), nullptr, false);
-  if (json.is_discarded() || !json.is_object() || !json.contains("weight_map") ||
-      !json["weight_map"].is_object()) {
-    throw error_in(index_file, "expected a JSON object with a \"weight_map\" object");
-  }
-  std::set<std::string> shards;
-  for (const auto& [tensor, shard] : json["weight_map"].items()) {
-    if (!shard.is_string() || !is_safe_relative_path(shard.get<std::string>())) {
-      throw error_in(index_file, fmt::format("\"weight_map\".\"{}\": expected a file name in "
-                                             "the checkpoint folder",
-                                             tensor));
-    }
-    shards.insert(shard.get<std::string>());
-  }
-  if (shards.empty()) throw error_in(index_file, "\"weight_map\" is empty");
-  return {shards.begin(), shards.end()};
+std::vector<std::string> index_shards(const fs::path& index_file) {
+  return read_shard_index(index_file).shards();
 }
 
 DownloadResult download_repo(const HubSettings& settings, const DownloadRequest& request,
@@ -805,8 +775,8 @@ DownloadResult download_repo(const HubSettings& settings, const DownloadRequest&
   const FolderLock lock(result.dir);
   for (std::size_t i = 0; i < names.size(); ++i) {
     auto file = download_file(context, resolve_revision, names[i], result.dir, observer);
-    if (request.include.empty() && names[i] == "model.safetensors.index.json") {
-      for (const auto& shard : safetensors_index_shards(file.path)) {
+    if (request.include.empty() && names[i].ends_with(".index.json")) {
+      for (const auto& shard : index_shards(file.path)) {
         if (!listed.contains(shard)) {
           throw error_in(file.path, fmt::format("names the shard '{}', which '{}' does not have "
                                                 "at revision '{}'",

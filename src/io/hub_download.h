@@ -46,13 +46,14 @@ RepoListing list_repo_files(const HubSettings& settings, const std::string& repo
                             const std::string& revision);
 
 // The files emotune reads from a checkpoint folder that `files` has: config.json, the
-// weights (model.safetensors, or model.safetensors.index.json whose shards the caller adds
-// after reading it) and the tokenizer files. Error when there are no safetensors weights.
+// tokenizer files and the weights transformers would load: model.safetensors, else
+// model.safetensors.index.json, else pytorch_model.bin, else pytorch_model.bin.index.json (an
+// index's shards the caller adds after reading it). Error when there are no such weights.
 std::vector<std::string> checkpoint_files(const std::vector<std::string>& files,
                                           const std::string& repo_id);
 
-// The distinct shard file names a model.safetensors.index.json's weight_map points at.
-std::vector<std::string> safetensors_index_shards(const std::filesystem::path& index_file);
+// The distinct shard file names a sharded index's weight_map points at, sorted.
+std::vector<std::string> index_shards(const std::filesystem::path& index_file);
 
 struct DownloadRequest {
   std::string repo_id;

@@ -1,11 +1,15 @@
 #include "model/checkpoint.h"
 
 #include <cstring>
+#include <memory>
+#include <set>
 #include <vector>
 
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "io/checkpoint_files.h"
+#include "model/torch_bin.h"
 
 namespace emotune::model {
 
@@ -77,6 +81,55 @@ std::map<std::string, torch::Tensor> load_tensors(const std::filesystem::path& f
   for (const auto& info : safetensors.tensors())
     out.emplace(info.name, read_tensor(safetensors, info));
   return out;
+}
+
+std::vector<CheckpointTensor> open_weights(const std::filesystem::path& file) {
+  const auto name = file.filename().string();
+  std::vector<CheckpointTensor> out;
+  if (name.ends_with(".index.json")) {
+    const auto index = io::read_shard_index(file);
+    std::set<std::string> seen;
+    for (const auto& shard : index.shards()) {
+      const auto shard_path = file.parent_path() / shard;
+      if (!std::filesystem::is_regular_file(shard_path))
+        throw error_in(file, fmt::format("names the shard '{}', which is not in {}", shard,
+                                         file.parent_path().string()));
+      std::set<std::string> in_shard;
+      for (auto& tensor : open_weights(shard_path)) {
+        in_shard.insert(tensor.name);
+        if (!seen.insert(tensor.name).second)
+          throw error_in(file, fmt::format("tensor '{}' is held by two shards", tensor.name));
+        out.push_back(std::move(tensor));
+      }
+      for (const auto& [tensor, where] : index.weight_map)
+        if (where == shard && !in_shard.contains(tensor))
+          throw error_in(file, fmt::format("places tensor '{}' in {}, which lacks it", tensor,
+                                           shard_path.string()));
+    }
+    return out;
+  }
+  if (name.ends_with(".safetensors")) {
+    const auto safetensors = std::make_shared<io::SafetensorsFile>(file);
+    for (const auto& info : safetensors->tensors())
+      out.push_back({info.name, to_torch_dtype(info.dtype), info.shape, file,
+                     [safetensors, &info] { return read_tensor(*safetensors, info); }});
+    return out;
+  }
+  for (auto& [tensor_name, tensor] : load_torch_bin(file))
+    out.push_back({tensor_name, tensor.scalar_type(), tensor.sizes().vec(), file,
+                   [tensor] { return tensor.contiguous(); }});
+  return out;
+}
+
+std::map<std::string, torch::Tensor> load_weights(const std::filesystem::path& file) {
+  std::map<std::string, torch::Tensor> out;
+  for (const auto& tensor : open_weights(file)) out.emplace(tensor.name, tensor.read());
+  return out;
+}
+
+std::filesystem::path checkpoint_weights_file(const std::filesystem::path& dir) {
+  if (auto file = io::find_weights_file(dir)) return *file;
+  throw error_in(dir, fmt::format("no weights: expected {}", io::weight_file_names_text()));
 }
 
 void save_tensors(const std::filesystem::path& file,

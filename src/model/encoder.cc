@@ -49,9 +49,13 @@ bool looks_like_base_weight(const std::string& name) {
   return false;
 }
 
-bool is_float(io::DType dtype) {
-  return dtype == io::DType::F32 || dtype == io::DType::F16 || dtype == io::DType::BF16 ||
-         dtype == io::DType::F64;
+// Safetensors' spelling ("I64") where the format has the type, else torch's.
+std::string dtype_text(torch::ScalarType dtype) {
+  try {
+    return std::string(io::dtype_name(to_safetensors_dtype(dtype)));
+  } catch (const Error&) {
+    return c10::toString(dtype);
+  }
 }
 
 std::string shape_text(c10::IntArrayRef shape) {
@@ -92,25 +96,25 @@ std::shared_ptr<Encoder> build_encoder(const io::HfConfig& config, const Encoder
   return it->second(config, dropout);
 }
 
-void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safetensors_file) {
-  const io::SafetensorsFile file(safetensors_file);
+void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights_file) {
+  const auto tensors = open_weights(weights_file);
   const std::string prefix = encoder.weight_prefix() + ".";
   auto parameters = encoder.named_parameters(/*recurse=*/true);
 
-  std::map<std::string, const io::TensorInfo*> matched;
+  std::map<std::string, const CheckpointTensor*> matched;
   std::vector<std::string> ignored;
-  for (const auto& info : file.tensors()) {
+  for (const auto& info : tensors) {
     const std::string name =
         info.name.starts_with(prefix) ? info.name.substr(prefix.size()) : info.name;
     if (parameters.contains(name)) {
       const auto [it, inserted] = matched.emplace(name, &info);
       if (!inserted)
-        throw error_in(safetensors_file, fmt::format("tensors '{}' and '{}' both hold weight '{}'",
-                                                     it->second->name, info.name, name));
+        throw error_in(weights_file, fmt::format("tensors '{}' and '{}' both hold weight '{}'",
+                                                 it->second->name, info.name, name));
     } else if (is_known_buffer(name)) {
       continue;
     } else if (looks_like_base_weight(name)) {
-      throw error_in(safetensors_file,
+      throw error_in(weights_file,
                      fmt::format("tensor '{}' has no place in the {} model that config.json "
                                  "describes (does config.json belong to this checkpoint?)",
                                  info.name, encoder.model_type()));
@@ -119,7 +123,7 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safeten
     }
   }
   if (!ignored.empty())
-    spdlog::debug("{}: ignoring {} tensors emotune does not use: {}", safetensors_file.string(),
+    spdlog::debug("{}: ignoring {} tensors emotune does not use: {}", weights_file.string(),
                   ignored.size(), fmt::join(ignored, ", "));
 
   if (encoder.has_pooler()) {
@@ -127,7 +131,7 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safeten
     for (const auto& [name, info] : matched) any_pooler = any_pooler || name.starts_with("pooler.");
     if (!any_pooler) {
       spdlog::debug("{}: no pooler weights; the encoder runs without a pooler",
-                    safetensors_file.string());
+                    weights_file.string());
       encoder.remove_pooler();
       parameters = encoder.named_parameters(true);
     }
@@ -138,7 +142,7 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safeten
     if (!matched.contains(item.key())) missing.push_back(item.key());
   if (!missing.empty())
     throw error_in(
-        safetensors_file,
+        weights_file,
         fmt::format("missing {} weight(s) of the {} model (with or without the '{}' "
                     "prefix): {}",
                     missing.size(), encoder.model_type(), prefix, fmt::join(missing, ", ")));
@@ -146,15 +150,15 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safeten
   torch::NoGradGuard no_grad;
   for (const auto& [name, info] : matched) {
     auto& parameter = parameters[name];
-    if (!is_float(info->dtype))
-      throw error_in(safetensors_file,
+    if (!c10::isFloatingType(info->dtype))
+      throw error_in(info->file,
                      fmt::format("tensor '{}' has dtype {}; a weight must be F32, F16, BF16 or F64",
-                                 info->name, io::dtype_name(info->dtype)));
+                                 info->name, dtype_text(info->dtype)));
     if (c10::IntArrayRef(info->shape) != parameter.sizes())
-      throw error_in(safetensors_file,
+      throw error_in(info->file,
                      fmt::format("tensor '{}' has shape {} but config.json gives {}", info->name,
                                  shape_text(info->shape), shape_text(parameter.sizes())));
-    parameter.copy_(read_tensor(file, *info));
+    parameter.copy_(info->read());
   }
 }
 
@@ -162,12 +166,7 @@ std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
                                       const EncoderOptions& options) {
   const auto config = io::load_hf_config(dir / "config.json");
   auto encoder = build_encoder(config, options);
-  const auto weights = dir / "model.safetensors";
-  if (!std::filesystem::exists(weights))
-    throw error_in(dir,
-                   "no model.safetensors (PyTorch .bin checkpoints are not supported; "
-                   "convert them to safetensors first)");
-  load_encoder_weights(*encoder, weights);
+  load_encoder_weights(*encoder, checkpoint_weights_file(dir));
   apply_placement(*encoder, options);
   return encoder;
 }

@@ -75,8 +75,10 @@ struct EncoderOptions {
 };
 
 // Builds the encoder described by `dir`/config.json (model_type bert | roberta | electra |
-// albert) and loads `dir`/model.safetensors into it by the checkpoint's own tensor names,
-// accepting bare base-model names and task/pre-training class prefixes ("electra.", ...).
+// albert) and loads its weights into it by the checkpoint's own tensor names, accepting bare
+// base-model names and task/pre-training class prefixes ("electra.", ...). The weights are
+// found as transformers finds them: model.safetensors, model.safetensors.index.json,
+// pytorch_model.bin, pytorch_model.bin.index.json (model/checkpoint.h).
 std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
                                       const EncoderOptions& options = {});
 
@@ -92,8 +94,9 @@ std::shared_ptr<Encoder> build_encoder(const io::HfConfig& config,
 // The model types build_encoder knows.
 std::vector<std::string> supported_model_types();
 
-// Copies the tensors of a safetensors checkpoint into `encoder` by name (see load_encoder).
-// Missing weights, shape mismatches and non-float weights are Errors naming the tensor.
-void load_encoder_weights(Encoder& encoder, const std::filesystem::path& safetensors_file);
+// Copies the tensors of a weights file (any open_weights reads) into `encoder` by name (see
+// load_encoder). Missing weights, shape mismatches and non-float weights are Errors naming
+// the tensor.
+void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights_file);
 
 }  // namespace emotune::model

@@ -15,6 +15,7 @@
 #include "common/files.h"
 #include "common/version.h"
 #include "data/training_texts.h"
+#include "io/checkpoint_files.h"
 #include "io/hf_config.h"
 #include "model/checkpoint.h"
 #include "model/electra_pretraining.h"
@@ -583,16 +584,16 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     const fs::path from = recipe.from;
     // Generator first: its copy of the shared embeddings is then overwritten by the
     // discriminator's.
-    if (fs::is_regular_file(from / "generator" / "model.safetensors"))
-      model::import_tensors(*models.generator,
-                            model::load_tensors(from / "generator" / "model.safetensors"),
-                            (from / "generator" / "model.safetensors").string());
+    if (const auto generator_weights = io::find_weights_file(from / "generator"))
+      model::import_tensors(*models.generator, model::load_weights(*generator_weights),
+                            generator_weights->string());
     else
       spdlog::info("pretrain: {} has no generator/; starting a new generator ({} hidden)",
                    from.string(), recipe.generator_config.at("hidden_size").get<std::int64_t>());
-    const bool had_head = model::import_tensors(
-        *models.discriminator, model::load_tensors(from / "model.safetensors"),
-        (from / "model.safetensors").string(), /*require_head=*/false);
+    const auto weights = model::checkpoint_weights_file(from);
+    const bool had_head =
+        model::import_tensors(*models.discriminator, model::load_weights(weights),
+                              weights.string(), /*require_head=*/false);
     if (!had_head)
       spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
   }

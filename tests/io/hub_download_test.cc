@@ -529,7 +529,7 @@ TEST_F(HubDownloadTest, RenamedRepositoryIsFollowed) {
   EXPECT_TRUE(result.files.at(1).sha256_verified);
 }
 
-TEST_F(HubDownloadTest, RefusesListingsThatEscapeTheFolderAndRepositoriesWithoutSafetensors) {
+TEST_F(HubDownloadTest, RefusesListingsThatEscapeTheFolderAndRepositoriesWithoutWeights) {
   HubRepo escaping;
   escaping.commit = kCommit;
   escaping.files["../evil"] = git_file("x");
@@ -537,12 +537,56 @@ TEST_F(HubDownloadTest, RefusesListingsThatEscapeTheFolderAndRepositoriesWithout
   EXPECT_THAT(error_of([&] { download("org/escaping"); }),
               HasSubstr("would land outside the download folder"));
 
-  HubRepo legacy;
-  legacy.commit = kCommit;
-  legacy.files["config.json"] = git_file("{}");
-  legacy.files["pytorch_model.bin"] = lfs_file("pickle");
-  hub.add_repo("org/legacy", legacy);
-  EXPECT_THAT(error_of([&] { download("org/legacy"); }), HasSubstr("no safetensors weights"));
+  HubRepo flax;
+  flax.commit = kCommit;
+  flax.files["config.json"] = git_file("{}");
+  flax.files["flax_model.msgpack"] = lfs_file("msgpack");
+  hub.add_repo("org/flax", flax);
+  const auto message = error_of([&] { download("org/flax"); });
+  EXPECT_THAT(message, HasSubstr("has no weights emotune reads"));
+  EXPECT_THAT(message, HasSubstr("pytorch_model.bin"));
+  EXPECT_THAT(message, HasSubstr("flax_model.msgpack"));
+}
+
+TEST_F(HubDownloadTest, PyTorchWeightsComeWhenARepositoryHasNoSafetensors) {
+  HubRepo repo;
+  repo.commit = kCommit;
+  repo.files["config.json"] = git_file(R"({"model_type": "bert"})");
+  repo.files["vocab.txt"] = git_file("[PAD]\n[UNK]\n");
+  repo.files["pytorch_model.bin.index.json"] = git_file(
+      R"({"metadata": {}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin",
+          "b": "pytorch_model-00002-of-00002.bin"}})");
+  repo.files["pytorch_model-00001-of-00002.bin"] = lfs_file("first bin shard");
+  repo.files["pytorch_model-00002-of-00002.bin"] = lfs_file("second bin shard");
+  repo.files["tf_model.h5"] = lfs_file("keras");
+  hub.add_repo("org/bin-sharded", repo);
+  const auto result = download("org/bin-sharded");
+  EXPECT_THAT(names_of(result),
+              ::testing::ElementsAre("config.json", "vocab.txt", "pytorch_model.bin.index.json",
+                                     "pytorch_model-00001-of-00002.bin",
+                                     "pytorch_model-00002-of-00002.bin"));
+  EXPECT_EQ(read_file(result.dir / "pytorch_model-00002-of-00002.bin"), "second bin shard");
+}
+
+TEST(CheckpointFiles, WeightsAreChosenAsTransformersChoosesThem) {
+  const std::vector<std::string> tokenizer{"config.json", "vocab.txt", "tokenizer.json"};
+  const auto select = [&](std::vector<std::string> weights) {
+    auto files = tokenizer;
+    files.insert(files.end(), weights.begin(), weights.end());
+    return checkpoint_files(files, "org/x");
+  };
+  using ::testing::ElementsAre;
+  EXPECT_THAT(select({"pytorch_model.bin", "model.safetensors", "tf_model.h5"}),
+              ElementsAre("config.json", "tokenizer.json", "vocab.txt", "model.safetensors"));
+  EXPECT_THAT(select({"pytorch_model.bin", "model.safetensors.index.json"}),
+              ElementsAre("config.json", "tokenizer.json", "vocab.txt",
+                          "model.safetensors.index.json"));
+  EXPECT_THAT(select({"pytorch_model.bin.index.json", "pytorch_model.bin"}),
+              ElementsAre("config.json", "tokenizer.json", "vocab.txt", "pytorch_model.bin"));
+  EXPECT_THAT(select({"pytorch_model.bin.index.json", "flax_model.msgpack"}),
+              ElementsAre("config.json", "tokenizer.json", "vocab.txt",
+                          "pytorch_model.bin.index.json"));
+  EXPECT_THROW(select({"flax_model.msgpack"}), Error);
 }
 
 TEST_F(HubDownloadTest, OneDownloadAtATimePerFolder) {

@@ -121,7 +121,7 @@ TEST(EncoderLoader, UnknownModelTypeIsRefused) {
 TEST(EncoderLoader, MissingSafetensorsFileIsAnError) {
   const emotune::testing::TempDir dir;
   std::filesystem::copy_file(fixture("bert") / "config.json", dir / "config.json");
-  EXPECT_THAT(load_error(dir.path()), HasSubstr("no model.safetensors"));
+  EXPECT_THAT(load_error(dir.path()), HasSubstr("no weights: expected model.safetensors"));
 }
 
 TEST(EncoderLoader, PositionIdsBufferIsOptionalAndPrefixesAreStripped) {
