@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include <fmt/format.h>
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
@@ -33,6 +34,11 @@ void run_explain(const ExplainCliOptions& options, const GlobalOptions& globals)
     throw Error("explain: " + options.run +
                 " is an ensemble; explain one of its member runs instead");
   }
+  const bool to_stdout = options.out.empty() || options.out == "-";
+  if (to_stdout) {
+    // Standard output carries the JSON Lines; the log goes to standard error.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("explain"));
+  }
   const auto essays = serve::read_essays(options.input);
   serve::RunExplainer explainer(options.run, {globals.threads, options.device});
   nlohmann::json request = nlohmann::json::object();
@@ -44,7 +50,7 @@ void run_explain(const ExplainCliOptions& options, const GlobalOptions& globals)
   const auto explain_options = serve::parse_explain_options(request, explainer, defaults);
 
   std::ofstream file;
-  if (!options.out.empty() && options.out != "-") {
+  if (!to_stdout) {
     file.open(options.out, std::ios::binary | std::ios::trunc);
     if (!file) throw Error(fmt::format("{}: cannot open for writing", options.out));
   }

@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "model/albert.h"
+#include "model/bert.h"
+#include "model/electra.h"
 
 namespace emotune::model {
 
@@ -125,6 +128,38 @@ IgResult integrated_gradients(const OutputsOfEmbeddings& f, const torch::Tensor&
   return result;
 }
 
+// The families hold the entry point as plain members: a virtual on Encoder would be the
+// natural home, but this keeps encoder.h (included nearly everywhere) unchanged.
+torch::Tensor word_embeddings_of(Encoder& encoder, const torch::Tensor& input_ids) {
+  if (auto* bert = dynamic_cast<BertModel*>(&encoder)) return bert->word_embeddings(input_ids);
+  if (auto* electra = dynamic_cast<ElectraModel*>(&encoder)) {
+    return electra->word_embeddings(input_ids);
+  }
+  if (auto* albert = dynamic_cast<AlbertModel*>(&encoder)) {
+    return albert->word_embeddings(input_ids);
+  }
+  throw Error(fmt::format("the {} encoder has no word-embedding entry point", encoder.model_type()));
+}
+
+torch::Tensor forward_word_embeddings(Encoder& encoder, const torch::Tensor& word_embeddings,
+                                      const torch::Tensor& input_ids,
+                                      const torch::Tensor& attention_mask,
+                                      const torch::Tensor& token_type_ids) {
+  if (auto* bert = dynamic_cast<BertModel*>(&encoder)) {
+    return bert->forward_word_embeddings(word_embeddings, input_ids, attention_mask,
+                                         token_type_ids);
+  }
+  if (auto* electra = dynamic_cast<ElectraModel*>(&encoder)) {
+    return electra->forward_word_embeddings(word_embeddings, input_ids, attention_mask,
+                                            token_type_ids);
+  }
+  if (auto* albert = dynamic_cast<AlbertModel*>(&encoder)) {
+    return albert->forward_word_embeddings(word_embeddings, input_ids, attention_mask,
+                                           token_type_ids);
+  }
+  throw Error(fmt::format("the {} encoder has no word-embedding entry point", encoder.model_type()));
+}
+
 std::string ModelOutput::name() const {
   if (task != Task::emotion) return task_name(task);
   return "emotion:" + emotion_labels().at(emotion_class);
@@ -198,9 +233,9 @@ std::vector<OutputAttribution> attribute_tokens(TaskModelImpl& model,
   torch::Tensor input_words, baseline_words;
   {
     torch::NoGradGuard no_grad;
-    input_words = encoder.word_embeddings(ids)[0];
+    input_words = word_embeddings_of(encoder, ids)[0];
     const auto blank = request.options.baseline == IgBaseline::pad
-                           ? encoder.word_embeddings(torch::full_like(ids, request.pad_id))[0]
+                           ? word_embeddings_of(encoder, torch::full_like(ids, request.pad_id))[0]
                            : torch::zeros_like(input_words);
     baseline_words = torch::where(moved, blank, input_words);
   }
@@ -211,7 +246,7 @@ std::vector<OutputAttribution> attribute_tokens(TaskModelImpl& model,
     const auto batch_ids = ids.expand({points, length});
     const auto mask = torch::ones_like(batch_ids);
     const auto types = torch::zeros_like(batch_ids);
-    const auto hidden = encoder.forward_word_embeddings(words, batch_ids, mask, types);
+    const auto hidden = forward_word_embeddings(encoder, words, batch_ids, mask, types);
     const auto heads = model.head_outputs(hidden.select(1, 0));
     torch::Tensor probabilities;
     std::vector<torch::Tensor> columns;

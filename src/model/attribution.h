@@ -50,7 +50,7 @@ struct IntegratedGradientsOptions {
   IgRule rule = IgRule::gauss_legendre;
   // Interpolation points are run as batches of at most this many tokens (points × length),
   // which bounds the memory the backward passes hold.
-  std::size_t max_tokens_per_pass = 4096;
+  std::size_t max_tokens_per_pass = 2048;
 };
 
 // Nodes α_i in [0, 1] and weights w_i (Σ w_i = 1) of `rule` with `steps` points.
@@ -75,6 +75,20 @@ struct IgResult {
 IgResult integrated_gradients(const OutputsOfEmbeddings& f, const torch::Tensor& input,
                               const torch::Tensor& baseline,
                               const IntegratedGradientsOptions& options);
+
+// The word-embedding lookup of an encoder, input_ids [batch, length] -> [batch, length,
+// embedding_size]: the vectors attributions move along. Every family (BERT, RoBERTa, ELECTRA,
+// ALBERT); an Error for other encoders.
+torch::Tensor word_embeddings_of(Encoder& encoder, const torch::Tensor& input_ids);
+
+// The encoder's forward with the word embeddings given instead of looked up (HF's
+// inputs_embeds): `input_ids` still decides the position ids (RoBERTa counts non-pad ids), and
+// token types and attention mask apply as given, so a path of interpolated word embeddings
+// keeps the real input's positions and types. Returns last_hidden_state.
+torch::Tensor forward_word_embeddings(Encoder& encoder, const torch::Tensor& word_embeddings,
+                                      const torch::Tensor& input_ids,
+                                      const torch::Tensor& attention_mask,
+                                      const torch::Tensor& token_type_ids);
 
 // One scalar output of a TaskModel: a regression value (empathy, distress) or the softmax
 // probability of one emotion class.

@@ -72,15 +72,6 @@ void apply_placement(Encoder& encoder, const EncoderOptions& options) {
 
 }  // namespace
 
-torch::Tensor Encoder::word_embeddings(const torch::Tensor&) {
-  throw Error(fmt::format("the {} encoder has no word-embedding entry point", model_type()));
-}
-
-torch::Tensor Encoder::forward_word_embeddings(const torch::Tensor&, const torch::Tensor&,
-                                               const torch::Tensor&, const torch::Tensor&) {
-  throw Error(fmt::format("the {} encoder has no word-embedding entry point", model_type()));
-}
-
 std::vector<std::string> supported_model_types() {
   std::vector<std::string> names;
   for (const auto& [name, factory] : registry()) names.push_back(name);

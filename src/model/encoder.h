@@ -46,20 +46,6 @@ class Encoder : public torch::nn::Module {
                                          const torch::Tensor& token_type_ids,
                                          const EncoderOutputRequest& request) = 0;
 
-  // The word-embedding lookup of `input_ids` [batch, length] -> [batch, length, embedding_size]:
-  // the vectors token attributions (model/attribution.h) move along. Error for an encoder
-  // without one.
-  virtual torch::Tensor word_embeddings(const torch::Tensor& input_ids);
-
-  // forward() with the word embeddings given instead of looked up (HF's inputs_embeds).
-  // `input_ids` still decides everything else exactly as in forward(): the position ids
-  // (RoBERTa counts non-pad ids), and token_type_ids/attention_mask are applied as given, so a
-  // path of interpolated word embeddings keeps the real input's positions and types.
-  virtual torch::Tensor forward_word_embeddings(const torch::Tensor& word_embeddings,
-                                                const torch::Tensor& input_ids,
-                                                const torch::Tensor& attention_mask,
-                                                const torch::Tensor& token_type_ids);
-
   // Whether a pooler (pooler.dense.* / ALBERT pooler.*) is part of the model. Published
   // masked-LM checkpoints (e.g. roberta-base) carry none; the loader then removes it.
   virtual bool has_pooler() const { return false; }

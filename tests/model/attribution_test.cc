@@ -88,7 +88,7 @@ TaskModel fixture_task_model(const std::string& family, torch::ScalarType dtype)
   options.attention_dropout = 0.0;
   auto encoder = load_encoder(emotune::testing::hf_fixtures_dir() / family, options);
   torch::manual_seed(7);
-  TaskModel model(encoder, {Task::empathy, Task::distress, Task::emotion}, 0.0);
+  TaskModel model(encoder, std::vector<Task>{Task::empathy, Task::distress, Task::emotion}, 0.0);
   {
     // Heads of a trained model's size: outputs a few units wide, probabilities away from 0/1.
     torch::NoGradGuard no_grad;
@@ -137,7 +137,8 @@ TEST_P(AttributionFamilyTest, WordEmbeddingEntryPointEqualsTheForward) {
   const auto types = torch::zeros_like(ids);
   torch::NoGradGuard no_grad;
   const auto direct = encoder.forward(ids, mask, types);
-  const auto through = encoder.forward_word_embeddings(encoder.word_embeddings(ids), ids, mask, types);
+  const auto through =
+      forward_word_embeddings(encoder, word_embeddings_of(encoder, ids), ids, mask, types);
   EXPECT_TRUE(torch::equal(direct, through));
 }
 
@@ -210,7 +211,7 @@ INSTANTIATE_TEST_SUITE_P(Families, AttributionFamilyTest, ::testing::ValuesIn(kF
 
 TEST(Attribution, RejectsRequestsTheModelCannotAnswer) {
   auto encoder = load_encoder(emotune::testing::hf_fixtures_dir() / "electra");
-  TaskModel model(encoder, {Task::empathy}, 0.0);
+  TaskModel model(encoder, std::vector<Task>{Task::empathy}, 0.0);
   model->eval();
   TokenAttributionRequest request;
   request.input_ids = {101, 2000, 102};

@@ -136,7 +136,9 @@ TEST(Explainer, WordsPastMaxLengthAreMarkedAndGetNothing) {
     EXPECT_EQ(explanation.words[w].truncated, w >= 4) << w;
     if (w >= 4) EXPECT_EQ(explanation.words[w].attributions, (std::vector<double>{0.0, 0.0}));
   }
-  EXPECT_THROW(explainer.explain({"x"}, {.outputs = {"emotion:bliss"}}), Error);
+  serve::ExplainOptions unknown;
+  unknown.outputs = {"emotion:bliss"};
+  EXPECT_THROW(explainer.explain({"x"}, unknown), Error);
 }
 
 TEST(Explainer, ARunWithoutEmotionOffersOnlyItsOutputs) {
