@@ -6,13 +6,17 @@
 // word) and a screenshot is checked for the attribution shading.
 // Skipped only when Chromium is not installed (Debian package `chromium`, see setup.sh).
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
 #include <png.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <cctype>
 #include <chrono>
@@ -67,10 +71,22 @@ std::string url_encode(const std::string& text) {
   return out;
 }
 
+// A port nothing listens on (a bound-and-closed socket; an httplib::Server would keep
+// listening on it and take some of the service's connections).
 int free_port() {
-  httplib::Server probe;
-  const int port = probe.bind_to_any_port("127.0.0.1");
-  return port;
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t size = sizeof(address);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 struct Image {
@@ -181,10 +197,10 @@ class PageRenderTest : public ::testing::Test {
     fs::create_directories(profile / "home");
     const std::string url = "http://127.0.0.1:" + std::to_string(port_) +
                             "/?analyse=1&essay=" + url_encode(kEssay);
-    return run_command("HOME=" + shell_quote((profile / "home").string()) + " timeout 240 " +
+    return run_command("HOME=" + shell_quote((profile / "home").string()) + " timeout 120 " +
                        shell_quote(chromium_) +
                        " --headless --no-sandbox --disable-gpu --hide-scrollbars"
-                       " --force-device-scale-factor=1 --no-first-run --virtual-time-budget=120000"
+                       " --force-device-scale-factor=1 --no-first-run --virtual-time-budget=90000"
                        " --user-data-dir=" + shell_quote(profile.string()) + " " + arguments +
                        " " + shell_quote(url));
   }
