@@ -13,6 +13,8 @@ struct ReportOptions {
   std::string data;
   std::string out;
   std::size_t batch_size = 16;
+  std::size_t explain_essays = 3;
+  std::size_t explain_steps = 16;
 };
 
 void run_report(const ReportOptions& options, const GlobalOptions& globals) {
@@ -25,6 +27,8 @@ void run_report(const ReportOptions& options, const GlobalOptions& globals) {
   }
   request.predictor.threads = globals.threads;
   request.predictor.forward_batch = options.batch_size;
+  request.explain_essays = options.explain_essays;
+  request.explain_steps = options.explain_steps;
   for (const auto& path : serve::write_report(request)) fmt::print("wrote {}\n", path.string());
 }
 
@@ -48,6 +52,17 @@ void run_report(const ReportOptions& options, const GlobalOptions& globals) {
           ->required();
       command.add_option("--batch-size", options->batch_size,
                          "Essays per forward pass when dev predictions must be computed");
+      command
+          .add_option("--explain-essays", options->explain_essays,
+                      "Dev essays shown with each word shaded by its attribution (integrated "
+                      "gradients), for the first two run members; 0 leaves the view out")
+          ->capture_default_str()
+          ->check(CLI::Range(0, 1000));
+      command
+          .add_option("--explain-steps", options->explain_steps,
+                      "Integrated-gradients steps for that view")
+          ->capture_default_str()
+          ->check(CLI::Range(2, 1024));
       command.callback([options, &globals] { run_report(*options, globals); });
     });
 

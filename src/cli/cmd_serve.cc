@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <filesystem>
 #include <memory>
 #include <thread>
 
@@ -12,6 +13,7 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "serve/ensemble_predictor.h"
+#include "serve/explainer.h"
 #include "serve/server.h"
 
 namespace emotune::cli {
@@ -32,6 +34,7 @@ struct ServeOptions {
   std::string precision = "fp32";
   std::string kernels = "fast";
   std::string device = "cpu";
+  bool no_explain = false;
 };
 
 void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
@@ -59,7 +62,18 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   server_options.batching.max_batch = options.max_batch;
   server_options.batching.max_wait = std::chrono::milliseconds(options.max_wait_ms);
   server_options.batching.max_queue = options.max_queue;
-  serve::Server server(predictor, server_options);
+  // /v1/explain and the page's attributions need a single run's model (loaded a second time,
+  // fp32 with autograd); an ensemble folder is served without them.
+  std::shared_ptr<serve::Explainer> explainer;
+  if (!options.no_explain) {
+    if (std::filesystem::is_regular_file(std::filesystem::path(options.model_dir) / "ensemble.json")) {
+      spdlog::info("{}: an ensemble; /v1/explain answers 501", options.model_dir);
+    } else {
+      explainer = std::make_shared<serve::RunExplainer>(
+          options.model_dir, serve::RunExplainerOptions{globals.threads, options.device});
+    }
+  }
+  serve::Server server(predictor, server_options, explainer);
   const int port = server.bind(options.host, options.port);
 
   std::atomic<bool> stopped_by_signal = false;
@@ -82,7 +96,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
 }
 
 [[maybe_unused]] const bool registered = register_command(
-    "serve", "Serve a trained model over HTTP: POST /v1/predict, GET /v1/model, /healthz, /metrics",
+    "serve", "Serve a trained model over HTTP: a page at /, POST /v1/predict and /v1/explain, GET /v1/model, /healthz, /metrics",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<ServeOptions>();
       command
@@ -154,6 +168,11 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
           .add_option("--device", options->device,
                       "Where to compute: cpu, cuda or cuda:N (needs a CUDA build of libtorch)")
           ->capture_default_str();
+      command.add_flag("--no-explain", options->no_explain,
+                       "Do not load the model a second time for POST /v1/explain (the page at / "
+                       "then shows predictions without word attributions)");
+      command.footer(
+          "The page at http://HOST:PORT/ predicts and explains pasted essays (docs/explain.md).");
       command.callback([options, &globals] { run_serve(*options, globals); });
     });
 

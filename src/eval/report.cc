@@ -16,7 +16,11 @@ constexpr const char* kStyle =
     "caption{text-align:left;font-weight:bold;padding-bottom:0.3em}"
     "th,td{border:1px solid #ccc;padding:0.3em 0.7em;text-align:right}"
     "th{background:#f0f0f0}td:first-child,th:first-child{text-align:left}"
-    ".charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}";
+    ".charts{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}"
+    ".attributed{white-space:pre-wrap;line-height:1.9;border:1px solid #ccc;padding:0.6em;"
+    "border-radius:4px}.attributed .word{border-radius:3px}"
+    ".swatch{display:inline-block;width:1em;height:1em;vertical-align:middle;"
+    "border:1px solid #767676}";
 
 std::string render_table(const ReportTable& table) {
   std::string out = "<table>\n";
@@ -51,6 +55,7 @@ std::string render_html(const Report& report) {
     out += "<section>\n<h2>" + xml_escape(section.heading) + "</h2>\n";
     if (!section.text.empty()) out += "<p>" + xml_escape(section.text) + "</p>\n";
     for (const auto& table : section.tables) out += render_table(table);
+    for (const auto& fragment : section.html) out += fragment + "\n";
     if (!section.charts.empty()) {
       out += "<div class=\"charts\">\n";
       for (const auto& chart : section.charts) out += "<figure>\n" + chart + "</figure>\n";

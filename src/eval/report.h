@@ -23,6 +23,9 @@ struct ReportSection {
   std::string text;  // a paragraph, escaped
   std::vector<ReportTable> tables;
   std::vector<std::string> charts;  // SVG documents from svg.h, embedded as they are
+  // HTML fragments built by the program (e.g. attribution views), embedded as they are after
+  // the tables; never text from elsewhere unescaped.
+  std::vector<std::string> html;
 };
 
 struct Report {

@@ -34,3 +34,20 @@ EncoderOutput BertModel::forward_detailed(const torch::Tensor& input_ids,
 }
 
 }  // namespace emotune::model
+
+namespace emotune::model {
+
+torch::Tensor BertModel::word_embeddings(const torch::Tensor& input_ids) {
+  return embeddings->word_embeddings(input_ids);
+}
+
+torch::Tensor BertModel::forward_word_embeddings(const torch::Tensor& word_embeddings,
+                                                 const torch::Tensor& input_ids,
+                                                 const torch::Tensor& attention_mask,
+                                                 const torch::Tensor& token_type_ids) {
+  const auto embedded = embeddings->forward_words(word_embeddings, input_ids, token_type_ids);
+  const auto mask = additive_attention_mask(attention_mask, embedded.scalar_type());
+  return encoder(embedded, mask, nullptr);
+}
+
+}  // namespace emotune::model

@@ -27,3 +27,21 @@ EncoderOutput ElectraModel::forward_detailed(const torch::Tensor& input_ids,
 }
 
 }  // namespace emotune::model
+
+namespace emotune::model {
+
+torch::Tensor ElectraModel::word_embeddings(const torch::Tensor& input_ids) {
+  return embeddings->word_embeddings(input_ids);
+}
+
+torch::Tensor ElectraModel::forward_word_embeddings(const torch::Tensor& word_embeddings,
+                                                    const torch::Tensor& input_ids,
+                                                    const torch::Tensor& attention_mask,
+                                                    const torch::Tensor& token_type_ids) {
+  auto hidden = embeddings->forward_words(word_embeddings, input_ids, token_type_ids);
+  if (!embeddings_project.is_empty()) hidden = embeddings_project(hidden);
+  const auto mask = additive_attention_mask(attention_mask, hidden.scalar_type());
+  return encoder(hidden, mask, nullptr);
+}
+
+}  // namespace emotune::model

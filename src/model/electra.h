@@ -16,6 +16,12 @@ class ElectraModel : public Encoder {
                                  const torch::Tensor& attention_mask,
                                  const torch::Tensor& token_type_ids,
                                  const EncoderOutputRequest& request) override;
+  // HF's inputs_embeds entry point, for token attributions (model/attribution.h).
+  torch::Tensor word_embeddings(const torch::Tensor& input_ids);
+  torch::Tensor forward_word_embeddings(const torch::Tensor& word_embeddings,
+                                        const torch::Tensor& input_ids,
+                                        const torch::Tensor& attention_mask,
+                                        const torch::Tensor& token_type_ids);
   std::int64_t hidden_size() const override { return hidden_size_; }
   std::string model_type() const override { return "electra"; }
   std::string weight_prefix() const override { return "electra"; }

@@ -108,6 +108,12 @@ BertEmbeddingsImpl::BertEmbeddingsImpl(const io::HfConfig& config, std::int64_t 
 
 torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids,
                                           const torch::Tensor& token_type_ids) {
+  return forward_words(word_embeddings(input_ids), input_ids, token_type_ids);
+}
+
+torch::Tensor BertEmbeddingsImpl::forward_words(const torch::Tensor& words,
+                                                const torch::Tensor& input_ids,
+                                                const torch::Tensor& token_type_ids) {
   const auto length = input_ids.size(1);
   const auto max_positions = position_embeddings->weight.size(0);
   torch::Tensor position_ids;
@@ -126,7 +132,7 @@ torch::Tensor BertEmbeddingsImpl::forward(const torch::Tensor& input_ids,
     position_ids = torch::arange(length, input_ids.options()).unsqueeze(0);
   }
   const auto types = token_type_ids.defined() ? token_type_ids : torch::zeros_like(input_ids);
-  auto embeddings = word_embeddings(input_ids) + token_type_embeddings(types);
+  auto embeddings = words + token_type_embeddings(types);
   embeddings = embeddings + position_embeddings(position_ids);
   embeddings = LayerNorm(embeddings);
   return torch::dropout(embeddings, dropout_, is_training());

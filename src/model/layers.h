@@ -46,6 +46,10 @@ class BertEmbeddingsImpl : public torch::nn::Module {
   BertEmbeddingsImpl(const io::HfConfig& config, std::int64_t embedding_size, Positions positions,
                      double dropout);
   torch::Tensor forward(const torch::Tensor& input_ids, const torch::Tensor& token_type_ids);
+  // forward() with the word embeddings of input_ids given (HF's inputs_embeds); input_ids
+  // still set the position ids.
+  torch::Tensor forward_words(const torch::Tensor& words, const torch::Tensor& input_ids,
+                              const torch::Tensor& token_type_ids);
 
   torch::nn::Embedding word_embeddings{nullptr};
   torch::nn::Embedding position_embeddings{nullptr};

@@ -8,6 +8,8 @@
 #include "data/wassa.h"
 #include "eval/report.h"
 #include "eval/svg.h"
+#include "serve/explain_html.h"
+#include "serve/explainer.h"
 #include "serve/prediction_run.h"
 
 namespace emotune::serve {
@@ -47,6 +49,64 @@ std::string file_stem_for(const std::string& name) {
     stem += keep ? c : '_';
   }
   return stem;
+}
+
+// Which words drove each member's predictions for the first dev essays.
+eval::ReportSection attribution_section(const ReportRequest& request,
+                                        const std::vector<ScoredMember>& members,
+                                        const data::WassaSplit& dev) {
+  eval::ReportSection section;
+  section.heading = "Which words drove the predictions (integrated gradients, dev essays)";
+  section.text = fmt::format(
+      "The first {} dev essays, each word shaded by its attribution to the output named above "
+      "it: integrated gradients over the word embeddings from an all-[PAD] baseline, {} "
+      "Gauss-Legendre steps; the attributions of an output add up to its value minus its "
+      "value at the baseline, up to the stated gap (docs/explain.md).",
+      request.explain_essays, request.explain_steps);
+  section.html.push_back(attribution_legend_html());
+  std::size_t explained = 0;
+  for (const auto& member : members) {
+    if (explained >= request.explain_members) break;
+    if (fs::is_regular_file(member.dir / "ensemble.json")) continue;
+    fs::path folder;
+    try {
+      folder = resolve_model_folder(member.dir);
+    } catch (const Error&) {
+      continue;  // a prediction folder: no model to explain
+    }
+    ++explained;
+    RunExplainer explainer(folder, {request.predictor.threads, request.predictor.device});
+    ExplainOptions options;
+    for (const auto& name : explainer.output_names()) {
+      if (!name.starts_with("emotion:")) options.outputs.push_back(name);
+    }
+    for (const auto& task : explainer.info().tasks) {
+      if (task == "emotion") options.outputs.push_back(kPredictedEmotion);
+    }
+    options.method.steps = request.explain_steps;
+    for (std::size_t i = 0; i < request.explain_essays && i < dev.rows.size(); ++i) {
+      const auto& row = dev.rows[i];
+      const auto explanation = explainer.explain({row.text}, options);
+      std::string html = fmt::format("<h3>{}: dev essay {}{}</h3>\n", eval::xml_escape(member.name),
+                                     eval::xml_escape(row.id),
+                                     explanation.prediction.truncated ? " (truncated)" : "");
+      for (std::size_t k = 0; k < explanation.outputs.size(); ++k) {
+        const auto& output = explanation.outputs[k];
+        html += fmt::format(
+            "<h4>{} = {:.3f} <small>(baseline {:.3f}; words add up to {:+.3f}, gap {:.1e})"
+            "</small></h4>\n",
+            eval::xml_escape(output.name), output.value, output.baseline_value,
+            output.attribution_sum, output.completeness_gap);
+        html += attribution_html(explanation, k) + "\n";
+      }
+      section.html.push_back(std::move(html));
+    }
+  }
+  if (explained == 0) {
+    section.text = "No member is a run folder with a model to explain.";
+    section.html.clear();
+  }
+  return section;
 }
 
 }  // namespace
@@ -189,6 +249,8 @@ std::vector<fs::path> write_report(const ReportRequest& request) {
     section.tables.push_back(std::move(table));
     report.sections.push_back(std::move(section));
   }
+
+  if (request.explain_essays > 0) report.sections.push_back(attribution_section(request, members, dev));
 
   // The paper's published numbers.
   {

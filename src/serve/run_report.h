@@ -16,6 +16,13 @@ struct ReportRequest {
   std::filesystem::path data_dir;
   std::filesystem::path out_html;
   RunPredictorOptions predictor;  // for members whose dev predictions must be computed
+  // The attribution view: the first `explain_essays` dev essays explained by the first
+  // `explain_members` run members (ensemble and prediction folders are skipped), each output
+  // the member predicts (emotion: the predicted class) at `explain_steps` integrated-gradients
+  // steps. explain_essays = 0 leaves the view out.
+  std::size_t explain_essays = 3;
+  std::size_t explain_members = 2;
+  std::size_t explain_steps = 16;
 };
 
 // Writes out_html and, beside it, every chart as its own .svg file; returns the paths of the

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include "serve/prediction_run.h"
+#include "serve/web_routes.h"
 
 namespace emotune::serve {
 
@@ -137,7 +138,8 @@ struct Server::Impl {
   std::atomic<bool> run_started = false;
   std::atomic<bool> run_finished = false;
 
-  Impl(std::shared_ptr<Predictor> p, const ServerOptions& o) : predictor(std::move(p)), options(o) {
+  Impl(std::shared_ptr<Predictor> p, const ServerOptions& o, std::shared_ptr<Explainer> explainer)
+      : predictor(std::move(p)), options(o) {
     if (!predictor) throw Error("server: no predictor given");
     if (options.max_essays > options.batching.max_queue) {
       throw Error(fmt::format("--max-essays ({}) must not exceed --max-queue ({})",
@@ -190,6 +192,7 @@ struct Server::Impl {
     http.Get("/metrics", [this](const httplib::Request&, httplib::Response& response) {
       response.set_content(metrics.render(), "text/plain; version=0.0.4");
     });
+    add_web_routes(http, std::move(explainer), options);
     http.Post("/v1/predict", [this](const httplib::Request& request, httplib::Response& response) {
       const auto started = std::chrono::steady_clock::now();
       predict(request, response);
@@ -233,8 +236,9 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options)
-    : impl_(std::make_unique<Impl>(std::move(predictor), options)) {}
+Server::Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options,
+               std::shared_ptr<Explainer> explainer)
+    : impl_(std::make_unique<Impl>(std::move(predictor), options, std::move(explainer))) {}
 
 Server::~Server() {
   stop();

@@ -13,6 +13,8 @@
 
 namespace emotune::serve {
 
+class Explainer;  // serve/explainer.h
+
 struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;  // larger request bodies: 413
   std::size_t max_essays = 64;           // essays per request; more: 413
@@ -21,11 +23,15 @@ struct ServerOptions {
   MicroBatcherOptions batching;
 };
 
-// The HTTP service: POST /v1/predict, GET /healthz, GET /v1/model, GET /metrics.
+// The HTTP service: POST /v1/predict, GET /healthz, GET /v1/model, GET /metrics, and the page
+// at GET / with POST /v1/explain (serve/web_routes.h).
 // Requests of concurrent clients are merged into micro-batches for the predictor.
 class Server {
  public:
-  Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options);
+  // With an `explainer`, POST /v1/explain answers too (serve/web_routes.h); the page at `/` is
+  // always served.
+  Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options,
+         std::shared_ptr<Explainer> explainer = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -132,6 +132,29 @@ TEST_F(ReportRenderTest, TheRenderedDomHoldsEveryFigure) {
   }
 }
 
+TEST_F(ReportRenderTest, TheAttributionViewShadesEveryWordOfTheFirstDevEssays) {
+  const auto result = chromium("--dump-dom");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  const std::string& dom = result.out;
+  EXPECT_THAT(dom, HasSubstr("Which words drove the predictions"));
+  // Two runs × three essays × (empathy, distress, the predicted emotion).
+  std::size_t views = 0, words = 0;
+  for (auto at = dom.find("<p class=\"attributed\">"); at != std::string::npos;
+       at = dom.find("<p class=\"attributed\">", at + 1)) {
+    ++views;
+  }
+  for (auto at = dom.find("<span class=\"word\""); at != std::string::npos;
+       at = dom.find("<span class=\"word\"", at + 1)) {
+    ++words;
+  }
+  EXPECT_EQ(views, 2u * 3u * 3u);
+  EXPECT_GT(words, views * 5);
+  EXPECT_THAT(dom, HasSubstr("electra-seed-3: dev essay"));
+  EXPECT_THAT(dom, HasSubstr("emotion:"));
+  // In every view the word with the largest |attribution| has the full shade.
+  EXPECT_THAT(dom, HasSubstr(", 0.600)\""));
+}
+
 TEST_F(ReportRenderTest, TheScreenshotShowsBarsAndHeatMapCells) {
   const auto shot = temp_->path() / "report.png";
   const auto result = chromium("--screenshot=" + shell_quote(shot.string()) + " --window-size=" +
