@@ -304,6 +304,14 @@ void add_stacked_rows(const StackedSystemsResult& stacked, QuickstartResult& res
         row.status = system.submitted ? "built, submitted" : "built";
     }
   }
+  // A stack that replaced a track's submission un-submits the system it replaced in the table too.
+  for (auto& row : result.table) {
+    for (const auto& system : result.pipeline.systems) {
+      if (system.name != row.name || system.submitted) continue;
+      const auto at = row.status.find(", submitted");
+      if (at != std::string::npos) row.status.erase(at, std::string(", submitted").size());
+    }
+  }
   for (auto row : stacked.rows) {
     if (row.name.find("-stack") == std::string::npos) continue;
     if (std::find(stacked.submitted.begin(), stacked.submitted.end(), row.name) !=
