@@ -1,8 +1,8 @@
 #pragma once
 
-// A best/ model folder (as `emotune train` writes it) at ELECTRA-base shape with random
-// weights: 12 layers, hidden 768, 12 heads, FFN 3072, the fixture ELECTRA vocabulary and
-// tokenizer, heads for empathy, distress and emotion. For speed measurements only.
+// A best/ model folder (as `emotune train` writes it) with random weights, by default at
+// ELECTRA-base shape (12 layers, hidden 768, 12 heads, FFN 3072), with the fixture ELECTRA
+// vocabulary and tokenizer, heads for empathy, distress and emotion. For speed measurements only.
 
 #include <algorithm>
 #include <chrono>
@@ -24,17 +24,29 @@
 
 namespace emotune::bench {
 
+// The encoder dimensions a bench model folder gets (the rest of the fixture ELECTRA config).
+struct ModelShape {
+  int hidden = 768;
+  int layers = 12;
+  int heads = 12;
+  int ffn = 3072;
+};
+inline constexpr ModelShape kBaseShape{};  // ELECTRA-base
+// The quick start's encoder (electra preset "tiny").
+inline constexpr ModelShape kTinyShape{.hidden = 128, .layers = 4, .heads = 2, .ffn = 512};
+
 inline std::filesystem::path make_base_model(const std::filesystem::path& folder,
                                              const std::filesystem::path& fixtures,
-                                             std::size_t max_length) {
+                                             std::size_t max_length,
+                                             const ModelShape& shape = kBaseShape) {
   using nlohmann::json;
   std::filesystem::create_directories(folder);
   auto config = json::parse(std::ifstream(fixtures / "electra" / "config.json"));
-  config["hidden_size"] = 768;
-  config["embedding_size"] = 768;
-  config["num_hidden_layers"] = 12;
-  config["num_attention_heads"] = 12;
-  config["intermediate_size"] = 3072;
+  config["hidden_size"] = shape.hidden;
+  config["embedding_size"] = shape.hidden;
+  config["num_hidden_layers"] = shape.layers;
+  config["num_attention_heads"] = shape.heads;
+  config["intermediate_size"] = shape.ffn;
   train::write_json(folder / "config.json", config);
   train::copy_tokenizer_files(fixtures / "electra", folder);
   torch::manual_seed(1);

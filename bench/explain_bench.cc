@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cmath>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,35 +24,6 @@
 
 namespace fs = std::filesystem;
 using namespace emotune;
-
-namespace {
-
-// The quick start's shape (electra preset "tiny"), otherwise as bench::make_base_model.
-fs::path make_tiny_model(const fs::path& folder, std::size_t max_length) {
-  using nlohmann::json;
-  fs::create_directories(folder);
-  auto config = json::parse(std::ifstream(bench::fixtures_dir() / "electra" / "config.json"));
-  config["hidden_size"] = 128;
-  config["embedding_size"] = 128;
-  config["num_hidden_layers"] = 4;
-  config["num_attention_heads"] = 2;
-  config["intermediate_size"] = 512;
-  train::write_json(folder / "config.json", config);
-  train::copy_tokenizer_files(bench::fixtures_dir() / "electra", folder);
-  torch::manual_seed(1);
-  const std::vector<model::Task> tasks = {model::Task::empathy, model::Task::distress,
-                                          model::Task::emotion};
-  model::TaskModel task_model(model::create_encoder(folder / "config.json"), tasks, 0.0);
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
-  model::save_tensors(folder / "model.safetensors", tensors);
-  train::write_json(folder / "emotune.json", json{{"model_type", "electra"},
-                                                  {"tasks", {"empathy", "distress", "emotion"}},
-                                                  {"max_length", max_length}});
-  return folder;
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   std::string shape = "tiny";
@@ -87,11 +59,8 @@ int main(int argc, char** argv) {
   constexpr std::size_t kMaxLength = 128;
   runtime::configure_threads(threads);
   const auto folder = fs::temp_directory_path() / fmt::format("emotune-explain-{}", ::getpid());
-  if (shape == "tiny") {
-    make_tiny_model(folder, kMaxLength);
-  } else {
-    bench::make_base_model(folder, bench::fixtures_dir(), kMaxLength);
-  }
+  bench::make_base_model(folder, bench::fixtures_dir(), kMaxLength,
+                         shape == "tiny" ? bench::kTinyShape : bench::kBaseShape);
   serve::RunExplainer explainer(folder, {threads, "cpu"});
   const auto& texts = bench::wassa_train_essays();
   fmt::print("explain: {} shape (random weights), {} WASSA train essays, max_length {}, {} steps "
@@ -106,7 +75,7 @@ int main(int argc, char** argv) {
     for (int round = 0; round < rounds; ++round) {
       const auto started = std::chrono::steady_clock::now();
       for (std::size_t i = 0; i < essay_count && i < texts.size(); ++i) {
-        const auto explanation = explainer.explain({texts[i]}, options);
+        const auto explanation = explainer.explain({texts[i], std::nullopt}, options);
         for (const auto& output : explanation.outputs) {
           worst_gap = std::max(worst_gap, std::abs(output.completeness_gap));
         }

@@ -126,7 +126,7 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
       command
           .add_option("--precision", options->precision,
                       "Encoder arithmetic: fp32 (reference numerics), int8 (dynamically quantized "
-                      "Linear layers, CPU only; 7-bit activations on CPUs without VNNI) or bf16 "
+                      "Linear layers, CPU only; 7-bit weights on CPUs without VNNI) or bf16 "
                       "(bfloat16; CPUs with AVX512_BF16 or AMX, refused on others, and GPUs; can "
                       "cost accuracy). `emotune doctor` says what each does on this CPU. Check a "
                       "reduced precision on dev first: docs/performance.md")

@@ -217,8 +217,8 @@ std::string int8_summary(const ReducedPrecisionSupport& s) {
   if (s.int8_dot_product)
     return fmt::format("VNNI int8 dot products ({}): weights and activations keep 8 bits", where(s));
   return fmt::format(
-      "no int8 dot products (AVX512_VNNI or AVX_VNNI) in {}: activations are quantized to 7 "
-      "bits (0..127), so that the saturating 16-bit multiply-add int8 products use here cannot "
+      "no int8 dot products (AVX512_VNNI or AVX_VNNI) in {}: weights are quantized to 7 "
+      "bits (-63..63), so that the saturating 16-bit multiply-add int8 products use here cannot "
       "overflow",
       where(s));
 }

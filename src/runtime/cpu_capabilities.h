@@ -8,8 +8,9 @@
 // (vpmaddubsw), which adds two products into a saturating 16-bit lane: 255·127·2 overflows it,
 // so 8-bit activations and weights give wrong answers (measured: 4× the int8 error of a VNNI
 // CPU). With 7-bit weights (-63..63) it cannot overflow (255·63·2 = 32130 < 32767), nor with
-// 7-bit activations (127·127·2); emotune gives up the activations' bit, as FBGEMM does
-// (model/inference_encoder.h says why). Without native bf16,
+// 7-bit activations (127·127·2); emotune gives up the weights' bit, which cost a trained model
+// less dev accuracy than FBGEMM's choice of the activations' (model/inference_encoder.h).
+// Without native bf16,
 // libtorch emulates bf16 products, slower than fp32 and outside the tolerance bf16 holds on
 // AVX512_BF16 CPUs, so bf16 is refused there.
 

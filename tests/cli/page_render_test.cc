@@ -11,7 +11,6 @@
 #include <netinet/in.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
-#include <png.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/socket.h>
@@ -30,6 +29,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "cli/headless_browser.h"
 #include "common/test_paths.h"
 
 extern char** environ;
@@ -38,6 +38,8 @@ namespace emotune {
 namespace {
 
 namespace fs = std::filesystem;
+using testing::find_chromium;
+using testing::read_png;
 using testing::run_cli;
 using testing::run_command;
 using testing::shell_quote;
@@ -49,13 +51,6 @@ constexpr const char* kEssay =
 constexpr std::size_t kEssayWords = 21;
 constexpr int kWidth = 1200;
 constexpr int kHeight = 1800;
-
-std::string find_chromium() {
-  if (const char* named = std::getenv("EMOTUNE_CHROMIUM"); named && *named) return named;
-  const auto found = run_command("(command -v chromium || command -v chromium-browser)");
-  if (found.exit_code != 0 || found.out.empty()) return "";
-  return found.out.substr(0, found.out.find('\n'));
-}
 
 std::string url_encode(const std::string& text) {
   std::string out;
@@ -87,31 +82,6 @@ int free_port() {
   }
   ::close(fd);
   return ntohs(address.sin_port);
-}
-
-struct Image {
-  int width = 0;
-  int height = 0;
-  std::vector<unsigned char> rgb;
-};
-
-Image read_png(const fs::path& file) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&image, file.c_str())) {
-    ADD_FAILURE() << file << ": " << image.message;
-    return {};
-  }
-  image.format = PNG_FORMAT_RGB;
-  Image out;
-  out.width = static_cast<int>(image.width);
-  out.height = static_cast<int>(image.height);
-  out.rgb.resize(PNG_IMAGE_SIZE(image));
-  if (!png_image_finish_read(&image, nullptr, out.rgb.data(), 0, nullptr)) {
-    ADD_FAILURE() << file << ": " << image.message;
-    return {};
-  }
-  return out;
 }
 
 // Whether (r, g, b) is white blended with `colour` at an opacity in [0.04, 0.62], the range
@@ -193,16 +163,10 @@ class PageRenderTest : public ::testing::Test {
   // Chromium (throw-away profile and HOME) on the page with the essay, analysed on load.
   // Virtual time runs until the page's requests are answered and rendered.
   static testing::CommandResult chromium(const std::string& arguments) {
-    const auto profile = temp_->path() / "chromium-profile";
-    fs::create_directories(profile / "home");
     const std::string url = "http://127.0.0.1:" + std::to_string(port_) +
                             "/?analyse=1&essay=" + url_encode(kEssay);
-    return run_command("HOME=" + shell_quote((profile / "home").string()) + " timeout 120 " +
-                       shell_quote(chromium_) +
-                       " --headless --no-sandbox --disable-gpu --hide-scrollbars"
-                       " --force-device-scale-factor=1 --no-first-run --virtual-time-budget=90000"
-                       " --user-data-dir=" + shell_quote(profile.string()) + " " + arguments +
-                       " " + shell_quote(url));
+    return testing::run_headless_chromium(chromium_, temp_->path() / "chromium-profile",
+                                          "--virtual-time-budget=90000 " + arguments, url, 120);
   }
 
   static std::string chromium_;

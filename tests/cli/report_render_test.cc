@@ -5,7 +5,6 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <png.h>
 
 #include <cstdlib>
 #include <filesystem>
@@ -13,6 +12,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "cli/headless_browser.h"
 #include "common/test_paths.h"
 
 namespace emotune {
@@ -20,45 +20,14 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using testing::find_chromium;
+using testing::read_png;
 using testing::run_cli;
 using testing::run_command;
 using testing::shell_quote;
 
 constexpr int kWidth = 1280;
 constexpr int kHeight = 3600;
-
-// The browser: $EMOTUNE_CHROMIUM, else `chromium` on PATH; empty when there is none.
-std::string find_chromium() {
-  if (const char* named = std::getenv("EMOTUNE_CHROMIUM"); named && *named) return named;
-  const auto found = run_command("(command -v chromium || command -v chromium-browser)");
-  if (found.exit_code != 0 || found.out.empty()) return "";
-  return found.out.substr(0, found.out.find('\n'));
-}
-
-struct Image {
-  int width = 0;
-  int height = 0;
-  std::vector<unsigned char> rgb;  // row-major, 3 bytes a pixel
-};
-
-Image read_png(const fs::path& file) {
-  png_image image{};
-  image.version = PNG_IMAGE_VERSION;
-  if (!png_image_begin_read_from_file(&image, file.c_str())) {
-    ADD_FAILURE() << file << ": " << image.message;
-    return {};
-  }
-  image.format = PNG_FORMAT_RGB;
-  Image out;
-  out.width = static_cast<int>(image.width);
-  out.height = static_cast<int>(image.height);
-  out.rgb.resize(PNG_IMAGE_SIZE(image));
-  if (!png_image_finish_read(&image, nullptr, out.rgb.data(), 0, nullptr)) {
-    ADD_FAILURE() << file << ": " << image.message;
-    return {};
-  }
-  return out;
-}
 
 class ReportRenderTest : public ::testing::Test {
  protected:
@@ -96,16 +65,10 @@ class ReportRenderTest : public ::testing::Test {
     ASSERT_TRUE(fs::exists(html_)) << "the report was not written";
   }
 
-  // Chromium with a throw-away profile and HOME, so it runs anywhere (root, CI, no X).
   static testing::CommandResult chromium(const std::string& arguments) {
-    const auto profile = temp_->path() / "chromium-profile";
-    fs::create_directories(profile / "home");
-    return run_command("HOME=" + shell_quote((profile / "home").string()) + " timeout 90 " +
-                       shell_quote(chromium_) +
-                       " --headless --no-sandbox --disable-gpu --hide-scrollbars"
-                       " --force-device-scale-factor=1 --no-first-run --user-data-dir=" +
-                       shell_quote(profile.string()) + " " + arguments + " " +
-                       shell_quote("file://" + fs::absolute(html_).string()));
+    return testing::run_headless_chromium(chromium_, temp_->path() / "chromium-profile",
+                                          arguments, "file://" + fs::absolute(html_).string(),
+                                          90);
   }
 
   static std::string chromium_;

@@ -6,7 +6,7 @@
 //   bf16  0.1 absolute on hidden values of magnitude ~1 (bfloat16 keeps 8 bits: ~0.4% a step)
 //   int8  0.1 absolute (dynamic per-tensor input quantization, per-channel weights)
 // Reduced precisions must also really differ from fp32 (the test would pass vacuously else).
-// The bounds are the same on every CPU: int8 quantizes its activations to 7 bits where the CPU
+// The bounds are the same on every CPU: int8 quantizes its weights to 7 bits where the CPU
 // has no VNNI (runtime/cpu_capabilities.h), and bf16 is refused, so skipped here with the
 // reason, where the CPU has no native bf16. CTest runs these again under ONEDNN_MAX_CPU_ISA=AVX2
 // (the `model_avx2` entry), so both kinds of CPU are covered on either.

@@ -304,7 +304,11 @@ TEST(ServeCommand, SigtermFinishesTheRequestInFlightThenExitsZero) {
 }
 
 // Reduced precisions (on both kernels where they exist) stay close to the reference fp32
-// answers on a real fixture encoder, and really compute in another precision. The bound is the
+// answers on a real fixture encoder, and really compute in another precision. The bound, 0.1,
+// is the encoders' reduced-precision bound on the first-token vector the heads read
+// (tests/model/inference_encoder_golden_test.cc); saturating int8 products, the bug this
+// guards against, are caught there (0.37 against 0.1) and by Int8Kernels. Measured here: int8
+// 0.020 with VNNI, 0.048 capped to AVX2 (7-bit weights). The bound is the
 // same on every CPU: int8 quantizes to 7 bits where the CPU has no VNNI, and bf16 is refused
 // (skipped here, with the reason) where it has no native bf16. CTest runs these again under
 // ONEDNN_MAX_CPU_ISA=AVX2 (`serve_avx2`), so both kinds of CPU are covered on either.
@@ -333,7 +337,7 @@ void expect_close_to_fp32(serve::Kernels kernels, serve::Precision precision) {
   const auto name = serve::kernels_name(kernels) + " " + serve::precision_name(precision);
   std::printf("%s: max |difference| to reference fp32 %.4f (%s)\n", name.c_str(), worst,
               predictor.info().version.c_str());
-  EXPECT_LT(worst, 0.05) << name;
+  EXPECT_LT(worst, 0.1) << name;
   EXPECT_GT(worst, 0.0) << name << ": it really ran in another precision";
   EXPECT_NE(predictor.info().version.find(serve::precision_name(precision)), std::string::npos);
 }
