@@ -16,6 +16,7 @@
 #include "common/test_paths.h"
 #include "data/person.h"
 #include "data/wassa.h"
+#include "eval/submission.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
@@ -405,34 +406,56 @@ TEST_F(PersonRunTest, ExplainHoldsThePersonVectorFixed) {
   EXPECT_THROW(explainer.explain(bare, options), Error);
 }
 
-// predict --split dev|test, ensemble and report take the person run like any other.
-TEST_F(PersonRunTest, PredictEnsembleAndReportCommands) {
+// predict --split test, ensemble (dev), report and explain take the person run like any other
+// (the test split's person columns come from the 2021 file merged into the 2022 rows).
+TEST_F(PersonRunTest, PredictEnsembleReportAndExplainCommands) {
   const auto data = " --data " + shell_quote(testing::data_dir().string());
-  for (const char* split : {"dev", "test"}) {
-    const auto out = dir(std::string("pred-") + split);
-    const auto result = testing::run_cli("--threads 2 predict " + shell_quote(run().string()) +
-                                         data + " --split " + split + " --out " +
-                                         shell_quote(out.string()));
-    ASSERT_EQ(result.exit_code, 0) << result.err;
-    EXPECT_TRUE(fs::exists(out / "predictions.tsv")) << split;
-  }
-  // A second member: the same run under another name.
-  fs::copy(run(), dir("person-run-2"), fs::copy_options::recursive);
-  const auto ensemble = dir("ens");
-  auto result = testing::run_cli("--threads 2 ensemble " + shell_quote(run().string()) + " " +
-                                 shell_quote(dir("person-run-2").string()) + data +
-                                 " --split dev --out " + shell_quote(ensemble.string()));
+  auto result = testing::run_cli("--threads 2 predict " + shell_quote(run().string()) + data +
+                                 " --split test --out " + shell_quote(dir("pred-test").string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  // The ensemble folder serves essays through its members: it needs person values too.
-  serve::RunPredictorOptions options;
-  const auto predictor = serve::load_predictor(ensemble, options);
-  EXPECT_TRUE(predictor->info().needs_person());
-  EXPECT_EQ(predictor->predict(dev_essays(2)).size(), 2u);
+  EXPECT_EQ(eval::read_predictions(dir("pred-test") / "predictions.tsv").size(),
+            data::load_wassa(testing::data_dir(), data::Split::test).rows.size());
 
+  // The report explains dev essays of the run (person vectors from the dev files).
   result = testing::run_cli("--threads 2 report " + shell_quote(run().string()) + data +
                             " --out " + shell_quote(dir("report/report.html").string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
-  EXPECT_NE(read_file(dir("report/report.html")).find("person-run"), std::string::npos);
+  const auto page = read_file(dir("report/report.html"));
+  EXPECT_NE(page.find("person-run"), std::string::npos);
+  EXPECT_NE(page.find("dev essay"), std::string::npos);
+
+  // A second member: the same run (with the dev predictions the report cached) under another
+  // name.
+  fs::copy(run(), dir("person-run-2"), fs::copy_options::recursive);
+  const auto ensemble = dir("ens");
+  result = testing::run_cli("--threads 2 ensemble " + shell_quote(run().string()) + " " +
+                            shell_quote(dir("person-run-2").string()) + data +
+                            " --split dev --out " + shell_quote(ensemble.string()));
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  // The ensemble folder serves essays through its members: it needs person values too.
+  const auto predictor = serve::load_predictor(ensemble, serve::RunPredictorOptions{});
+  EXPECT_TRUE(predictor->info().needs_person());
+  EXPECT_EQ(predictor->predict(dev_essays(2)).size(), 2u);
+
+  // explain --input with a "person" object per essay; without one, a clear error.
+  const std::string person =
+      R"("person": {"gender": 2, "education": 6, "race": 1, "age": 30, "income": 40000, )"
+      R"("personality_conscientiousness": 5, "personality_openess": 5, )"
+      R"("personality_extraversion": 3, "personality_agreeableness": 6, )"
+      R"("personality_stability": 4, "iri_perspective_taking": 3.5, )"
+      R"("iri_personal_distress": 4.5, "iri_fantasy": 3, "iri_empathatic_concern": 4})";
+  write_file_atomic(dir("essays.jsonl"),
+                    R"({"id": "p1", "essay": "So sad to read this.", )" + person + "}\n");
+  result = testing::run_cli("--threads 2 explain " + shell_quote(run().string()) + " --input " +
+                            shell_quote(dir("essays.jsonl").string()) +
+                            " --outputs distress --steps 8");
+  ASSERT_EQ(result.exit_code, 0) << result.err;
+  EXPECT_EQ(json::parse(result.out)["id"], "p1");
+  write_file_atomic(dir("bare.jsonl"), R"({"id": "p2", "essay": "So sad."})" "\n");
+  result = testing::run_cli("--threads 2 explain " + shell_quote(run().string()) + " --input " +
+                            shell_quote(dir("bare.jsonl").string()) + " --steps 8");
+  EXPECT_EQ(result.exit_code, 1);
+  EXPECT_NE(result.err.find(R"(key "person" is missing)"), std::string::npos) << result.err;
 }
 
 // Every encoder family takes the person input: a best/ folder written by hand (fixture encoder,
