@@ -321,7 +321,7 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
   auto shared = std::make_shared<serve::RunPredictor>(run());
   serve::ServerOptions options;
   options.batching.max_wait = std::chrono::milliseconds(1);
-  serve::Server server(shared, options);
+  serve::Server server(shared, options, std::make_shared<serve::RunExplainer>(run()));
   const int port = server.bind("127.0.0.1", 0);
   std::thread running([&] { server.run(); });
   httplib::Client client("127.0.0.1", port);
@@ -351,6 +351,13 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
       "/v1/predict", json{{"essays", {{{"text", "So sad."}, {"person", person}}}}}.dump(),
       "application/json");
   const auto info = client.Get("/v1/model");
+  const auto explain_without =
+      client.Post("/v1/explain", R"({"essay": {"text": "So sad."}, "steps": 4})",
+                  "application/json");
+  const auto explain_with = client.Post(
+      "/v1/explain",
+      json{{"essay", {{"text", "So sad."}, {"person", person}}}, {"steps", 4}}.dump(),
+      "application/json");
   server.stop();
   running.join();
   ASSERT_TRUE(without && partial && complete && info);
@@ -362,6 +369,11 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
       << partial->body;
   EXPECT_EQ(complete->status, 200) << complete->body;
   EXPECT_EQ(json::parse(info->body)["inputs"], json::array({"text", "person"}));
+  ASSERT_TRUE(explain_without && explain_with);
+  EXPECT_EQ(explain_without->status, 400) << explain_without->body;
+  EXPECT_NE(explain_without->body.find(R"(key \"person\" is missing)"), std::string::npos)
+      << explain_without->body;
+  EXPECT_EQ(explain_with->status, 200) << explain_with->body;
 }
 
 // (4) The fast kernels (person vector beside their first-token output) agree with the
