@@ -132,7 +132,8 @@ torch::Tensor person_matrix(const data::PersonEncoder& encoder,
     }
     const auto vector = encoder.encode(*essay.person, where);
     for (std::int64_t c = 0; c < width; ++c)
-      values[static_cast<std::int64_t>(r)][c] = static_cast<float>(vector[static_cast<std::size_t>(c)]);
+      values[static_cast<std::int64_t>(r)][c] =
+          static_cast<float>(vector[static_cast<std::size_t>(c)]);
   }
   return out;
 }
@@ -321,8 +322,9 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
     }
     torch::Tensor person;
     if (state_->person) {
-      const std::vector<std::size_t> rows_of_batch(order.begin() + static_cast<std::ptrdiff_t>(start),
-                                                   order.begin() + static_cast<std::ptrdiff_t>(end));
+      const std::vector<std::size_t> rows_of_batch(
+          order.begin() + static_cast<std::ptrdiff_t>(start),
+          order.begin() + static_cast<std::ptrdiff_t>(end));
       person = person_matrix(*state_->person, essays, rows_of_batch).to(device);
     }
     for (const auto& [task, output] : task_model.head_outputs(first, person)) {

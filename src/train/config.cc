@@ -181,7 +181,9 @@ const std::vector<KeyHandler>& handlers() {
                  [](TrainConfig& c, const toml::node& n, const Origin& o) {
                    c.inputs = as_list(n, o, as_string);
                  },
-                 [](const TrainConfig& c, toml::table& t) { put(t, "inputs", to_array(c.inputs)); }},
+                 [](const TrainConfig& c, toml::table& t) {
+                   put(t, "inputs", to_array(c.inputs));
+                 }},
       loss_weight_key(model::Task::empathy),
       loss_weight_key(model::Task::distress),
       loss_weight_key(model::Task::emotion),

@@ -126,8 +126,9 @@ std::string perturbed(const std::string& line, std::size_t first) {
 fs::path changed_data(const fs::path& root) {
   const auto w = root / "wassa2021";
   fs::create_directories(w);
-  for (const auto name : {data::kWassaTrainFile, data::kWassaDevFeaturesFile,
-                          data::kWassaDevGoldFile, data::kWassaTestFile, data::kWassaTestFile2021}) {
+  for (const auto name :
+       {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile,
+        data::kWassaTestFile, data::kWassaTestFile2021}) {
     fs::create_symlink(testing::data_dir() / "wassa2021" / name, w / name);
   }
   auto gold = lines_of(w / data::kWassaDevGoldFile);
@@ -269,7 +270,8 @@ TEST_F(PersonRunTest, TrainSplitWithoutPersonColumnsIsAnErrorNamingFileAndLine) 
     std::size_t column = 0;
     for (std::size_t from = 0;; ++column) {
       const auto tab = line.find('\t', from);
-      const auto field = line.substr(from, tab == std::string::npos ? std::string::npos : tab - from);
+      const auto field =
+          line.substr(from, tab == std::string::npos ? std::string::npos : tab - from);
       if (column < 14) kept += (column ? "\t" : "") + field;  // up to income
       if (tab == std::string::npos) break;
       from = tab + 1;

@@ -138,7 +138,8 @@ TEST(Batcher, CollatePadsToTheLongestAndGathersTargets) {
   for (auto& example : examples) example.person = {1.0f, 2.0f};
   examples[1].person = {3.0f, 4.0f};
   const auto with_person = collate({1, 0}, encoded, examples, {Task::distress}, 0);
-  EXPECT_TRUE(torch::equal(with_person.person, torch::tensor({3.0f, 4.0f, 1.0f, 2.0f}).view({2, 2})));
+  EXPECT_TRUE(
+      torch::equal(with_person.person, torch::tensor({3.0f, 4.0f, 1.0f, 2.0f}).view({2, 2})));
   EXPECT_FALSE(batch.person.defined());
   examples[0].person.clear();
   EXPECT_THROW(collate({1, 0}, encoded, examples, {Task::distress}, 0), Error);
