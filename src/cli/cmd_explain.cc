@@ -57,7 +57,7 @@ void run_explain(const ExplainCliOptions& options, const GlobalOptions& globals)
   std::ostream& out = file.is_open() ? static_cast<std::ostream&>(file) : std::cout;
   double worst_gap = 0;
   for (const auto& essay : essays) {
-    const auto explanation = explainer.explain({essay.text}, explain_options);
+    const auto explanation = explainer.explain({essay.text, essay.person}, explain_options);
     for (const auto& output : explanation.outputs) {
       worst_gap = std::max(worst_gap, std::abs(output.completeness_gap));
     }

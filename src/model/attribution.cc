@@ -240,6 +240,15 @@ std::vector<OutputAttribution> attribute_tokens(TaskModelImpl& model,
     baseline_words = torch::where(moved, blank, input_words);
   }
 
+  torch::Tensor person;
+  if (!request.person.empty()) {
+    person = torch::tensor(request.person, torch::kFloat64).to(device).unsqueeze(0);
+  }
+  if (static_cast<std::int64_t>(request.person.size()) != model.person_dimension()) {
+    throw Error(fmt::format("token attributions: the model reads {} person values, {} given",
+                            model.person_dimension(), request.person.size()));
+  }
+
   const auto outputs = request.outputs;
   const OutputsOfEmbeddings f = [&](const torch::Tensor& words) {
     const auto points = words.size(0);
@@ -247,7 +256,8 @@ std::vector<OutputAttribution> attribute_tokens(TaskModelImpl& model,
     const auto mask = torch::ones_like(batch_ids);
     const auto types = torch::zeros_like(batch_ids);
     const auto hidden = forward_word_embeddings(encoder, words, batch_ids, mask, types);
-    const auto heads = model.head_outputs(hidden.select(1, 0));
+    const auto heads = model.head_outputs(
+        hidden.select(1, 0), person.defined() ? person.expand({points, person.size(1)}) : person);
     torch::Tensor probabilities;
     std::vector<torch::Tensor> columns;
     for (const auto& output : outputs) {

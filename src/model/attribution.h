@@ -114,6 +114,10 @@ struct TokenAttributionRequest {
   std::int64_t pad_id = 0;  // for IgBaseline::pad
   std::vector<ModelOutput> outputs;
   IntegratedGradientsOptions options;
+  // The model's person vector (TaskModelImpl::person_dimension() values) when it reads one:
+  // held at its real value along the whole path, so it gets no attribution and the
+  // completeness gap compares F(text, person) with F(baseline text, person). Empty otherwise.
+  std::vector<double> person;
 };
 
 struct OutputAttribution {

@@ -45,17 +45,19 @@ std::int64_t task_output_size(Task task) {
 }
 
 TaskModelImpl::TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks,
-                             double head_dropout)
-    : encoder_(std::move(encoder)), tasks_(std::move(tasks)) {
+                             double head_dropout, std::int64_t person_dimension)
+    : encoder_(std::move(encoder)), tasks_(std::move(tasks)), person_dimension_(person_dimension) {
   if (!encoder_) throw Error("task model: no encoder given");
   if (tasks_.empty()) throw Error("task model: no task given");
+  if (person_dimension_ < 0) throw Error("task model: negative person dimension");
   register_module("encoder", encoder_);
   dropout_ = register_module("dropout", torch::nn::Dropout(head_dropout));
   auto heads = std::make_shared<torch::nn::Module>();
   for (const Task task : tasks_) {
     if (heads_.count(task))
       throw Error(fmt::format("task model: task {} given twice", task_name(task)));
-    auto linear = torch::nn::Linear(encoder_->hidden_size(), task_output_size(task));
+    auto linear =
+        torch::nn::Linear(encoder_->hidden_size() + person_dimension_, task_output_size(task));
     heads->register_module(task_name(task), linear);
     heads_.emplace(task, linear);
   }
@@ -70,15 +72,32 @@ torch::nn::Linear& TaskModelImpl::head(Task task) {
 
 TaskOutputs TaskModelImpl::forward(const torch::Tensor& input_ids,
                                    const torch::Tensor& attention_mask,
-                                   const torch::Tensor& token_type_ids) {
+                                   const torch::Tensor& token_type_ids,
+                                   const torch::Tensor& person) {
   const auto hidden = encoder_->forward(input_ids, attention_mask, token_type_ids);
-  return head_outputs(dropout_->forward(hidden.select(1, 0)));
+  return head_outputs(dropout_->forward(hidden.select(1, 0)), person);
 }
 
-TaskOutputs TaskModelImpl::head_outputs(const torch::Tensor& first_token) {
+TaskOutputs TaskModelImpl::head_outputs(const torch::Tensor& first_token,
+                                        const torch::Tensor& person) {
+  torch::Tensor input = first_token;
+  if (person_dimension_ > 0) {
+    if (!person.defined()) {
+      throw Error("task model: this model reads a person vector beside the text, none given");
+    }
+    if (person.dim() != 2 || person.size(0) != first_token.size(0) ||
+        person.size(1) != person_dimension_) {
+      throw Error(fmt::format("task model: person input has shape {}, expected [{}, {}]",
+                              shape_string(person), first_token.size(0), person_dimension_));
+    }
+    input = torch::cat({first_token, person.to(first_token.device(), first_token.scalar_type())},
+                       1);
+  } else if (person.defined()) {
+    throw Error("task model: a person vector was given to a model that reads text only");
+  }
   TaskOutputs outputs;
   for (const Task task : tasks_) {
-    auto output = heads_.at(task)->forward(first_token);
+    auto output = heads_.at(task)->forward(input);
     outputs.emplace(task, is_regression(task) ? output.squeeze(-1) : output);
   }
   return outputs;

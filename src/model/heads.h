@@ -41,20 +41,31 @@ using TaskTargets = std::map<Task, torch::Tensor>;
 // An encoder plus one linear head per task, all reading the final hidden state of the first
 // token ([CLS] / <s>) with no pooler and no activation, as the WASSA@IITK system does.
 // Parameters are registered as "encoder.<HF base-model name>" and "heads.<task>.{weight,bias}".
+//
+// With person_dimension > 0 the model has a second input: one vector of that many values per
+// essay (the writer's person features, data::PersonEncoder), concatenated after the
+// first-token vector, so every head reads [first token (hidden) | person (person_dimension)]
+// and its weight is [outputs, hidden + person_dimension]. No hidden layer; head dropout applies
+// to the first-token part only.
 class TaskModelImpl : public torch::nn::Module {
  public:
   // head_dropout: probability of the dropout applied to the first-token vector before the
   // heads (active in train mode only).
-  TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks, double head_dropout);
+  TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks, double head_dropout,
+                std::int64_t person_dimension = 0);
 
+  // `person`: float [batch, person_dimension] when the model has that input, else undefined.
   TaskOutputs forward(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
-                      const torch::Tensor& token_type_ids);
+                      const torch::Tensor& token_type_ids, const torch::Tensor& person = {});
 
   // The heads alone, on first-token vectors [batch, hidden] an encoder computed elsewhere (the
-  // inference kernels); no dropout.
-  TaskOutputs head_outputs(const torch::Tensor& first_token);
+  // inference kernels); no dropout. `person` as in forward(). An Error when the person input
+  // is missing, given to a model without one, or of the wrong shape.
+  TaskOutputs head_outputs(const torch::Tensor& first_token, const torch::Tensor& person = {});
 
   const std::vector<Task>& tasks() const { return tasks_; }
+  // Width of the person input (0: the model reads text only).
+  std::int64_t person_dimension() const { return person_dimension_; }
   Encoder& encoder() { return *encoder_; }
   const std::shared_ptr<Encoder>& encoder_ptr() const { return encoder_; }
   torch::nn::Linear& head(Task task);
@@ -72,6 +83,7 @@ class TaskModelImpl : public torch::nn::Module {
  private:
   std::shared_ptr<Encoder> encoder_;
   std::vector<Task> tasks_;
+  std::int64_t person_dimension_ = 0;
   std::map<Task, torch::nn::Linear> heads_;
   torch::nn::Dropout dropout_{nullptr};
 };

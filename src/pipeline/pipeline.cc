@@ -11,6 +11,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "data/person.h"
 #include "eval/metrics.h"
 #include "io/tsv.h"
 #include "serve/prediction_run.h"
@@ -231,7 +232,7 @@ std::vector<double> single_task_values(const fs::path& folder, model::Task task,
                data::split_name(split.split), model::task_name(task), model_folder.string());
   serve::RunPredictor predictor(model_folder, options);
   std::vector<serve::EssayInput> inputs;
-  for (const auto& row : split.rows) inputs.push_back({row.text});
+  for (const auto& row : split.rows) inputs.push_back({row.text, data::person_values(row)});
   const auto outputs = predictor.predict(inputs);
   std::string text = "id\t" + model::task_name(task) + "\n";
   std::vector<double> values;

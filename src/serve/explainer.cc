@@ -27,6 +27,7 @@ struct RunExplainer::State {
   model::TaskModel task_model{nullptr};
   std::vector<model::Task> tasks;
   std::vector<model::ModelOutput> outputs;
+  std::optional<data::PersonEncoder> person;  // set when the model reads person features
 };
 
 namespace {
@@ -79,7 +80,10 @@ RunExplainer::RunExplainer(const fs::path& dir, const RunExplainerOptions& optio
     return item.first.rfind(pooler_prefix, 0) == 0;
   });
   if (encoder->has_pooler() && !saved_pooler) encoder->remove_pooler();
-  state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0);
+  auto inputs = read_model_inputs(folder, manifest);
+  state_->info.inputs = inputs.names;
+  state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0, inputs.person_dimension());
+  state_->person = std::move(inputs.person);
   state_->task_model->import_tensors(tensors, weights_file.string());
   state_->task_model->eval();
   // Gradients flow to the word embeddings only; no weight gradient is ever needed.
@@ -135,6 +139,12 @@ Explanation RunExplainer::explain(const EssayInput& essay, const ExplainOptions&
   request.attributed.front() = request.attributed.back() = false;
   request.pad_id = special.pad;
   request.options = options.method;
+  torch::Tensor person;
+  if (state_->person) {
+    // Held at its real value along the path: the attributions stay over the text pieces.
+    person = person_matrix(*state_->person, {essay}, {0});
+    request.person.assign(person.data_ptr<float>(), person.data_ptr<float>() + person.numel());
+  }
 
   Explanation explanation;
   explanation.method = options.method;
@@ -148,7 +158,8 @@ Explanation RunExplainer::explain(const EssayInput& essay, const ExplainOptions&
     torch::NoGradGuard no_grad;
     const auto device = task_model.parameters().front().device();
     const auto ids = torch::tensor(request.input_ids, torch::kInt64).to(device).unsqueeze(0);
-    const auto heads = task_model.forward(ids, torch::ones_like(ids), torch::zeros_like(ids));
+    const auto heads = task_model.forward(ids, torch::ones_like(ids), torch::zeros_like(ids),
+                                          person.defined() ? person.to(device) : person);
     for (const auto& [task, value] : heads) {
       const auto values = value.to(torch::kCPU, torch::kFloat64).contiguous();
       if (task == model::Task::empathy) explanation.prediction.empathy = values.item<double>();

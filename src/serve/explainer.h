@@ -4,9 +4,11 @@
 // (model/attribution.h) of each output, per word piece and per word of the essay. Used by
 // `POST /v1/explain`, `emotune explain` and the report's attribution view.
 //
-// The attributions are over the essay's text tokens. A model with further inputs (e.g. a
-// person's features) would keep them at their real values along the path; the completeness
-// gap then compares output(text, other inputs) with output(baseline text, other inputs).
+// The attributions are over the essay's text tokens. A model that also reads the writer's
+// person features (inputs ["text", "person"]) needs EssayInput::person (an Error naming the
+// essay otherwise) and keeps that vector at its real value along the path: the person part
+// is not attributed, and the completeness gap compares output(text, person) with
+// output(baseline text, person).
 
 #include <cstddef>
 #include <filesystem>

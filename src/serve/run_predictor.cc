@@ -5,6 +5,7 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
@@ -71,9 +72,76 @@ fs::path resolve_model_folder(const fs::path& dir) {
       dir.string()));
 }
 
+ModelInputs read_model_inputs(const fs::path& folder, const json& manifest) {
+  const auto path = folder / "emotune.json";
+  ModelInputs inputs;
+  if (!manifest.contains("inputs")) return inputs;
+  const auto& list = manifest["inputs"];
+  if (!list.is_array() || list.empty() ||
+      !std::all_of(list.begin(), list.end(), [](const json& v) { return v.is_string(); })) {
+    throw Error(fmt::format("{}: key 'inputs': expected a non-empty array of strings",
+                            path.string()));
+  }
+  inputs.names = list.get<std::vector<std::string>>();
+  bool text = false, person = false;
+  for (const auto& name : inputs.names) {
+    if (name == "text") {
+      text = true;
+    } else if (name == "person") {
+      person = true;
+    } else {
+      throw Error(fmt::format("{}: key 'inputs': unknown input '{}' (expected text, person)",
+                              path.string(), name));
+    }
+  }
+  if (!text) throw Error(fmt::format("{}: key 'inputs': \"text\" is missing", path.string()));
+  if (!person) return inputs;
+  const auto file = folder / data::kPersonStandardizationFile;
+  if (!fs::is_regular_file(file)) {
+    throw Error(fmt::format("{}: the model reads person features, but {} (the train statistics "
+                            "they are standardized with) is missing",
+                            folder.string(), data::kPersonStandardizationFile));
+  }
+  inputs.person = data::PersonEncoder::load(file);
+  if (manifest.contains("person") && manifest["person"].is_object() &&
+      manifest["person"].contains("dimension")) {
+    const auto& dimension = manifest["person"]["dimension"];
+    if (!dimension.is_number_integer() ||
+        dimension.get<std::int64_t>() != inputs.person_dimension()) {
+      throw Error(fmt::format("{}: key 'person.dimension': {} does not match the person "
+                              "encoder's {} values",
+                              path.string(), dimension.dump(), inputs.person_dimension()));
+    }
+  }
+  return inputs;
+}
+
+torch::Tensor person_matrix(const data::PersonEncoder& encoder,
+                            const std::vector<EssayInput>& essays,
+                            const std::vector<std::size_t>& rows) {
+  const auto width = static_cast<std::int64_t>(encoder.dimension());
+  auto out = torch::empty({static_cast<std::int64_t>(rows.size()), width}, torch::kFloat32);
+  auto values = out.accessor<float, 2>();
+  for (std::size_t r = 0; r < rows.size(); ++r) {
+    const auto& essay = essays.at(rows[r]);
+    const auto where = fmt::format("essay {}", rows[r] + 1);
+    if (!essay.person) {
+      throw Error(fmt::format("{}: key \"person\" is missing; this model reads person features "
+                              "({})",
+                              where, fmt::join(data::kPersonColumns, ", ")));
+    }
+    const auto vector = encoder.encode(*essay.person, where);
+    for (std::int64_t c = 0; c < width; ++c)
+      values[static_cast<std::int64_t>(r)][c] =
+          static_cast<float>(vector[static_cast<std::size_t>(c)]);
+  }
+  return out;
+}
+
 struct RunPredictor::State {
   RunPredictorOptions options;
   ModelInfo info;
+  std::optional<data::PersonEncoder> person;  // set when the model reads person features
   std::unique_ptr<text::Tokenizer> tokenizer;
   model::TaskModel task_model{nullptr};
   std::vector<model::Task> tasks;
@@ -141,7 +209,11 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
     return item.first.rfind(pooler_prefix, 0) == 0;
   });
   if (encoder->has_pooler() && !saved_pooler) encoder->remove_pooler();
-  state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0);
+  auto inputs = read_model_inputs(folder, manifest);
+  state_->info.inputs = inputs.names;
+  state_->task_model =
+      model::TaskModel(encoder, state_->tasks, 0.0, inputs.person_dimension());
+  state_->person = std::move(inputs.person);
   state_->task_model->import_tensors(tensors, weights_file.string());
   state_->task_model->eval();
   state_->device = runtime::parse_device(options.device);
@@ -191,6 +263,12 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
   const auto special = tokenizer.special_ids();
   const std::size_t body_limit = state_->info.max_length - 2;
 
+  // Person values are checked before any work: a missing one fails the whole call.
+  if (state_->person) {
+    std::vector<std::size_t> all(essays.size());
+    std::iota(all.begin(), all.end(), 0);
+    (void)person_matrix(*state_->person, essays, all);
+  }
   std::vector<EssayPrediction> predictions(essays.size());
   std::vector<std::vector<std::int64_t>> ids(essays.size());
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -242,7 +320,14 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
                   .select(1, 0)
                   .to(torch::kFloat32);
     }
-    for (const auto& [task, output] : task_model.head_outputs(first)) {
+    torch::Tensor person;
+    if (state_->person) {
+      const std::vector<std::size_t> rows_of_batch(
+          order.begin() + static_cast<std::ptrdiff_t>(start),
+          order.begin() + static_cast<std::ptrdiff_t>(end));
+      person = person_matrix(*state_->person, essays, rows_of_batch).to(device);
+    }
+    for (const auto& [task, output] : task_model.head_outputs(first, person)) {
       const auto values = output.to(torch::kCPU, torch::kFloat64).contiguous();
       if (model::is_regression(task)) {
         const auto* data = values.data_ptr<double>();

@@ -2,9 +2,13 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include <nlohmann/json_fwd.hpp>
+
+#include "data/person.h"
 #include "model/inference_encoder.h"
 #include "serve/predictor.h"
 
@@ -41,11 +45,33 @@ struct RunPredictorOptions {
 // "best_model", else the only seed-*/best). An Error naming `dir` when none is found.
 std::filesystem::path resolve_model_folder(const std::filesystem::path& dir);
 
+// What a model folder's emotune.json says the model reads: "inputs" (absent: text only) and,
+// when they have "person", the train statistics stored beside it
+// (data::kPersonStandardizationFile; an Error naming the file when it is missing or its
+// dimension disagrees with emotune.json's "person.dimension").
+struct ModelInputs {
+  std::vector<std::string> names = {"text"};
+  std::optional<data::PersonEncoder> person;
+  std::int64_t person_dimension() const {
+    return person ? static_cast<std::int64_t>(person->dimension()) : 0;
+  }
+};
+ModelInputs read_model_inputs(const std::filesystem::path& folder, const nlohmann::json& manifest);
+
+// The person vectors of essays[rows[0]], essays[rows[1]], ...: float [rows.size(), dimension].
+// An Error naming the essay (1-based position) when one has no person values.
+torch::Tensor person_matrix(const data::PersonEncoder& encoder,
+                            const std::vector<EssayInput>& essays,
+                            const std::vector<std::size_t>& rows);
+
 // Predicts with a model saved by `emotune train` (a best/ snapshot, see train/trainer.cc's
 // write_best): the encoder rebuilt from config.json, encoder and heads loaded from
 // model.safetensors by the names in emotune.json, the checkpoint's own tokenizer.
 // Inference: essays tokenized, sorted by token count, run in batches of forward_batch padded
 // to the longest of the batch under torch::InferenceMode, answers returned in input order.
+// A model trained with inputs ["text", "person"] needs EssayInput::person on every essay: the
+// vector (standardized with the run's stored train statistics) goes to the heads beside the
+// first-token vector, with the fast kernels as with the reference ones.
 // `emotune predict` and `emotune serve` both predict through this class.
 class RunPredictor : public Predictor {
  public:

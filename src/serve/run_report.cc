@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "data/person.h"
 #include "data/wassa.h"
 #include "eval/report.h"
 #include "eval/svg.h"
@@ -86,7 +87,7 @@ eval::ReportSection attribution_section(const ReportRequest& request,
     options.method.steps = request.explain_steps;
     for (std::size_t i = 0; i < request.explain_essays && i < dev.rows.size(); ++i) {
       const auto& row = dev.rows[i];
-      const auto explanation = explainer.explain({row.text}, options);
+      const auto explanation = explainer.explain({row.text, data::person_values(row)}, options);
       std::string html = fmt::format("<h3>{}: dev essay {}{}</h3>\n", eval::xml_escape(member.name),
                                      eval::xml_escape(row.id),
                                      explanation.prediction.truncated ? " (truncated)" : "");

@@ -3,8 +3,10 @@
 #include <atomic>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <httplib.h>
 
+#include "data/person.h"
 #include "serve/web_assets.h"
 
 namespace emotune::serve {
@@ -75,6 +77,11 @@ ExplainRequest parse_explain_request(const std::string& body, const ServerOption
   }
   ExplainRequest request;
   request.essay = essays.essays.front();
+  if (explainer.info().needs_person() && !request.essay.person) {
+    throw Error(fmt::format(R"(essay: key "person" is missing; this model reads person )"
+                            R"(features: {{"person": {{{}}}}})",
+                            fmt::join(data::kPersonColumns, ", ")));
+  }
   request.id = essays.ids.front();
   request.options = parse_explain_options(document, explainer);
   return request;

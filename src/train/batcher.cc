@@ -115,6 +115,28 @@ Batch collate(const std::vector<std::size_t>& chosen, const std::vector<EncodedE
                             ? torch::tensor(labels, torch::kInt64)
                             : torch::tensor(values, torch::kFloat64).to(torch::kFloat32);
   }
+  const auto& first = examples[encoded[chosen.empty() ? 0 : chosen.front()].source_index];
+  if (!chosen.empty() && !first.person.empty()) {
+    const auto width = static_cast<std::int64_t>(first.person.size());
+    out.person = torch::empty({batch, width}, torch::kFloat32);
+    auto person = out.person.accessor<float, 2>();
+    for (std::int64_t row = 0; row < batch; ++row) {
+      const auto& example = examples[encoded[chosen[static_cast<std::size_t>(row)]].source_index];
+      if (static_cast<std::int64_t>(example.person.size()) != width) {
+        throw Error(fmt::format("example {} has {} person values, the batch has {}", example.id,
+                                example.person.size(), width));
+      }
+      for (std::int64_t col = 0; col < width; ++col)
+        person[row][col] = example.person[static_cast<std::size_t>(col)];
+    }
+  } else {
+    for (const auto i : chosen) {
+      const auto& example = examples[encoded[i].source_index];
+      if (!example.person.empty()) {
+        throw Error(fmt::format("example {} has person values, the batch has none", example.id));
+      }
+    }
+  }
   for (const auto i : chosen) out.rows.push_back(encoded[i].source_index);
   return out;
 }

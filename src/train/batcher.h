@@ -19,6 +19,9 @@ struct Example {
   std::optional<double> empathy;
   std::optional<double> distress;
   std::optional<int> emotion;  // index into model::emotion_labels()
+  // The writer's person vector (data::PersonEncoder::encode) when the run reads person
+  // features; empty otherwise.
+  std::vector<float> person;
 };
 
 // An example after tokenization ([CLS] … [SEP], truncated to max_length).
@@ -31,6 +34,8 @@ struct Batch {
   torch::Tensor input_ids;        // int64 [batch, longest]
   torch::Tensor attention_mask;   // int64 [batch, longest]
   torch::Tensor token_type_ids;   // int64 zeros [batch, longest]
+  torch::Tensor person;           // float [batch, person width]; undefined when the
+                                  // examples carry no person vector
   model::TaskTargets targets;     // per task: float [batch] or int64 [batch]
   std::vector<std::size_t> rows;  // source indices, in batch order
 };
@@ -50,7 +55,8 @@ std::vector<std::vector<std::size_t>> make_batches(const std::vector<std::size_t
                                                    std::uint64_t epoch);
 
 // Pads the chosen examples to the longest among them (pad_id right padding) and gathers the
-// targets of `tasks` from `examples` (an Error when an example lacks one, naming its id).
+// targets of `tasks` from `examples` (an Error when an example lacks one, naming its id), and
+// their person vectors when they have them (all or none; an Error naming the id otherwise).
 // pad_to > 0 pads to that length instead (for benchmarks).
 Batch collate(const std::vector<std::size_t>& chosen, const std::vector<EncodedExample>& encoded,
               const std::vector<Example>& examples, const std::vector<model::Task>& tasks,

@@ -177,6 +177,13 @@ const std::vector<KeyHandler>& handlers() {
                    for (const auto task : c.tasks) names.push_back(model::task_name(task));
                    put(t, "tasks", to_array(names));
                  }},
+      KeyHandler{"inputs", true,
+                 [](TrainConfig& c, const toml::node& n, const Origin& o) {
+                   c.inputs = as_list(n, o, as_string);
+                 },
+                 [](const TrainConfig& c, toml::table& t) {
+                   put(t, "inputs", to_array(c.inputs));
+                 }},
       loss_weight_key(model::Task::empathy),
       loss_weight_key(model::Task::distress),
       loss_weight_key(model::Task::emotion),
@@ -351,6 +358,21 @@ void validate(const TrainConfig& config) {
       }
     }
   }
+  for (std::size_t i = 0; i < config.inputs.size(); ++i) {
+    if (config.inputs[i] != "text" && config.inputs[i] != "person") {
+      throw fail("inputs", fmt::format("unknown input '{}' (expected text, person)",
+                                       config.inputs[i]));
+    }
+    for (std::size_t j = i + 1; j < config.inputs.size(); ++j) {
+      if (config.inputs[i] == config.inputs[j]) {
+        throw fail("inputs", fmt::format("{} is listed twice", config.inputs[i]));
+      }
+    }
+  }
+  if (std::find(config.inputs.begin(), config.inputs.end(), "text") == config.inputs.end()) {
+    throw fail("inputs", "\"text\" is needed (the encoder reads the essay): [\"text\"] or "
+                         "[\"text\", \"person\"]");
+  }
   for (const auto& [task, weight] : config.loss_weights) {
     if (!(weight >= 0.0)) {
       throw fail("loss_weights." + model::task_name(task), "must be >= 0");
@@ -451,6 +473,10 @@ std::filesystem::path TrainConfig::backbone_dir() const {
 std::string TrainConfig::resolved_selection_metric() const {
   if (selection_metric != "auto") return selection_metric;
   return std::any_of(tasks.begin(), tasks.end(), model::is_regression) ? "avg_pearson" : "macro_f1";
+}
+
+bool TrainConfig::reads_person() const {
+  return std::find(inputs.begin(), inputs.end(), "person") != inputs.end();
 }
 
 std::string to_toml(const TrainConfig& config) {

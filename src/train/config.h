@@ -20,6 +20,10 @@ struct TrainConfig {
   std::string backbone;     // HF checkpoint folder (config.json, model.safetensors, tokenizer)
   std::string data;         // data folder (wassa2021/, goemotions/); else --data / $EMOTUNE_DATA
   std::vector<model::Task> tasks{model::Task::empathy};
+  // What the model reads: "text" (always) and optionally "person", the writer's person
+  // features (data::PersonEncoder, standardized with train statistics) concatenated with the
+  // first-token vector before the heads (docs/person_features.md).
+  std::vector<std::string> inputs{"text"};
   model::LossWeights loss_weights;  // per task; 1 when absent
   std::int64_t max_length = 512;
   std::int64_t batch_size = 16;
@@ -57,6 +61,8 @@ struct TrainConfig {
   std::filesystem::path backbone_dir() const;
   // avg_pearson when any regression task is trained, else macro_f1 (for "auto").
   std::string resolved_selection_metric() const;
+  // Whether `inputs` has "person".
+  bool reads_person() const;
 };
 
 // The valid keys, in the order the resolved config is written.

@@ -13,7 +13,7 @@ namespace emotune::train {
 namespace {
 
 Example from_record(const data::WassaRecord& record) {
-  return Example{record.id, record.text, record.empathy, record.distress, record.emotion};
+  return Example{record.id, record.text, record.empathy, record.distress, record.emotion, {}};
 }
 
 }  // namespace
@@ -46,6 +46,22 @@ TrainingData load_training_data(const std::filesystem::path& data_dir, const Tra
   }
   for (const auto& record : train_rows) data.train.push_back(from_record(record));
 
+  // Person features: checked on every train and dev row (file, line and column of a missing or
+  // bad value), standardized with the statistics of the train rows kept above only.
+  std::vector<data::PersonValues> dev_person;
+  if (config.reads_person()) {
+    data::WassaSplit kept = train;
+    kept.rows = train_rows;
+    const auto train_person = data::split_person_values(kept);
+    dev_person = data::split_person_values(dev);
+    data.person_encoder = data::PersonEncoder::fit(train_person);
+    for (std::size_t i = 0; i < train_person.size(); ++i) {
+      const auto vector = data.person_encoder->encode(
+          train_person[i], fmt::format("{}:{}", train.file.string(), train_rows[i].line));
+      data.train[i].person.assign(vector.begin(), vector.end());
+    }
+  }
+
   if (config.augment != "none") {
     const auto goemotions = data::load_goemotions(data_dir, data::Split::train);
     data.files.push_back(goemotions.file);
@@ -58,12 +74,21 @@ TrainingData load_training_data(const std::filesystem::path& data_dir, const Tra
     const auto augmented = data::build_train_set(limited, goemotions, options);
     for (const auto& example : augmented.examples) {
       if (example.source != data::ExampleSource::goemotions) continue;
-      data.train.push_back(Example{"goemotions:" + example.source_id, example.text, std::nullopt,
-                                   std::nullopt, example.emotion});
+      Example added{"goemotions:" + example.source_id, example.text, std::nullopt,
+                    std::nullopt, example.emotion, {}};
+      if (data.person_encoder) added.person.assign(data.person_encoder->dimension(), 0.0f);
+      data.train.push_back(std::move(added));
     }
   }
 
-  for (const auto& record : dev.rows) data.dev.push_back(from_record(record));
+  for (std::size_t i = 0; i < dev.rows.size(); ++i) {
+    data.dev.push_back(from_record(dev.rows[i]));
+    if (data.person_encoder) {
+      const auto vector = data.person_encoder->encode(
+          dev_person[i], fmt::format("{}:{}", dev.file.string(), dev.rows[i].line));
+      data.dev.back().person.assign(vector.begin(), vector.end());
+    }
+  }
   if (config.dev_limit > 0 && data.dev.size() > static_cast<std::size_t>(config.dev_limit)) {
     data.dev.resize(static_cast<std::size_t>(config.dev_limit));
   }

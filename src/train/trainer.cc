@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/version.h"
+#include "data/person.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
@@ -162,7 +163,8 @@ Evaluation evaluate(model::TaskModel& task_model, const std::vector<EncodedExamp
     for (auto& [task, target] : batch.targets) targets[task] = target.to(device);
     const auto outputs =
         task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
-                            batch.token_type_ids.to(device));
+                            batch.token_type_ids.to(device),
+                            batch.person.defined() ? batch.person.to(device) : batch.person);
     loss_sum += model::task_loss(outputs, targets, config.loss_weights).item<double>() *
                 static_cast<double>(chosen.size());
     rows += chosen.size();
@@ -194,7 +196,8 @@ Evaluation evaluate(model::TaskModel& task_model, const std::vector<EncodedExamp
 }
 
 void write_best(const fs::path& folder, model::TaskModel& task_model, const TrainConfig& config,
-                const json& metrics, std::int64_t seed) {
+                const std::optional<data::PersonEncoder>& person, const json& metrics,
+                std::int64_t seed) {
   const auto backbone = config.backbone_dir();
   write_folder_atomic(folder, [&](const fs::path& dir) {
     fs::copy_file(backbone / "config.json", dir / "config.json");
@@ -204,6 +207,7 @@ void write_best(const fs::path& folder, model::TaskModel& task_model, const Trai
       tensors.emplace(name, tensor.detach().to(torch::kCPU, torch::kFloat32));
     }
     model::save_tensors(dir / "model.safetensors", tensors);
+    if (person) person->save(dir / data::kPersonStandardizationFile);
     json tasks = json::array();
     json heads = json::object();
     for (const auto task : config.tasks) {
@@ -214,17 +218,25 @@ void write_best(const fs::path& folder, model::TaskModel& task_model, const Trai
           {"outputs", model::task_output_size(task)},
           {"kind", model::is_regression(task) ? "regression" : "classification"}};
     }
-    write_json(dir / "emotune.json",
-               json{{"emotune_version", kVersion},
-                    {"model_type", task_model->encoder().model_type()},
-                    {"weight_prefix", task_model->encoder().weight_prefix()},
-                    {"tasks", tasks},
-                    {"heads", heads},
-                    {"head_input", "last_hidden_state[:, 0] (first token, no pooler)"},
-                    {"emotion_labels", model::emotion_labels()},
-                    {"max_length", config.max_length},
-                    {"seed", seed},
-                    {"dev_metrics", metrics}});
+    json manifest{{"emotune_version", kVersion},
+                  {"model_type", task_model->encoder().model_type()},
+                  {"weight_prefix", task_model->encoder().weight_prefix()},
+                  {"tasks", tasks},
+                  {"heads", heads},
+                  {"head_input", "last_hidden_state[:, 0] (first token, no pooler)"},
+                  {"inputs", person ? json::array({"text", "person"}) : json::array({"text"})},
+                  {"emotion_labels", model::emotion_labels()},
+                  {"max_length", config.max_length},
+                  {"seed", seed},
+                  {"dev_metrics", metrics}};
+    if (person) {
+      manifest["head_input"] =
+          "concat(last_hidden_state[:, 0] (first token, no pooler), person vector)";
+      manifest["person"] = {{"dimension", person->dimension()},
+                            {"features", data::PersonEncoder::feature_names()},
+                            {"standardization", std::string(data::kPersonStandardizationFile)}};
+    }
+    write_json(dir / "emotune.json", manifest);
   });
 }
 
@@ -271,8 +283,15 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   torch::manual_seed(static_cast<std::uint64_t>(seed));
   auto encoder = config.random_init ? model::create_encoder(backbone / "config.json")
                                     : model::load_encoder(backbone);
+  if (config.reads_person() != data.person_encoder.has_value()) {
+    throw Error("training data and config disagree on the person input (load_training_data "
+                "with this config)");
+  }
+  const auto person_dimension =
+      data.person_encoder ? static_cast<std::int64_t>(data.person_encoder->dimension()) : 0;
   model::TaskModel task_model(encoder, config.tasks,
-                              config.head_dropout.value_or(hidden_dropout_of(backbone)));
+                              config.head_dropout.value_or(hidden_dropout_of(backbone)),
+                              person_dimension);
   if (config.head_bias_init == "train_targets")
     init_head_biases_from_targets(task_model, data.train);
   task_model->to(device, dtype);
@@ -355,9 +374,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
       targets[task] = model::is_regression(task) ? target.to(device, dtype) : target.to(device);
     }
     optimizer.zero_grad();
-    const auto outputs =
-        task_model->forward(batch.input_ids.to(device), batch.attention_mask.to(device),
-                            batch.token_type_ids.to(device));
+    const auto outputs = task_model->forward(
+        batch.input_ids.to(device), batch.attention_mask.to(device),
+        batch.token_type_ids.to(device),
+        batch.person.defined() ? batch.person.to(device, dtype) : batch.person);
     const auto loss = model::task_loss(outputs, targets, config.loss_weights);
     loss.backward();
     const double loss_value = parallel.average_gradients(
@@ -430,7 +450,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     if (line["is_best"].get<bool>()) {
       progress.best_score = score->second;
       progress.best_metrics = line;
-      write_best(seed_dir / "best", task_model, config, line, seed);
+      write_best(seed_dir / "best", task_model, config, data.person_encoder, line, seed);
     }
     progress.finished = all_done;
     write_last(last_dir, task_model, optimizer, progress, seed);

@@ -119,6 +119,40 @@ TEST(Config, WrittenTomlReadsBackTheSame) {
   EXPECT_EQ(back.head_dropout, config.head_dropout);
 }
 
+TEST(Config, InputsKeyReadsPersonAndIsChecked) {
+  TrainConfig config;
+  config.backbone = "/m/x";
+  EXPECT_EQ(config.inputs, std::vector<std::string>{"text"});
+  EXPECT_FALSE(config.reads_person());
+  apply_override(config, "inputs=text,person");
+  EXPECT_EQ(config.inputs, (std::vector<std::string>{"text", "person"}));
+  EXPECT_TRUE(config.reads_person());
+  EXPECT_NO_THROW(validate(config));
+  TempDir temp;
+  write_file_atomic(temp / "c.toml", to_toml(config));
+  EXPECT_EQ(load_config(temp / "c.toml").inputs, config.inputs);
+  apply_override(config, R"(inputs=["text", "persons"])");
+  EXPECT_NE(error_of([&] { validate(config); }).find("unknown input 'persons'"), std::string::npos);
+  apply_override(config, "inputs=person");
+  EXPECT_NE(error_of([&] { validate(config); }).find("inputs"), std::string::npos);
+  apply_override(config, "inputs=text,text");
+  EXPECT_NE(error_of([&] { validate(config); }).find("listed twice"), std::string::npos);
+}
+
+TEST(Config, PersonConfigsLoadAndValidate) {
+  const auto root = fs::path(__FILE__).parent_path() / ".." / "..";
+  for (const auto* file :
+       {"configs/minilm/multitask-person.toml", "configs/minilm/emotion-ba-person.toml",
+        "configs/quick/person/multitask-person.toml", "configs/quick/person/emotion-person.toml"}) {
+    SCOPED_TRACE(file);
+    auto config = load_config(root / file);
+    if (config.backbone.empty()) config.backbone = "/m/x";  // quickstart sets it
+    config.models_root = "/models";
+    EXPECT_NO_THROW(validate(config));
+    EXPECT_TRUE(config.reads_person());
+  }
+}
+
 TEST(Config, ModelsRootIsResolvedAtRunTime) {
   TrainConfig config;
   config.backbone = "${models_root}/electra-large-discriminator";

@@ -33,6 +33,28 @@ class FakeEncoder : public model::Encoder {
   torch::nn::Embedding embedding_{nullptr};
 };
 
+TEST(Heads, PersonVectorIsConcatenatedAfterTheFirstToken) {
+  torch::manual_seed(2);
+  model::TaskModel task_model(std::make_shared<FakeEncoder>(),
+                              std::vector<Task>{Task::empathy, Task::emotion}, 0.0, 3);
+  EXPECT_EQ(task_model->person_dimension(), 3);
+  EXPECT_EQ(task_model->head(Task::emotion)->weight.sizes(), (std::vector<std::int64_t>{7, 9}));
+  const auto ids = torch::tensor({{1, 2, 3}, {4, 5, 0}}, torch::kInt64);
+  const auto person = torch::tensor({{0.5f, -1.0f, 2.0f}, {0.0f, 1.0f, 0.0f}});
+  const auto outputs =
+      task_model->forward(ids, torch::ones_like(ids), torch::zeros_like(ids), person);
+  const auto first = task_model->encoder().forward(ids, {}, {}).select(1, 0);
+  const auto expected =
+      task_model->head(Task::empathy)->forward(torch::cat({first, person}, 1)).squeeze(-1);
+  EXPECT_TRUE(torch::allclose(outputs.at(Task::empathy), expected));
+  // Missing, unexpected or misshapen person inputs are errors.
+  EXPECT_THROW(task_model->forward(ids, torch::ones_like(ids), torch::zeros_like(ids)), Error);
+  EXPECT_THROW(task_model->head_outputs(first, person.narrow(1, 0, 2)), Error);
+  model::TaskModel text_only(std::make_shared<FakeEncoder>(), std::vector<Task>{Task::empathy},
+                             0.0);
+  EXPECT_THROW(text_only->head_outputs(first, person), Error);
+}
+
 TEST(Heads, OutputsPerTaskAndExportNames) {
   torch::manual_seed(1);
   model::TaskModel task_model(std::make_shared<FakeEncoder>(),
@@ -111,6 +133,17 @@ TEST(Batcher, CollatePadsToTheLongestAndGathersTargets) {
   EXPECT_TRUE(torch::equal(batch.targets.at(Task::emotion), torch::tensor({6, 1}, torch::kInt64)));
   EXPECT_EQ(collate({0}, encoded, examples, {Task::empathy}, 0, 8).input_ids.size(1), 8);
   EXPECT_THROW(collate({2}, encoded, examples, {Task::empathy}, 0), Error);  // c has no empathy
+
+  // Person vectors: gathered in batch order when the examples carry them (all or none).
+  for (auto& example : examples) example.person = {1.0f, 2.0f};
+  examples[1].person = {3.0f, 4.0f};
+  const auto with_person = collate({1, 0}, encoded, examples, {Task::distress}, 0);
+  EXPECT_TRUE(
+      torch::equal(with_person.person, torch::tensor({3.0f, 4.0f, 1.0f, 2.0f}).view({2, 2})));
+  EXPECT_FALSE(batch.person.defined());
+  examples[0].person.clear();
+  EXPECT_THROW(collate({1, 0}, encoded, examples, {Task::distress}, 0), Error);
+  examples[0].person = {1.0f, 2.0f};
 
   const auto batches = make_batches({0, 1, 2}, 2, encoded, false, 1, 0);
   ASSERT_EQ(batches.size(), 2u);
