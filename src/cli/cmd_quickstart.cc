@@ -28,6 +28,7 @@ struct QuickstartCliOptions {
   std::string encoder;
   bool no_encoder = false;
   int pretrain = 0;  // --pretrain > 0, --no-pretrain < 0, neither: only without an encoder
+  int ablation = 0;  // the same for --ablation / --no-ablation
   // One small model's steps leave a second core mostly idle: on the 2-core machines two
   // processes of one thread each get through ~1.65x the work of one of two threads.
   int jobs = std::min(2, runtime::hardware_threads());
@@ -55,6 +56,7 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
     }
   }
   request.pretrain = options.pretrain != 0 ? options.pretrain > 0 : request.encoder_dir.empty();
+  request.ablation = options.ablation != 0 ? options.ablation > 0 : request.encoder_dir.empty();
   request.predictor.threads = globals.threads;
   if (options.jobs < 1) throw Error("quickstart --jobs: expected at least 1");
   request.parallel_jobs = static_cast<std::size_t>(options.jobs);
@@ -119,7 +121,7 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                       "Systems file whose published numbers are shown beside ours")
           ->capture_default_str();
       command.add_option("--seeds", options->seeds,
-                         "Fine-tuning seeds, e.g. 1,2 (default: the configs')");
+                         "Fine-tuning seeds, e.g. 1,2 (default: the configs'; a pretrained encoder's members: 1,2)");
       command.add_option("--set", o.overrides,
                          "key=value for every fine-tuning config (as `train --set`)");
       command.add_option("--encoder", options->encoder,
@@ -136,10 +138,10 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                        "Run emotune's own ELECTRA pre-training and fine-tune from it (default: "
                        "only when no pretrained encoder is used: with one, it would not fit the "
                        "30 minutes)");
-      command.add_flag("--ablation,!--no-ablation", o.ablation,
-                       "Also fine-tune the same systems from random init, beside pre-training, "
-                       "and submit per track whichever scores better on dev (default; "
-                       "--no-ablation: only from the pre-trained checkpoint)");
+      command.add_flag("--ablation,!--no-ablation", options->ablation,
+                       "Also fine-tune the same systems from random init and submit per track "
+                       "whichever scores better on dev (default: only when no pretrained "
+                       "encoder is used: with one, it would not fit the 30 minutes)");
       command.add_flag("--stacking,!--no-stacking", o.stacking,
                        "Also train linear members (TF-IDF text, + person features, person "
                        "features alone) and per track a system stacked on out-of-fold train "

@@ -375,6 +375,9 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     const auto encoder_dir = fs::absolute(options.encoder_dir).lexically_normal();
     encoder_name = encoder_dir.filename().string();
     auto encoder_overrides = overrides;
+    if (options.seeds.empty() && !options.encoder_seeds.empty())
+      encoder_overrides.push_back(
+          fmt::format("seeds=[{}]", fmt::join(options.encoder_seeds, ", ")));
     encoder_overrides.push_back(fmt::format("backbone=\"{}\"", encoder_dir.string()));
     auto recipes = load_members(options.encoder_configs_dir, encoder_overrides, out / "runs");
     for (const auto& wanted : options.encoder_members) {

@@ -57,12 +57,16 @@ struct QuickstartOptions {
   std::size_t vocab_size = 4000;
   std::vector<std::int64_t> seeds;  // empty = the configs'
   bool ablation = true;             // also fine-tune from random init, submit the better
+                                    // (the CLI's default: only without a real encoder)
   bool pretrain = true;             // own ELECTRA pre-training and fine-tuning from it
   // A real pretrained encoder (HF checkpoint folder, e.g. $EMOTUNE_MODELS/all-MiniLM-L6-v2);
   // empty = none. Its members are these configs of encoder_configs_dir, backbone set to it.
   std::filesystem::path encoder_dir;
   std::filesystem::path encoder_configs_dir = "configs/minilm";
   std::vector<std::string> encoder_members = {"multitask", "emotion-ba"};
+  // The encoder members' seeds when `seeds` is empty. Two, not the configs' three: on 2 cores a
+  // MiniLM emotion-BA seed takes ~9.5 minutes, and three would fill the 30 minutes alone.
+  std::vector<std::int64_t> encoder_seeds = {1, 2};
   std::filesystem::path program;       // the emotune executable, to run steps as child processes
   std::size_t parallel_jobs = 1;       // child processes at once (with `program`)
   int child_threads = 1;               // --threads of each child
