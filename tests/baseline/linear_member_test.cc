@@ -18,6 +18,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "common/wassa_copies.h"
 #include "data/person.h"
 #include "data/wassa.h"
 #include "eval/stacking.h"
@@ -44,53 +45,6 @@ std::string error_of(const std::function<void()>& fn) {
   }
   ADD_FAILURE() << "expected an emotune::Error";
   return {};
-}
-
-// A data folder of links to the real files, with some replaced by edited copies.
-fs::path linked_data(const fs::path& root) {
-  fs::create_directories(root / "wassa2021");
-  for (const auto name :
-       {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile,
-        data::kWassaTestFile, data::kWassaTestFile2021}) {
-    fs::create_symlink(testing::data_dir() / "wassa2021" / name, root / "wassa2021" / name);
-  }
-  return root;
-}
-
-std::vector<std::string> lines_of(const fs::path& file) {
-  const auto text = read_file(file);
-  std::vector<std::string> lines;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return lines;
-}
-
-void write_lines(const fs::path& file, const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& line : lines) out += line + "\n";
-  fs::remove(file);
-  write_file_atomic(file, out);
-}
-
-// Every numeric person field of a TAB-separated line from column `first` on, doubled plus one.
-std::string perturbed(const std::string& line, std::size_t first) {
-  std::vector<std::string> fields;
-  std::size_t from = 0;
-  while (true) {
-    const auto tab = line.find('\t', from);
-    fields.push_back(line.substr(from, tab == std::string::npos ? std::string::npos : tab - from));
-    if (tab == std::string::npos) break;
-    from = tab + 1;
-  }
-  for (std::size_t c = first; c < fields.size(); ++c)
-    fields[c] = std::to_string(std::stod(fields[c]) * 2 + 1);
-  std::string out;
-  for (std::size_t c = 0; c < fields.size(); ++c) out += (c ? "\t" : "") + fields[c];
-  return out;
 }
 
 class LinearMemberTest : public ::testing::Test {
@@ -158,17 +112,7 @@ TEST_F(LinearMemberTest, RunFolderHoldsModelAndOutOfFoldPredictions) {
 
 TEST_F(LinearMemberTest, StandardizationUsesTrainStatisticsOnly) {
   // Another data folder whose dev gold, dev features and 2021 test person values all differ.
-  const auto root = linked_data(dir("changed-data"));
-  const auto w = root / "wassa2021";
-  auto gold = lines_of(w / data::kWassaDevGoldFile);
-  for (auto& line : gold) line = perturbed(line, 3);
-  write_lines(w / data::kWassaDevGoldFile, gold);
-  auto features = lines_of(w / data::kWassaDevFeaturesFile);
-  for (std::size_t i = 1; i < features.size(); ++i) features[i] = perturbed(features[i], 7);
-  write_lines(w / data::kWassaDevFeaturesFile, features);
-  auto test = lines_of(w / data::kWassaTestFile2021);
-  for (std::size_t i = 1; i < test.size(); ++i) test[i] = perturbed(test[i], 7);
-  write_lines(w / data::kWassaTestFile2021, test);
+  const auto root = testing::wassa_data_with_changed_person_values(dir("changed-data"));
   ASSERT_NE(data::split_person_values(data::load_wassa(root, data::Split::dev))[0].iri.fantasy,
             data::split_person_values(data::load_wassa(testing::data_dir(), data::Split::dev))[0]
                 .iri.fantasy);
@@ -283,11 +227,11 @@ TEST_F(LinearMemberTest, StackingNeverReadsDevGold) {
   const auto train = data::load_wassa(testing::data_dir(), data::Split::train);
   const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
   // The same dev essays with the gold rows shuffled.
-  const auto root = linked_data(dir("shuffled-data"));
-  auto gold = lines_of(root / "wassa2021" / data::kWassaDevGoldFile);
+  const auto root = testing::linked_wassa_data(dir("shuffled-data"));
+  auto gold = testing::lines_of(root / "wassa2021" / data::kWassaDevGoldFile);
   std::mt19937 random(5);
   std::shuffle(gold.begin(), gold.end(), random);
-  write_lines(root / "wassa2021" / data::kWassaDevGoldFile, gold);
+  testing::write_lines(root / "wassa2021" / data::kWassaDevGoldFile, gold);
   const auto shuffled = data::load_wassa(root, data::Split::dev);
   ASSERT_NE(shuffled.rows[0].empathy, dev.rows[0].empathy);
 

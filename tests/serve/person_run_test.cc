@@ -14,6 +14,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "common/wassa_copies.h"
 #include "data/person.h"
 #include "data/wassa.h"
 #include "eval/submission.h"
@@ -87,62 +88,6 @@ std::vector<serve::EssayInput> other_persons(std::vector<serve::EssayInput> essa
   return essays;
 }
 
-// Another data folder (symbolic links to the real files) whose dev gold, dev features and 2021
-// test file have every numeric person value changed (doubled plus one).
-std::vector<std::string> lines_of(const fs::path& file) {
-  const auto text = read_file(file);
-  std::vector<std::string> lines;
-  for (std::size_t start = 0; start < text.size();) {
-    const auto end = text.find('\n', start);
-    lines.push_back(text.substr(start, end - start));
-    if (end == std::string::npos) break;
-    start = end + 1;
-  }
-  return lines;
-}
-
-void write_lines(const fs::path& file, const std::vector<std::string>& lines) {
-  std::string out;
-  for (const auto& line : lines) out += line + "\n";
-  fs::remove(file);
-  write_file_atomic(file, out);
-}
-
-std::string perturbed(const std::string& line, std::size_t first) {
-  std::vector<std::string> fields;
-  for (std::size_t from = 0;;) {
-    const auto tab = line.find('\t', from);
-    fields.push_back(line.substr(from, tab == std::string::npos ? std::string::npos : tab - from));
-    if (tab == std::string::npos) break;
-    from = tab + 1;
-  }
-  for (std::size_t c = first; c < fields.size(); ++c)
-    fields[c] = std::to_string(std::stod(fields[c]) * 2 + 1);
-  std::string out;
-  for (std::size_t c = 0; c < fields.size(); ++c) out += (c ? "\t" : "") + fields[c];
-  return out;
-}
-
-fs::path changed_data(const fs::path& root) {
-  const auto w = root / "wassa2021";
-  fs::create_directories(w);
-  for (const auto name :
-       {data::kWassaTrainFile, data::kWassaDevFeaturesFile, data::kWassaDevGoldFile,
-        data::kWassaTestFile, data::kWassaTestFile2021}) {
-    fs::create_symlink(testing::data_dir() / "wassa2021" / name, w / name);
-  }
-  auto gold = lines_of(w / data::kWassaDevGoldFile);
-  for (auto& line : gold) line = perturbed(line, 3);  // personality and IRI
-  write_lines(w / data::kWassaDevGoldFile, gold);
-  auto features = lines_of(w / data::kWassaDevFeaturesFile);
-  for (std::size_t i = 1; i < features.size(); ++i) features[i] = perturbed(features[i], 7);
-  write_lines(w / data::kWassaDevFeaturesFile, features);  // age, income
-  auto test = lines_of(w / data::kWassaTestFile2021);
-  for (std::size_t i = 1; i < test.size(); ++i) test[i] = perturbed(test[i], 7);
-  write_lines(w / data::kWassaTestFile2021, test);
-  return root;
-}
-
 // One trained person run shared by the tests of this file (training is the slow part).
 class PersonRunTest : public ::testing::Test {
  protected:
@@ -210,7 +155,7 @@ TEST_F(PersonRunTest, TrainsWritesTheRunAndPredictionsFollowThePersonValues) {
     EXPECT_NEAR(through_split.empathy[i], *a[i].empathy, 1e-9) << i;
 
   // The dev scores the trainer logged were computed with the person vectors too.
-  const auto metrics = lines_of(run() / "seed-5" / "metrics.jsonl");
+  const auto metrics = testing::lines_of(run() / "seed-5" / "metrics.jsonl");
   ASSERT_FALSE(metrics.empty());
   const auto last = json::parse(metrics.front());
   EXPECT_TRUE(last.contains("pearson_empathy"));
@@ -219,7 +164,7 @@ TEST_F(PersonRunTest, TrainsWritesTheRunAndPredictionsFollowThePersonValues) {
 // (2) The stored mean/std are the train rows' only: changing every dev and test person value
 // changes nothing in them.
 TEST_F(PersonRunTest, StandardizationUsesTrainStatisticsOnly) {
-  const auto root = changed_data(dir("changed-data"));
+  const auto root = testing::wassa_data_with_changed_person_values(dir("changed-data"));
   ASSERT_NE(data::split_person_values(data::load_wassa(root, data::Split::dev))[0].iri.fantasy,
             data::split_person_values(data::load_wassa(testing::data_dir(), data::Split::dev))[0]
                 .iri.fantasy);
@@ -264,7 +209,7 @@ TEST_F(PersonRunTest, TrainSplitWithoutPersonColumnsIsAnErrorNamingFileAndLine) 
   fs::create_directories(w);
   for (const auto name : {data::kWassaDevFeaturesFile, data::kWassaDevGoldFile})
     fs::create_symlink(testing::data_dir() / "wassa2021" / name, w / name);
-  auto train = lines_of(testing::data_dir() / "wassa2021" / data::kWassaTrainFile);
+  auto train = testing::lines_of(testing::data_dir() / "wassa2021" / data::kWassaTrainFile);
   for (auto& line : train) {
     std::string kept;
     std::size_t column = 0;
@@ -279,7 +224,7 @@ TEST_F(PersonRunTest, TrainSplitWithoutPersonColumnsIsAnErrorNamingFileAndLine) 
     line = kept;
   }
   ASSERT_EQ(train.front().find("personality"), std::string::npos);
-  write_lines(w / data::kWassaTrainFile, train);
+  testing::write_lines(w / data::kWassaTrainFile, train);
   auto text_only = person_config();
   text_only.inputs = {"text"};
   EXPECT_EQ(train::load_training_data(root, text_only, 5).train.size(), kTrainRows);
