@@ -30,62 +30,17 @@ struct RunExplainer::State {
   std::optional<data::PersonEncoder> person;  // set when the model reads person features
 };
 
-namespace {
-
-json read_run_manifest(const fs::path& folder) {
-  const auto path = folder / "emotune.json";
-  json manifest = json::parse(read_file(path), nullptr, false);
-  if (manifest.is_discarded() || !manifest.is_object()) {
-    throw Error(fmt::format("{}: expected a JSON object", path.string()));
-  }
-  if (!manifest.contains("tasks") || !manifest["tasks"].is_array() || manifest["tasks"].empty()) {
-    throw Error(fmt::format("{}: key 'tasks': expected a non-empty array", path.string()));
-  }
-  if (!manifest.contains("max_length") || !manifest["max_length"].is_number_integer() ||
-      manifest["max_length"].get<long>() < 3) {
-    throw Error(fmt::format("{}: key 'max_length': expected an integer >= 3", path.string()));
-  }
-  return manifest;
-}
-
-}  // namespace
-
 RunExplainer::RunExplainer(const fs::path& dir, const RunExplainerOptions& options)
     : state_(std::make_unique<State>()) {
-  const auto folder = resolve_model_folder(dir);
-  const auto manifest = read_run_manifest(folder);
   runtime::configure_threads(options.threads);
-  for (const auto& name : manifest["tasks"]) {
-    const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;
-    if (!task) {
-      throw Error(fmt::format("{}: key 'tasks': unknown task {}",
-                              (folder / "emotune.json").string(), name.dump()));
-    }
-    state_->tasks.push_back(*task);
-    state_->info.tasks.push_back(model::task_name(*task));
-  }
-  state_->info.max_length = manifest["max_length"].get<std::size_t>();
-  state_->info.emotion_labels = model::emotion_labels();
+  auto loaded = load_trained_model(dir);
+  const auto& folder = loaded.folder;
+  const auto& weights_file = loaded.weights_file;
+  state_->tasks = std::move(loaded.tasks);
+  state_->task_model = std::move(loaded.task_model);
+  state_->person = std::move(loaded.person);
+  state_->info = std::move(loaded.info);
   state_->outputs = model::model_outputs(state_->tasks);
-
-  model::EncoderOptions encoder_options;
-  encoder_options.hidden_dropout = 0.0;
-  encoder_options.attention_dropout = 0.0;
-  auto encoder = model::create_encoder(folder / "config.json", encoder_options);
-  state_->info.backbone = encoder->model_type();
-  const auto weights_file = folder / "model.safetensors";
-  const auto tensors = model::load_tensors(weights_file);
-  const auto pooler_prefix = encoder->weight_prefix() + ".pooler";
-  const bool saved_pooler = std::any_of(tensors.begin(), tensors.end(), [&](const auto& item) {
-    return item.first.rfind(pooler_prefix, 0) == 0;
-  });
-  if (encoder->has_pooler() && !saved_pooler) encoder->remove_pooler();
-  auto inputs = read_model_inputs(folder, manifest);
-  state_->info.inputs = inputs.names;
-  state_->task_model = model::TaskModel(encoder, state_->tasks, 0.0, inputs.person_dimension());
-  state_->person = std::move(inputs.person);
-  state_->task_model->import_tensors(tensors, weights_file.string());
-  state_->task_model->eval();
   // Gradients flow to the word embeddings only; no weight gradient is ever needed.
   for (auto& parameter : state_->task_model->parameters()) parameter.requires_grad_(false);
   state_->task_model->to(runtime::parse_device(options.device));

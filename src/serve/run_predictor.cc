@@ -176,33 +176,30 @@ json read_manifest(const fs::path& folder) {
 
 }  // namespace
 
-RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& options)
-    : state_(std::make_unique<State>()) {
-  const auto folder = resolve_model_folder(dir);
+TrainedModel load_trained_model(const fs::path& dir) {
+  TrainedModel loaded;
+  loaded.folder = resolve_model_folder(dir);
+  const auto& folder = loaded.folder;
   const auto manifest = read_manifest(folder);
-  state_->options = options;
-  if (state_->options.forward_batch == 0) state_->options.forward_batch = 1;
-  runtime::configure_threads(options.threads);
-
   for (const auto& name : manifest["tasks"]) {
     const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;
     if (!task) {
       throw Error(fmt::format("{}: key 'tasks': unknown task {}",
                               (folder / "emotune.json").string(), name.dump()));
     }
-    state_->tasks.push_back(*task);
-    state_->info.tasks.push_back(model::task_name(*task));
+    loaded.tasks.push_back(*task);
+    loaded.info.tasks.push_back(model::task_name(*task));
   }
-  state_->info.max_length = manifest["max_length"].get<std::size_t>();
-  state_->info.emotion_labels = model::emotion_labels();
+  loaded.info.max_length = manifest["max_length"].get<std::size_t>();
+  loaded.info.emotion_labels = model::emotion_labels();
 
   model::EncoderOptions encoder_options;
   encoder_options.hidden_dropout = 0.0;
   encoder_options.attention_dropout = 0.0;
   auto encoder = model::create_encoder(folder / "config.json", encoder_options);
-  state_->info.backbone = encoder->model_type();
-  const auto weights_file = folder / "model.safetensors";
-  const auto tensors = model::load_tensors(weights_file);
+  loaded.info.backbone = encoder->model_type();
+  loaded.weights_file = folder / "model.safetensors";
+  const auto tensors = model::load_tensors(loaded.weights_file);
   // A backbone published without a pooler was trained without one.
   const auto pooler_prefix = encoder->weight_prefix() + ".pooler";
   const bool saved_pooler = std::any_of(tensors.begin(), tensors.end(), [&](const auto& item) {
@@ -210,12 +207,26 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
   });
   if (encoder->has_pooler() && !saved_pooler) encoder->remove_pooler();
   auto inputs = read_model_inputs(folder, manifest);
-  state_->info.inputs = inputs.names;
-  state_->task_model =
-      model::TaskModel(encoder, state_->tasks, 0.0, inputs.person_dimension());
-  state_->person = std::move(inputs.person);
-  state_->task_model->import_tensors(tensors, weights_file.string());
-  state_->task_model->eval();
+  loaded.info.inputs = inputs.names;
+  loaded.task_model = model::TaskModel(encoder, loaded.tasks, 0.0, inputs.person_dimension());
+  loaded.person = std::move(inputs.person);
+  loaded.task_model->import_tensors(tensors, loaded.weights_file.string());
+  loaded.task_model->eval();
+  return loaded;
+}
+
+RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& options)
+    : state_(std::make_unique<State>()) {
+  state_->options = options;
+  if (state_->options.forward_batch == 0) state_->options.forward_batch = 1;
+  runtime::configure_threads(options.threads);
+  auto loaded = load_trained_model(dir);
+  const auto& folder = loaded.folder;
+  const auto& weights_file = loaded.weights_file;
+  state_->tasks = std::move(loaded.tasks);
+  state_->task_model = std::move(loaded.task_model);
+  state_->person = std::move(loaded.person);
+  state_->info = std::move(loaded.info);
   state_->device = runtime::parse_device(options.device);
   state_->task_model->to(state_->device);
   bool fast = options.kernels == Kernels::fast;

@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "data/person.h"
+#include "model/heads.h"
 #include "model/inference_encoder.h"
 #include "serve/predictor.h"
 
@@ -57,6 +58,20 @@ struct ModelInputs {
   }
 };
 ModelInputs read_model_inputs(const std::filesystem::path& folder, const nlohmann::json& manifest);
+
+// A model saved by `emotune train` (a best/ snapshot, or a run folder: its best seed's), loaded
+// for inference on the CPU: emotune.json checked, the encoder rebuilt from config.json without
+// dropout (and without a pooler when none was saved), encoder and heads from model.safetensors,
+// eval mode. What RunPredictor and RunExplainer start from.
+struct TrainedModel {
+  std::filesystem::path folder;        // the best/ folder
+  std::filesystem::path weights_file;  // its model.safetensors
+  std::vector<model::Task> tasks;
+  model::TaskModel task_model{nullptr};
+  std::optional<data::PersonEncoder> person;  // set when the model reads person features
+  ModelInfo info;  // tasks, max_length, emotion_labels, backbone, inputs (not version)
+};
+TrainedModel load_trained_model(const std::filesystem::path& dir);
 
 // The person vectors of essays[rows[0]], essays[rows[1]], ...: float [rows.size(), dimension].
 // An Error naming the essay (1-based position) when one has no person values.
