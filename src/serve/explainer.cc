@@ -21,25 +21,17 @@ namespace emotune::serve {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
-struct RunExplainer::State {
-  ModelInfo info;
+struct RunExplainer::State : TrainedModel {
   std::unique_ptr<text::Tokenizer> tokenizer;
-  model::TaskModel task_model{nullptr};
-  std::vector<model::Task> tasks;
   std::vector<model::ModelOutput> outputs;
-  std::optional<data::PersonEncoder> person;  // set when the model reads person features
 };
 
 RunExplainer::RunExplainer(const fs::path& dir, const RunExplainerOptions& options)
     : state_(std::make_unique<State>()) {
   runtime::configure_threads(options.threads);
-  auto loaded = load_trained_model(dir);
-  const auto& folder = loaded.folder;
-  const auto& weights_file = loaded.weights_file;
-  state_->tasks = std::move(loaded.tasks);
-  state_->task_model = std::move(loaded.task_model);
-  state_->person = std::move(loaded.person);
-  state_->info = std::move(loaded.info);
+  static_cast<TrainedModel&>(*state_) = load_trained_model(dir);
+  const auto& folder = state_->folder;
+  const auto& weights_file = state_->weights_file;
   state_->outputs = model::model_outputs(state_->tasks);
   // Gradients flow to the word embeddings only; no weight gradient is ever needed.
   for (auto& parameter : state_->task_model->parameters()) parameter.requires_grad_(false);

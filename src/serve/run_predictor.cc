@@ -138,13 +138,9 @@ torch::Tensor person_matrix(const data::PersonEncoder& encoder,
   return out;
 }
 
-struct RunPredictor::State {
+struct RunPredictor::State : TrainedModel {
   RunPredictorOptions options;
-  ModelInfo info;
-  std::optional<data::PersonEncoder> person;  // set when the model reads person features
   std::unique_ptr<text::Tokenizer> tokenizer;
-  model::TaskModel task_model{nullptr};
-  std::vector<model::Task> tasks;
   torch::Device device{torch::kCPU};
   std::optional<model::InferenceEncoder> fast;  // set when the fast kernels run
 };
@@ -220,13 +216,9 @@ RunPredictor::RunPredictor(const fs::path& dir, const RunPredictorOptions& optio
   state_->options = options;
   if (state_->options.forward_batch == 0) state_->options.forward_batch = 1;
   runtime::configure_threads(options.threads);
-  auto loaded = load_trained_model(dir);
-  const auto& folder = loaded.folder;
-  const auto& weights_file = loaded.weights_file;
-  state_->tasks = std::move(loaded.tasks);
-  state_->task_model = std::move(loaded.task_model);
-  state_->person = std::move(loaded.person);
-  state_->info = std::move(loaded.info);
+  static_cast<TrainedModel&>(*state_) = load_trained_model(dir);
+  const auto& folder = state_->folder;
+  const auto& weights_file = state_->weights_file;
   state_->device = runtime::parse_device(options.device);
   state_->task_model->to(state_->device);
   bool fast = options.kernels == Kernels::fast;
