@@ -266,11 +266,13 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
   const auto special = tokenizer.special_ids();
   const std::size_t body_limit = state_->info.max_length - 2;
 
-  // Person values are checked before any work: a missing one fails the whole call.
+  // Every essay's person vector, built (and so checked) before any work: a missing one fails
+  // the whole call. The batches take their rows from it.
+  torch::Tensor person_vectors;
   if (state_->person) {
     std::vector<std::size_t> all(essays.size());
     std::iota(all.begin(), all.end(), 0);
-    (void)person_matrix(*state_->person, essays, all);
+    person_vectors = person_matrix(*state_->person, essays, all);
   }
   std::vector<EssayPrediction> predictions(essays.size());
   std::vector<std::vector<std::int64_t>> ids(essays.size());
@@ -324,11 +326,11 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
                   .to(torch::kFloat32);
     }
     torch::Tensor person;
-    if (state_->person) {
-      const std::vector<std::size_t> rows_of_batch(
+    if (person_vectors.defined()) {
+      const std::vector<std::int64_t> rows_of_batch(
           order.begin() + static_cast<std::ptrdiff_t>(start),
           order.begin() + static_cast<std::ptrdiff_t>(end));
-      person = person_matrix(*state_->person, essays, rows_of_batch).to(device);
+      person = person_vectors.index_select(0, torch::tensor(rows_of_batch)).to(device);
     }
     for (const auto& [task, output] : task_model.head_outputs(first, person)) {
       const auto values = output.to(torch::kCPU, torch::kFloat64).contiguous();
