@@ -11,6 +11,7 @@
 #include "model/bert.h"
 #include "model/electra.h"
 #include "model/layers.h"
+#include "model/packed_attention.h"
 #include "runtime/cpu_capabilities.h"
 
 namespace emotune::model {
@@ -118,10 +119,12 @@ class PackedLinear {
     if (packed_.isNone()) return torch::linear(x, weight_, bias_);
     static const auto linear_dynamic =
         c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-    const auto row_scale = x.abs().amax(-1, /*keepdim=*/true).clamp_min(1e-12);
+    // max |x| per row as max(-min, max): one pass and no |x| temporary.
+    const auto [low, high] = at::aminmax(x, -1, /*keepdim=*/true);
+    const auto row_scale = at::maximum(high, low.neg()).clamp_min_(1e-12);
     std::vector<c10::IValue> stack{(x / row_scale).contiguous(), packed_, reduce_range_};
     linear_dynamic.callBoxed(&stack);
-    return stack.at(0).toTensor().mul_(row_scale).add_(int8_bias_);
+    return at::addcmul(int8_bias_, stack.at(0).toTensor(), row_scale);
   }
 
   const torch::Tensor& weight() const { return weight_; }
@@ -156,6 +159,7 @@ struct InferenceEncoder::Impl {
   std::int64_t hidden = 0;
   torch::ScalarType compute_dtype = torch::kFloat32;
   bool fused = false;
+  bool packed = false;
   Int8Range int8_range = Int8Range::full;
 
   // One post-LN layer as separate products, over every token (query_rows = all) or, when
@@ -178,11 +182,63 @@ struct InferenceEncoder::Impl {
     }
     const auto context = multi_head_attention(query, key, value, additive_mask, num_heads, 0.0,
                                               /*training=*/false);
-    const auto attended = layer_norm(layer.output(context) + residual, layer.norm1_weight,
+    return after_attention(layer, context, residual);
+  }
+
+  // Output projection, residual and norm, then the feed-forward block with its own.
+  static torch::Tensor after_attention(const PackedLayer& layer, const torch::Tensor& context,
+                                       const torch::Tensor& residual) {
+    const auto attended = layer_norm(layer.output(context).add_(residual), layer.norm1_weight,
                                      layer.norm1_bias, layer.eps1);
     const auto inner = activate(layer.activation, layer.ffn_in(attended));
-    return layer_norm(layer.ffn_out(inner) + attended, layer.norm2_weight, layer.norm2_bias,
+    return layer_norm(layer.ffn_out(inner).add_(attended), layer.norm2_weight, layer.norm2_bias,
                       layer.eps2);
+  }
+
+  // The packed-token schedule: hidden [batch, length, hidden] from the embeddings and the
+  // essays' token counts (right padding) -> first-token states [batch, hidden].
+  torch::Tensor packed_first_token(const torch::Tensor& padded,
+                                   const std::vector<std::int64_t>& lengths) const {
+    const auto batch = padded.size(0);
+    const auto length = padded.size(1);
+    PackedRows rows;
+    std::vector<std::int64_t> token_rows;
+    std::int64_t tokens = 0;
+    for (std::int64_t b = 0; b < batch; ++b) {
+      const auto n = lengths[static_cast<std::size_t>(b)];
+      rows.key_start.push_back(tokens);
+      rows.query_start.push_back(tokens);
+      rows.length.push_back(n);
+      for (std::int64_t j = 0; j < n; ++j) token_rows.push_back(b * length + j);
+      tokens += n;
+    }
+    const auto first_rows = torch::tensor(rows.key_start, torch::kInt64);
+    auto x = padded.reshape({batch * length, hidden})
+                 .index_select(0, torch::tensor(token_rows, torch::kInt64));
+    const auto as_float = [](const torch::Tensor& t) { return t.to(torch::kFloat32); };
+    const bool first_only_last = options.first_token_last_layer && !layers.empty();
+    for (std::size_t i = 0; i < layers.size(); ++i) {
+      const auto& layer = layers[i];
+      if (first_only_last && i + 1 == layers.size()) {
+        // Keys and values of every token, the query of the first alone.
+        const auto key_value = as_float(layer.key_value(x));
+        const auto first = x.index_select(0, first_rows);
+        const auto query = as_float(layer.query(first));
+        PackedRows last = rows;
+        last.first_query_only = true;
+        for (std::int64_t b = 0; b < batch; ++b) last.query_start[static_cast<std::size_t>(b)] = b;
+        const auto context =
+            packed_attention(query, key_value.narrow(1, 0, hidden),
+                             key_value.narrow(1, hidden, hidden), last, num_heads, hidden);
+        return as_float(after_attention(layer, context.to(compute_dtype), first));
+      }
+      const auto qkv = as_float(layer.qkv(x));
+      const auto context = packed_attention(qkv.narrow(1, 0, hidden), qkv.narrow(1, hidden, hidden),
+                                            qkv.narrow(1, 2 * hidden, hidden), rows, num_heads,
+                                            hidden);
+      x = after_attention(layer, context.to(compute_dtype), x);
+    }
+    return as_float(x.index_select(0, first_rows));
   }
 
   torch::Tensor fused_layer(const PackedLayer& layer, const torch::Tensor& x) const {
@@ -264,6 +320,7 @@ InferenceEncoder::InferenceEncoder(Encoder& encoder, const InferenceEncoderOptio
   }
   impl.fused =
       options.fused_layers && options.precision != InferencePrecision::int8 && all_exact_gelu;
+  impl.packed = options.packed_tokens && device.is_cpu();
 }
 
 InferenceEncoder::~InferenceEncoder() = default;
@@ -275,7 +332,11 @@ const InferenceEncoderOptions& InferenceEncoder::options() const {
 }
 
 bool InferenceEncoder::fused() const {
-  return impl_->fused;
+  return impl_->fused && !impl_->packed;
+}
+
+bool InferenceEncoder::packed() const {
+  return impl_->packed;
 }
 
 Int8Range InferenceEncoder::int8_range() const {
@@ -303,13 +364,29 @@ torch::Tensor InferenceEncoder::first_token(const torch::Tensor& input_ids,
   if (impl.parts.embeddings_project != nullptr)
     hidden = impl.parts.embeddings_project->forward(hidden);
   hidden = hidden.to(impl.compute_dtype);
+  // Token counts from the mask. A mask that is not ones-then-zeros (or an essay without
+  // tokens) can be neither packed nor nested: it takes the separate ops, which add the mask.
+  const auto mask = attention_mask.to(torch::kCPU, torch::kInt64).contiguous();
+  const auto* m = mask.data_ptr<std::int64_t>();
+  const auto batch = mask.size(0);
+  const auto length = mask.size(1);
+  std::vector<std::int64_t> lengths(static_cast<std::size_t>(batch));
+  bool right_padded = true;
+  for (std::int64_t b = 0; b < batch && right_padded; ++b) {
+    std::int64_t n = 0;
+    while (n < length && m[b * length + n] != 0) ++n;
+    for (std::int64_t j = n; j < length && right_padded; ++j) right_padded = m[b * length + j] == 0;
+    right_padded = right_padded && n > 0;
+    lengths[static_cast<std::size_t>(b)] = n;
+  }
+  if (impl.packed && right_padded) return impl.packed_first_token(hidden, lengths);
   const auto layer_count = impl.layers.size();
   const bool first_only_last = impl.options.first_token_last_layer && layer_count > 0;
   const auto unfused_count = first_only_last ? layer_count - 1 : layer_count;
 
   std::size_t next = 0;
   torch::Tensor padded_mask = attention_mask;
-  if (impl.fused && unfused_count > 0) {
+  if (impl.fused && right_padded && unfused_count > 0) {
     // Nested tensors hold each essay at its own length: no work on padding at all.
     auto nested = at::_nested_tensor_from_mask(hidden, attention_mask.to(torch::kBool));
     for (; next < unfused_count; ++next) nested = impl.fused_layer(impl.layers[next], nested);

@@ -40,6 +40,11 @@ std::string inference_precision_name(InferencePrecision precision);
 
 struct InferenceEncoderOptions {
   InferencePrecision precision = InferencePrecision::fp32;
+  // On the CPU, drops the padding: every product runs over the batch's real tokens only
+  // ([tokens, hidden]) and attention runs per essay at its own length (packed_attention.h).
+  // The fastest schedule here at every width measured (docs/performance.md); when false, or
+  // on another device, fused_layers chooses between the two padded schedules below.
+  bool packed_tokens = true;
   // Runs whole layers through libtorch's fused transformer-encoder kernel (the
   // "BetterTransformer" fast path: one QKV product, fused bias/scale, masked softmax) on
   // nested tensors, so padding costs nothing. Needs exact GELU (hidden_act "gelu") and
@@ -65,15 +70,19 @@ class InferenceEncoder {
   InferenceEncoder(InferenceEncoder&&) noexcept;
   InferenceEncoder& operator=(InferenceEncoder&&) noexcept;
 
-  // input_ids, attention_mask (1 = token, right padding only), token_type_ids (may be
+  // input_ids, attention_mask (1 = token; right padding takes the packed or fused
+  // schedule, any other mask the separate ops), token_type_ids (may be
   // undefined): int64 [batch, length] on the encoder's device. Returns the final hidden state
   // of the first token, float32 [batch, hidden].
   torch::Tensor first_token(const torch::Tensor& input_ids, const torch::Tensor& attention_mask,
                             const torch::Tensor& token_type_ids);
 
   const InferenceEncoderOptions& options() const;
-  // Whether the fused kernel is in use (options().fused_layers and the model allows it).
+  // Whether the fused kernel is in use (padded schedule, options().fused_layers, and the
+  // model allows it).
   bool fused() const;
+  // Whether the packed-token schedule runs (options().packed_tokens on a CPU model).
+  bool packed() const;
   // int8 only: the range in use (never automatic): full where the CPU has VNNI.
   Int8Range int8_range() const;
   // "fp32", "bf16", "int8 (8-bit)", "int8 (7-bit activations)", "int8 (7-bit weights)".

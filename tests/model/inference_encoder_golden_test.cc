@@ -47,18 +47,24 @@ struct Variant {
 };
 
 std::vector<Variant> variants() {
-  const auto make = [](InferencePrecision precision, bool fused, bool first_only) {
+  const auto make = [](InferencePrecision precision, bool packed, bool fused, bool first_only) {
     InferenceEncoderOptions o;
     o.precision = precision;
+    o.packed_tokens = packed;
     o.fused_layers = fused;
     o.first_token_last_layer = first_only;
     return o;
   };
+  const auto fp32 = InferencePrecision::fp32;
   return {
-      {"fp32 fused", make(InferencePrecision::fp32, true, true), 2e-5},
-      {"fp32 separate ops full last layer", make(InferencePrecision::fp32, false, false), 2e-5},
-      {"bf16 fused", make(InferencePrecision::bf16, true, true), 0.1},
-      {"int8", make(InferencePrecision::int8, false, true), 0.1},
+      {"fp32 packed", make(fp32, true, true, true), 2e-5},
+      {"fp32 packed full last layer", make(fp32, true, true, false), 2e-5},
+      {"fp32 padded fused", make(fp32, false, true, true), 2e-5},
+      {"fp32 padded separate ops full last", make(fp32, false, false, false), 2e-5},
+      {"bf16 packed", make(InferencePrecision::bf16, true, true, true), 0.1},
+      {"bf16 padded fused", make(InferencePrecision::bf16, false, true, true), 0.1},
+      {"int8 packed", make(InferencePrecision::int8, true, false, true), 0.1},
+      {"int8 padded", make(InferencePrecision::int8, false, false, true), 0.1},
   };
 }
 
@@ -117,7 +123,8 @@ TEST_P(InferenceEncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
   if (variant.options.precision != InferencePrecision::fp32) {
     EXPECT_GT(worst_batched, 1e-4) << variant.name << ": no sign of reduced precision";
   }
-  EXPECT_EQ(fast.fused(), variant.options.fused_layers &&
+  EXPECT_EQ(fast.packed(), variant.options.packed_tokens) << variant.name;
+  EXPECT_EQ(fast.fused(), !variant.options.packed_tokens && variant.options.fused_layers &&
                               variant.options.precision != InferencePrecision::int8 &&
                               config.hidden_act == "gelu")
       << variant.name;
@@ -202,6 +209,31 @@ TEST(Int8Kernels, SaturateExactlyWhereTheCpuDetectionSaysSo) {
         << runtime::int8_summary(support) << "): int8 loses a bit for nothing";
   }
   std::printf("int8 here: %s\n", runtime::int8_summary(support).c_str());
+}
+
+// The packed schedule reads token counts off the mask; a mask with a hole (not ones then
+// zeros) must not be read that way: such a batch takes the padded schedule, same answer.
+TEST(InferenceEncoder, PackedScheduleHandlesAMaskThatIsNotRightPadding) {
+  const auto dir = emotune::testing::hf_fixtures_dir() / "bert";
+  const auto config = io::load_hf_config(dir);
+  auto encoder = load_encoder(dir);
+  encoder->eval();
+  const auto ids = golden_input_ids("bert");
+  torch::InferenceMode inference;
+  auto [input_ids, mask] = pad_batch({ids[0], ids[1], ids[2]}, config.pad_token_id);
+  mask[1][1] = 0;  // a hole inside the second essay
+  InferenceEncoderOptions packed_options;
+  InferenceEncoderOptions padded_options;
+  padded_options.packed_tokens = false;
+  padded_options.fused_layers = false;
+  InferenceEncoder packed(*encoder, packed_options);
+  InferenceEncoder padded(*encoder, padded_options);
+  ASSERT_TRUE(packed.packed());
+  const auto expected = padded.first_token(input_ids, mask, {});
+  EXPECT_LE(max_abs_diff(packed.first_token(input_ids, mask, {}), expected), 2e-5);
+  // And the hole matters (the check above could not pass by ignoring the mask).
+  mask[1][1] = 1;
+  EXPECT_GT(max_abs_diff(packed.first_token(input_ids, mask, {})[1], expected[1]), 1e-4);
 }
 
 TEST(InferenceEncoder, AlbertIsNotSupportedAndSaysSo) {
