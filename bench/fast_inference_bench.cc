@@ -52,12 +52,15 @@ struct Variant {
 std::vector<Variant> variants(int threads, std::size_t batch) {
   using serve::Kernels;
   using serve::Precision;
-  const auto make = [&](Kernels kernels, Precision precision, bool fused, bool first_only) {
+  // The padded schedules (packed_tokens off), then the packed one (the default).
+  const auto make = [&](Kernels kernels, Precision precision, bool fused, bool first_only,
+                        bool packed = false) {
     serve::RunPredictorOptions o;
     o.threads = threads;
     o.forward_batch = batch;
     o.kernels = kernels;
     o.precision = precision;
+    o.fast_options.packed_tokens = packed;
     o.fast_options.fused_layers = fused;
     o.fast_options.first_token_last_layer = first_only;
     return o;
@@ -71,6 +74,9 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
       {"fast bf16: separate ops", make(Kernels::fast, Precision::bf16, false, true)},
       {"fast bf16: fused layers, nested", make(Kernels::fast, Precision::bf16, true, true)},
       {"fast int8 (dynamic, oneDNN)", make(Kernels::fast, Precision::int8, false, true)},
+      {"packed fp32 (default)", make(Kernels::fast, Precision::fp32, true, true, true)},
+      {"packed bf16", make(Kernels::fast, Precision::bf16, true, true, true)},
+      {"packed int8", make(Kernels::fast, Precision::int8, false, true, true)},
   };
   // What int8's choice of range is worth here: each one forced (the row above is the
   // automatic choice, model/inference_encoder.h).
@@ -78,7 +84,7 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
        {std::pair{"fast int8, 8-bit (forced)", model::Int8Range::full},
         std::pair{"fast int8, 7-bit activations", model::Int8Range::seven_bit_activations},
         std::pair{"fast int8, 7-bit weights", model::Int8Range::seven_bit_weights}}) {
-    auto o = make(Kernels::fast, Precision::int8, false, true);
+    auto o = make(Kernels::fast, Precision::int8, false, true, true);
     o.fast_options.int8_range = range;
     list.push_back({name, o});
   }

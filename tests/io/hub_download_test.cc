@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <condition_variable>
 #include <cstdlib>
 #include <map>
 #include <mutex>
@@ -78,10 +79,20 @@ class FakeHub {
                   res.set_header("Location", endpoint() + "/storage/" + req.matches[1].str());
                   res.set_content("<html>moved</html>", "text/html");
                 });
+    // httplib calls the logger after the response has gone out, so a client can see its answer
+    // before the request is recorded; requests() and clear_requests() first wait until every
+    // request that has begun is logged (a late log once landed after a clear, under load).
+    server_.set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
+      std::lock_guard lock(mutex_);
+      ++begun_;
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
     server_.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
       std::lock_guard lock(mutex_);
       requests_.push_back({req.method, req.path, req.get_header_value("Range"),
                            req.get_header_value("Authorization"), res.status});
+      ++logged_;
+      all_logged_.notify_all();
     });
     port_ = server_.bind_to_any_port("127.0.0.1");
     thread_ = std::thread([this] { server_.listen_after_bind(); });
@@ -103,11 +114,13 @@ class FakeHub {
     renames_[old_id] = new_id;
   }
   std::vector<RecordedRequest> requests() const {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    wait_for_logs(lock);
     return requests_;
   }
   void clear_requests() {
-    std::lock_guard lock(mutex_);
+    std::unique_lock lock(mutex_);
+    wait_for_logs(lock);
     requests_.clear();
   }
 
@@ -232,7 +245,12 @@ class FakeHub {
   std::map<std::string, std::string> blobs_;
   std::map<std::string, std::size_t> break_at_;
   std::set<std::string> broken_once_;
+  void wait_for_logs(std::unique_lock<std::mutex>& lock) const {
+    all_logged_.wait_for(lock, std::chrono::seconds(10), [this] { return logged_ >= begun_; });
+  }
   std::vector<RecordedRequest> requests_;
+  std::size_t begun_ = 0, logged_ = 0;
+  mutable std::condition_variable all_logged_;
 };
 
 constexpr const char* kCommit = "0123456789abcdef0123456789abcdef01234567";
