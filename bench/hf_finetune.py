@@ -560,11 +560,22 @@ def cmd_speed(args):
     dev_ids = tokenizer([e["text"] for e in dev], truncation=True, max_length=config["max_length"])["input_ids"]
     predict(model, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
     predict_seconds = time.perf_counter() - started
-    print(json.dumps({"system": "huggingface", "threads": torch.get_num_threads(),
-                      "train_rows": rows_trained, "train_seconds": train_seconds,
-                      "train_essays_per_s": rows_trained / train_seconds,
-                      "predict_essays": len(dev_ids), "predict_seconds": predict_seconds,
-                      "predict_essays_per_s": len(dev_ids) / predict_seconds}), flush=True)
+    figures = {"system": "huggingface", "threads": torch.get_num_threads(),
+               "train_rows": rows_trained, "train_seconds": train_seconds,
+               "train_essays_per_s": rows_trained / train_seconds,
+               "predict_essays": len(dev_ids), "predict_seconds": predict_seconds,
+               "predict_essays_per_s": len(dev_ids) / predict_seconds}
+    if args.int8:
+        # PyTorch's own dynamic int8 (every Linear; per-tensor activation scales), the peer of
+        # `emotune predict --precision int8`; one warm-up batch first, as emotune's engines warm up.
+        quantized = torch.ao.quantization.quantize_dynamic(model.eval(), {torch.nn.Linear}, dtype=torch.qint8)
+        predict(quantized, dev_ids[:16], args.predict_batch, pad_id, sort_by_length=True)
+        started = time.perf_counter()
+        dev_ids = tokenizer([e["text"] for e in dev], truncation=True, max_length=config["max_length"])["input_ids"]
+        predict(quantized, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
+        seconds = time.perf_counter() - started
+        figures["predict_int8_essays_per_s"] = len(dev_ids) / seconds
+    print(json.dumps(figures), flush=True)
 
 
 def main():
@@ -583,6 +594,8 @@ def main():
         else:
             p.add_argument("--steps", type=int, default=20)
             p.add_argument("--predict-batch", type=int, default=16, help="as emotune predict's --batch-size")
+            p.add_argument("--int8", action="store_true",
+                           help="also predict with torch.ao.quantization.quantize_dynamic (int8 Linear layers)")
     p = sub.add_parser("ensemble")
     p.add_argument("seed_dirs", nargs="+")
     p.add_argument("--out", required=True)

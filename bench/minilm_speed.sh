@@ -3,8 +3,9 @@
 # same config (configs/minilm/), interleaved so that both see the same machine load:
 #   bench/minilm_speed.sh CONFIG ROUNDS STEPS [THREADS]
 # Each round runs, in this order, emotune train (STEPS steps of the run's first batches, no
-# periodic evaluation), emotune predict (the 270 dev essays, from that run), then
-# bench/hf_finetune.py speed (the same STEPS batches, then the dev essays). Both sides time
+# periodic evaluation), emotune predict (the 270 dev essays, from that run; fp32, then int8), then
+# bench/hf_finetune.py speed --int8 (the same STEPS batches, then the dev essays in fp32 and with
+# PyTorch's dynamic int8). Both sides time
 # only the work (emotune's log lines "essays/s"; the script's JSON), not start-up or loading.
 # Prints one line per measurement and the load average before each round.
 set -euo pipefail
@@ -20,9 +21,12 @@ for round in $(seq 1 "$rounds"); do
   "$emotune" --threads "$threads" train "$config" --data "$data" --out "$work/run" --seeds 1 \
     --set max_steps="$steps" --set eval_every_steps=0 --set dev_limit=8 --no-progress \
     2>&1 | grep -o '[0-9]* rows in .* essays/s)' | sed 's/^/emotune train: /'
-  "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
-    --out "$work/pred" 2>&1 | grep -o '[0-9]* essays predicted in .* essays/s)' |
-    sed 's/^/emotune predict: /'
+  for precision in fp32 int8; do
+    rm -rf "$work/pred"
+    "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
+      --precision "$precision" --out "$work/pred" 2>&1 |
+      grep -o '[0-9]* essays predicted in .* essays/s)' | sed "s/^/emotune predict $precision: /"
+  done
   "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
-    --steps "$steps" | sed 's/^/huggingface: /'
+    --steps "$steps" --int8 2>/dev/null | sed 's/^/huggingface: /'
 done

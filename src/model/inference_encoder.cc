@@ -119,12 +119,10 @@ class PackedLinear {
     if (packed_.isNone()) return torch::linear(x, weight_, bias_);
     static const auto linear_dynamic =
         c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-    // max |x| per row as max(-min, max): one pass and no |x| temporary.
-    const auto [low, high] = at::aminmax(x, -1, /*keepdim=*/true);
-    const auto row_scale = at::maximum(high, low.neg()).clamp_min_(1e-12);
+    const auto row_scale = x.abs().amax(-1, /*keepdim=*/true).clamp_min(1e-12);
     std::vector<c10::IValue> stack{(x / row_scale).contiguous(), packed_, reduce_range_};
     linear_dynamic.callBoxed(&stack);
-    return at::addcmul(int8_bias_, stack.at(0).toTensor(), row_scale);
+    return stack.at(0).toTensor().mul_(row_scale).add_(int8_bias_);
   }
 
   const torch::Tensor& weight() const { return weight_; }
