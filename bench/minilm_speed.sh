@@ -8,24 +8,31 @@
 # PyTorch's dynamic int8). Both sides time
 # only the work (emotune's log lines "essays/s"; the script's JSON), not start-up or loading.
 # Prints one line per measurement and the load average before each round.
+# EMOTUNE names the emotune binary; several, separated by spaces (e.g. a Debian-libtorch build and
+# a libtorch 2.x one: EMOTUNE="build/emotune build-torch2/emotune"), each run in every round, the
+# lines then naming the binary.
 set -euo pipefail
 config=${1:?config}; rounds=${2:-3}; steps=${3:-30}; threads=${4:-2}
-emotune=${EMOTUNE:-build/emotune}
+read -r -a emotunes <<<"${EMOTUNE:-build/emotune}"
 data=${EMOTUNE_DATA:-../shared/data}
 python=${PYTHON:-python3}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for round in $(seq 1 "$rounds"); do
   echo "round $round load: $(cut -d' ' -f1-3 /proc/loadavg)"
-  rm -rf "$work/run" "$work/pred"
-  "$emotune" --threads "$threads" train "$config" --data "$data" --out "$work/run" --seeds 1 \
-    --set max_steps="$steps" --set eval_every_steps=0 --set dev_limit=8 --no-progress \
-    2>&1 | grep -o '[0-9]* rows in .* essays/s)' | sed 's/^/emotune train: /'
-  for precision in fp32 int8; do
-    rm -rf "$work/pred"
-    "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
-      --precision "$precision" --out "$work/pred" 2>&1 |
-      grep -o '[0-9]* essays predicted in .* essays/s)' | sed "s/^/emotune predict $precision: /"
+  for emotune in "${emotunes[@]}"; do
+    label=emotune
+    [ ${#emotunes[@]} -gt 1 ] && label="emotune[$emotune]"
+    rm -rf "$work/run" "$work/pred"
+    "$emotune" --threads "$threads" train "$config" --data "$data" --out "$work/run" --seeds 1 \
+      --set max_steps="$steps" --set eval_every_steps=0 --set dev_limit=8 --no-progress \
+      2>&1 | grep -o '[0-9]* rows in .* essays/s)' | sed "s|^|$label train: |"
+    for precision in fp32 int8; do
+      rm -rf "$work/pred"
+      "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
+        --precision "$precision" --out "$work/pred" 2>&1 |
+        grep -o '[0-9]* essays predicted in .* essays/s)' | sed "s|^|$label predict $precision: |"
+    done
   done
   "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
     --steps "$steps" --int8 2>/dev/null | sed 's/^/huggingface: /'

@@ -33,6 +33,27 @@ cd "$(dirname "$0")/.."
 repo=$PWD
 stage_dir=$repo/.gpu_check
 
+# One line per dependency: a header that shows the image has it, then the Debian packages
+# (-dev and the runtime library it links) that stand in where it is missing. Ubuntu 24.04
+# (the GPU machines' image) lacks utf8proc, pcre2's headers, toml++, cpp-httplib and libzip.
+deb_groups() {
+  cat <<'GROUPS'
+utf8proc.h libutf8proc-dev libutf8proc2
+pcre2.h libpcre2-dev libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3
+toml++/toml.h libtomlplusplus-dev libtomlplusplus3
+httplib.h libcpp-httplib-dev libcpp-httplib0.11
+brotli/decode.h libbrotli-dev
+zip.h libzip-dev libzip4
+sentencepiece_processor.h libsentencepiece-dev libsentencepiece0
+nlohmann/json.hpp nlohmann-json3-dev
+CLI/CLI.hpp libcli11-dev
+fmt/core.h libfmt-dev libfmt9
+spdlog/spdlog.h libspdlog-dev libspdlog1.10
+gtest/gtest.h libgtest-dev libgmock-dev googletest
+benchmark/benchmark.h libbenchmark-dev libbenchmark1debian
+GROUPS
+}
+
 # --- staging (runs here, not on the GPU machine) -------------------------------------------
 stage() {
   local with_debs=$1
@@ -48,13 +69,10 @@ stage() {
   cp "$fixtures/golden/electra_train_regression."* "$stage_dir/fixtures/golden/"
   cp -r "$data/wassa2021" "$stage_dir/data/"
   if [ "$with_debs" = 1 ]; then
+    rm -rf "$stage_dir/debs"
     mkdir -p "$stage_dir/debs"
-    (cd "$stage_dir/debs" && apt-get download \
-      libsentencepiece-dev libsentencepiece0 libutf8proc-dev libutf8proc2 libpcre2-dev \
-      libpcre2-8-0 libpcre2-16-0 libpcre2-32-0 libpcre2-posix3 nlohmann-json3-dev libcli11-dev \
-      libfmt-dev libfmt9 libspdlog-dev libspdlog1.10 libtomlplusplus-dev libtomlplusplus3 \
-      libcpp-httplib-dev libcpp-httplib0.11 libzip-dev libzip4 libgtest-dev libgmock-dev \
-      googletest libbenchmark-dev libbenchmark1debian)
+    # shellcheck disable=SC2046
+    (cd "$stage_dir/debs" && apt-get download $(deb_groups | cut -d' ' -f2-))
   fi
   du -sh "$stage_dir"
   echo "staged into $stage_dir: name .gpu_check in the device tool's carry"
@@ -128,17 +146,32 @@ export EMOTUNE_DATA=${EMOTUNE_DATA:-$repo/../shared/data}
 [ -d "$EMOTUNE_HF_FIXTURES" ] || EMOTUNE_HF_FIXTURES=$stage_dir/fixtures
 [ -d "$EMOTUNE_DATA" ] || EMOTUNE_DATA=$stage_dir/data
 
-# Debian packages carried as .debs (an image without emotune's -dev packages): unpacked into a
-# private root that CMake and pkg-config search, never into /.
+# Debian packages carried as .debs (--stage --debs), for an image that lacks some of emotune's
+# -dev packages: each missing one is unpacked into a private root that CMake and pkg-config
+# search (never into /); what the image has is used as it is, so nothing is there twice.
 cmake_extra=()
-if ! pkg-config --exists sentencepiece libutf8proc 2>/dev/null && [ -d "$stage_dir/debs" ]; then
+if [ -d "$stage_dir/debs" ]; then
   sysroot=$stage_dir/sysroot
-  for deb in "$stage_dir"/debs/*.deb; do dpkg-deb -x "$deb" "$sysroot"; done
-  export PKG_CONFIG_SYSROOT_DIR=$sysroot
-  export PKG_CONFIG_PATH=$sysroot/usr/lib/x86_64-linux-gnu/pkgconfig:$sysroot/usr/share/pkgconfig
-  export LD_LIBRARY_PATH=$sysroot/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
-  cmake_extra=(-DCMAKE_PREFIX_PATH="$libtorch;$sysroot/usr" -DCMAKE_CXX_FLAGS=-isystem\ $sysroot/usr/include)
-  say "Debian packages: unpacked from $stage_dir/debs into $sysroot"
+  unpacked=()
+  while read -r header packages; do
+    [ -e "/usr/include/$header" ] || [ -e "/usr/include/x86_64-linux-gnu/$header" ] && continue
+    for package in $packages; do
+      deb=$(ls "$stage_dir/debs/${package}_"*.deb 2>/dev/null | head -1)
+      [ -n "$deb" ] || { fail "no .deb of $package in $stage_dir/debs (for $header)"; exit 1; }
+      dpkg-deb -x "$deb" "$sysroot"
+    done
+    unpacked+=("${header%%/*}")
+  done < <(deb_groups)
+  if [ ${#unpacked[@]} -gt 0 ]; then
+    # Debian's .pc files say prefix=/usr: point them at the private root.
+    find "$sysroot" -name '*.pc' -exec sed -i "s|^prefix=/usr\$|prefix=$sysroot/usr|" {} +
+    libdir=$sysroot/usr/lib/x86_64-linux-gnu
+    export PKG_CONFIG_PATH=$libdir/pkgconfig:$sysroot/usr/share/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
+    export LD_LIBRARY_PATH=$libdir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+    cmake_extra=(-DCMAKE_PREFIX_PATH="$libtorch;$sysroot/usr" "-DCMAKE_CXX_FLAGS=-isystem $sysroot/usr/include"
+      "-DCMAKE_EXE_LINKER_FLAGS=-Wl,-rpath-link,$libdir -Wl,-rpath,$libdir")
+    say "Debian packages unpacked into $sysroot for what the image lacks: ${unpacked[*]}"
+  fi
 fi
 
 # --- build ----------------------------------------------------------------------------------
@@ -150,13 +183,17 @@ command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [ -f "$build_dir/build.ninja" ]; then
   say "reusing $build_dir ($(grep -m1 '^Torch_DIR:' "$build_dir/CMakeCache.txt" | cut -d= -f2))"
 else
+  # CMake 4 (the GPU image's) refuses projects older than policy 3.5; a libtorch's CMake
+  # files may name older ones.
   cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_PREFIX_PATH="$libtorch" "${launcher[@]}" "${cmake_extra[@]}" >>"$log" 2>&1 ||
+    -DCMAKE_POLICY_VERSION_MINIMUM=3.5 -DEMOTUNE_BUILD_FUZZ=OFF \
+    -DCMAKE_PREFIX_PATH="$libtorch" "${launcher[@]}" "${cmake_extra[@]+"${cmake_extra[@]}"}" >>"$log" 2>&1 ||
     { fail "cmake configure (see $log)"; tail -30 "$log"; exit 1; }
 fi
-if ! cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" >>"$log" 2>&1; then
+# -k 0: on a machine lent for minutes, one try should show every compile error, not the first.
+if ! cmake --build "$build_dir" -j "$jobs" --target "${targets[@]}" -- -k 0 >>"$log" 2>&1; then
   fail "build (see $log)"
-  grep -m 20 -B2 -A6 'error' "$log"
+  grep -E -m 40 -A4 'error:|undefined reference|FAILED:' "$log" | tee -a "$report"
   exit 1
 fi
 nccl=$(grep -c '^EMOTUNE_WITH_NCCL:BOOL=ON' "$build_dir/CMakeCache.txt")
