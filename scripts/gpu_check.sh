@@ -208,8 +208,20 @@ say "| program | passed | failed | skipped | cuda instances run |"
 say "|---|---|---|---|---|"
 for program in model train serve; do
   out=$build_dir/gpu_check_${program}.txt
-  "$build_dir/emotune_${program}_tests" --gtest_filter='*OnDevice*' --gtest_color=no >"$out" 2>&1
+  # Line-buffered, so that a crash loses none of the tests' own lines.
+  line_buffered=()
+  command -v stdbuf >/dev/null && line_buffered=(stdbuf -oL)
+  "${line_buffered[@]}" "$build_dir/emotune_${program}_tests" --gtest_filter='*OnDevice*' \
+    --gtest_color=no >"$out" 2>&1
   status=$?
+  debugger=$(command -v gdb || command -v cuda-gdb)
+  if [ "$status" -ge 128 ] && [ -n "$debugger" ]; then
+    # A crash: the test that crashed and a backtrace, into the report (the machine is gone after).
+    say "    crashed (exit $status) in: $(grep '^\[ RUN' "$out" | tail -1)"
+    "$debugger" -batch -ex run -ex 'bt 40' --args "$build_dir/emotune_${program}_tests" \
+      --gtest_filter="$(grep '^\[ RUN' "$out" | tail -1 | sed 's/.*\] //')" >"$out.bt" 2>&1
+    grep -E '^#[0-9]+ ' "$out.bt" | head -40 | cut -c1-300 | sed 's/^/    /' >>"$report"
+  fi
   cat "$out" >>"$log"
   passed=$(grep -c '^\[       OK \]' "$out")
   # gtest names a failed or skipped test twice (when it happens, in the summary): count names.
@@ -250,6 +262,8 @@ else
       say "- $name: ok ($(( ($(date +%s%N) - t0) / 1000000 )) ms)"
     else
       fail "$name: $(tail -3 "$work/$name.txt" | tr '\n' ' ')"
+      # The first errors of the run (a rank's own message comes before the launcher's summary).
+      grep -m 8 -iE 'error|exception|what\(\)' "$work/$name.txt" | cut -c1-400 | sed 's/^/    /' >>"$report"
     fi
   }
   cli "train --device cuda" "$emotune" "${train_args[@]}" --out "$work/cuda" --device cuda

@@ -154,12 +154,21 @@ class ProcessGroupTraining final : public DataParallel {
     torch::NoGradGuard no_grad;
     std::vector<c10::intrusive_ptr<c10d::Work>> works;
     std::vector<std::vector<at::Tensor>> held;
+    // NCCL moves only tensors on the job's device; state kept elsewhere (the optimizer's step
+    // count lives on the CPU) travels as a copy on the device and is written back afterwards.
+    std::vector<std::pair<at::Tensor, std::size_t>> moved;
     held.reserve(tensors.size());
     for (const auto& tensor : tensors) {
-      held.push_back({tensor.detach()});
+      auto detached = tensor.detach();
+      if (detached.device().type() != device_.type()) {
+        moved.emplace_back(detached, held.size());
+        detached = detached.to(device_);
+      }
+      held.push_back({detached});
       works.push_back(group_->broadcast(held.back()));
     }
     wait_all(works, "the broadcast of rank 0's weights and optimizer state", options_.timeout);
+    for (auto& [original, index] : moved) original.copy_(held[index].front());
 
     std::vector<at::Tensor> length{
         torch::tensor({static_cast<std::int64_t>(document.size())}, torch::kInt64).to(device_)};

@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 #include <torch/cuda.h>
+#include <torch/types.h>
 
 namespace emotune::testing {
 
@@ -20,6 +21,13 @@ inline bool device_available(const std::string& device) {
 }
 
 inline std::string device_test_name(const std::string& device) { return device; }
+
+// Whether a tensor lives on the device a test asked for. Tensors report an index ("cuda:0")
+// where the test names only the kind ("cuda"), so torch::Device equality would not hold.
+inline bool on_device(const at::Tensor& tensor, const torch::Device& want) {
+  return tensor.device().type() == want.type() &&
+         (!want.has_index() || tensor.device().index() == want.index());
+}
 
 }  // namespace emotune::testing
 

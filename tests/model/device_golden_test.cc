@@ -38,7 +38,8 @@ TEST_P(EncoderGoldenOnDevice, FirstTokensOfReferenceAndFastSchedule) {
   options.device = device;
   auto encoder = load_encoder(dir, options);
   encoder->eval();
-  ASSERT_EQ(encoder->parameters().front().device(), device);
+  ASSERT_TRUE(::emotune::testing::on_device(encoder->parameters().front(), device))
+      << encoder->parameters().front().device();
   const auto golden = load_forward_golden(family);
   const auto ids = golden_input_ids(family);
   const auto& cls_batched = golden.at("cls_batched");
@@ -60,10 +61,10 @@ TEST_P(EncoderGoldenOnDevice, FirstTokensOfReferenceAndFastSchedule) {
     const auto expected = cls_batched.narrow(0, static_cast<std::int64_t>(start),
                                              static_cast<std::int64_t>(rows.size()));
     const auto reference = encoder->forward(input_ids, mask, {}).select(1, 0);
-    ASSERT_EQ(reference.device(), device);
+    ASSERT_TRUE(::emotune::testing::on_device(reference, device)) << reference.device();
     worst_reference = std::max(worst_reference, max_abs_diff(reference.cpu(), expected));
     const auto first = fast.first_token(input_ids, mask, {});
-    ASSERT_EQ(first.device(), device);
+    ASSERT_TRUE(::emotune::testing::on_device(first, device)) << first.device();
     worst_fast = std::max(worst_fast, max_abs_diff(first.cpu(), expected));
     worst_bf16 =
         std::max(worst_bf16, max_abs_diff(fast_bf16.first_token(input_ids, mask, {}).cpu(), expected));
