@@ -6,7 +6,7 @@
 # `serve` with --device cuda (and `train --nproc 1 --dist-backend nccl`), times a short
 # benchmark on cuda and on the CPU, and writes everything into one report file.
 #
-#   scripts/gpu_check.sh [--libtorch DIR] [--build-dir DIR] [--report FILE] [--jobs N]
+#   scripts/gpu_check.sh [--libtorch DIR] [--build-dir DIR] [--report FILE] [--jobs N] [--tests-only]
 #   scripts/gpu_check.sh --stage        (here, before sending the tree to a bare GPU machine)
 #
 # --libtorch: a CUDA libtorch folder (a wheel's torch/, or PyTorch's libtorch zip); default
@@ -14,6 +14,8 @@
 #   what scripts/build_libtorch2.sh unpacked. A wheel's torch/ needs its nvidia/ folder
 #   beside it (they are ~3 GB together: they cannot travel with the working tree; a machine
 #   that has PyTorch installed has both).
+# --tests-only: build the three test programs and run their *OnDevice* tests, nothing else
+#   (a short re-check on a lent machine).
 # Report: --report, default $OUT/gpu_check_report.md when $OUT is set, else
 #   <build-dir>/gpu_check_report.md. Build dir default: build-gpu.
 #
@@ -82,6 +84,7 @@ libtorch=${EMOTUNE_LIBTORCH:-}
 build_dir=build-gpu
 report=""
 jobs=$(nproc)
+tests_only=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --stage) shift; [ "${1:-}" = --debs ] && { stage 1; exit; }; stage 0; exit ;;
@@ -89,6 +92,7 @@ while [ $# -gt 0 ]; do
     --build-dir) build_dir=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
     --jobs) jobs=$2; shift 2 ;;
+    --tests-only) tests_only=1; shift ;;
     -h|--help) sed -n '2,/^set -uo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "gpu_check.sh: unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -178,6 +182,7 @@ fi
 say ""
 say "## Build ($jobs jobs)"
 targets=(emotune_cli emotune_model_tests emotune_train_tests emotune_serve_tests train_bench)
+[ "$tests_only" = 1 ] && targets=(emotune_model_tests emotune_train_tests emotune_serve_tests)
 launcher=()
 command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 if [ -f "$build_dir/build.ninja" ]; then
@@ -234,6 +239,12 @@ for program in model train serve; do
   [ "$gpu" = 1 ] && [ "$skipped" -gt 0 ] && fail "emotune_${program}_tests: cuda tests skipped on a GPU machine"
   grep -E '^(electra|roberta|bert) on |^(cpu|cuda)' "$out" | sed 's/^/    /' >>"$report"
 done
+
+if [ "$tests_only" = 1 ]; then
+  say ""
+  say "total $(elapsed) s (--tests-only: no CLI runs, no benchmark); $([ ${#failures[@]} -eq 0 ] && echo 'no failures' || echo "${#failures[@]} failure(s): ${failures[*]}")"
+  exit $(( ${#failures[@]} > 0 ))
+fi
 
 # --- the CLI on cuda ---------------------------------------------------------------------------
 say ""

@@ -515,8 +515,10 @@ TEST_P(RunPredictorOnDevice, PredictionsAndServiceMatchTheCpuReference) {
     double tolerance;
   };
   const double fp32_tolerance = GetParam() == "cpu" ? 1e-5 : 1e-4;
+  // The fast kernels' attention on CUDA uses TF32 tensor cores (tests/model/device_golden_test.cc).
+  const double fast_fp32_tolerance = GetParam() == "cpu" ? fp32_tolerance : 2e-3;
   for (const auto& [kernels, precision, tolerance] :
-       {Case{serve::Kernels::fast, serve::Precision::fp32, fp32_tolerance},
+       {Case{serve::Kernels::fast, serve::Precision::fp32, fast_fp32_tolerance},
         Case{serve::Kernels::reference, serve::Precision::fp32, fp32_tolerance},
         Case{serve::Kernels::fast, serve::Precision::bf16, 0.05}}) {
     serve::RunPredictorOptions options;
@@ -565,8 +567,8 @@ TEST_P(RunPredictorOnDevice, PredictionsAndServiceMatchTheCpuReference) {
   const auto answers = json::parse(result->body)["predictions"];
   ASSERT_EQ(answers.size(), essays.size());
   for (std::size_t i = 0; i < essays.size(); ++i) {
-    EXPECT_NEAR(answers[i]["empathy"].get<double>(), *want[i].empathy, fp32_tolerance) << i;
-    EXPECT_NEAR(answers[i]["distress"].get<double>(), *want[i].distress, fp32_tolerance) << i;
+    EXPECT_NEAR(answers[i]["empathy"].get<double>(), *want[i].empathy, fast_fp32_tolerance) << i;
+    EXPECT_NEAR(answers[i]["distress"].get<double>(), *want[i].distress, fast_fp32_tolerance) << i;
   }
 }
 
