@@ -226,6 +226,12 @@ for program in model train serve; do
     "$debugger" -batch -ex run -ex 'bt 40' --args "$build_dir/emotune_${program}_tests" \
       --gtest_filter="$(grep '^\[ RUN' "$out" | tail -1 | sed 's/.*\] //')" >"$out.bt" 2>&1
     grep -E '^#[0-9]+ ' "$out.bt" | head -40 | cut -c1-300 | sed 's/^/    /' >>"$report"
+    # Which library the program's std::filesystem calls bind to (PyPI's libtorch exports its own
+    # copies; CMakeLists.txt puts libstdc++ first in DT_NEEDED so that its definitions win).
+    say "    DT_NEEDED: $(readelf -d "$build_dir/emotune_${program}_tests" | grep -o 'NEEDED.*' | head -4 | tr '\n' ' ')"
+    LD_BIND_NOW=1 LD_DEBUG=bindings "$build_dir/emotune_${program}_tests" --gtest_list_tests 2>&1 >/dev/null |
+      grep "emotune_${program}_tests.*filesystem" | grep -o 'to [^ ]* .*' | head -5 | cut -c1-250 |
+      sed 's/^/    binds /' >>"$report"
   fi
   cat "$out" >>"$log"
   passed=$(grep -c '^\[       OK \]' "$out")

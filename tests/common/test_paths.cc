@@ -62,8 +62,12 @@ TempDir::TempDir() {
 }
 
 TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
+  // The throwing overload: PyPI's torch 2.11 exports a broken copy of the error_code one
+  // (src/pipeline/pipeline.cc, remove_quietly).
+  try {
+    std::filesystem::remove_all(path_);
+  } catch (const std::filesystem::filesystem_error&) {
+  }
 }
 
 std::string shell_quote(const std::string& s) {
