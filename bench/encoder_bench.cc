@@ -95,4 +95,12 @@ BENCHMARK(BM_EncoderForward)
 
 }  // namespace
 
-BENCHMARK_MAIN();
+// BENCHMARK_MAIN, after taking the OpenBLAS kernels `emotune` itself would run with.
+int main(int argc, char** argv) {
+  emotune::runtime::reexec_with_better_blas_kernels(argv);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -21,11 +21,13 @@
 #include "bench_data.h"
 #include "runtime/threads.h"
 #include "serve/explainer.h"
+#include "runtime/doctor.h"
 
 namespace fs = std::filesystem;
 using namespace emotune;
 
 int main(int argc, char** argv) {
+  emotune::runtime::reexec_with_better_blas_kernels(argv);
   std::string shape = "tiny";
   std::size_t essay_count = 0;
   std::size_t steps = 32;

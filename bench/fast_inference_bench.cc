@@ -37,6 +37,7 @@
 #include "serve/prediction_run.h"
 #include "serve/run_predictor.h"
 #include "text/tokenizer.h"
+#include "runtime/doctor.h"
 
 namespace {
 
@@ -73,7 +74,7 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
       {"reference bf16", make(Kernels::reference, Precision::bf16, false, false)},
       {"fast bf16: separate ops", make(Kernels::fast, Precision::bf16, false, true)},
       {"fast bf16: fused layers, nested", make(Kernels::fast, Precision::bf16, true, true)},
-      {"fast int8 (dynamic, oneDNN)", make(Kernels::fast, Precision::int8, false, true)},
+      {"fast int8 (dynamic), padded", make(Kernels::fast, Precision::int8, false, true)},
       {"packed fp32 (default)", make(Kernels::fast, Precision::fp32, true, true, true)},
       {"packed bf16", make(Kernels::fast, Precision::bf16, true, true, true)},
       {"packed int8", make(Kernels::fast, Precision::int8, false, true, true)},
@@ -195,6 +196,7 @@ void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  emotune::runtime::reexec_with_better_blas_kernels(argv);
   std::size_t essay_count = 200;
   int rounds = 5;
   int threads = 2;

@@ -12,8 +12,8 @@
 #                   (3 steps a run; seconds per step)
 #   encoder fwd     encoder_bench len:128: batch of 8 × 128 tokens, fp32 and bf16 (essays/s)
 #   predict         fast_inference_bench --essays 24 --rounds 1: RunPredictor essays/s of the
-#                   reference fp32 path, the fast fp32 (fused, nested tensors), fast bf16 and
-#                   fast int8 paths (128 tokens)
+#                   reference fp32 path and of the fast fp32, bf16 and int8 paths, padded
+#                   (fused layers on nested tensors) and packed (the default; 128 tokens)
 #   all-reduce      allreduce_bench: the Gloo gradient exchange of ELECTRA-small / -base
 # Not here: the tokenizer benchmarks (no libtorch), data_load_bench (no libtorch) and
 # serve_load_bench (HTTP on top of the predict figures; minutes per run).
@@ -35,18 +35,24 @@ torch_version() {
 }
 
 run_build() {  # round, build
-  local round=$1 build=$2 name
+  local round=$1 build=$2 name coretype
   name=$(basename "$build")
+  # The benchmark programs do not re-execute themselves as `emotune` does when OpenBLAS fell
+  # back to its slow Prescott kernels (runtime::preferred_openblas_coretype): give them the
+  # core type emotune itself would run with (none for a libtorch on MKL).
+  coretype=$("$build/emotune" doctor 2>/dev/null | grep -o 'with OPENBLAS_CORETYPE=[A-Za-z0-9]*' |
+    head -1 | cut -d= -f2 || true)
+  if [ -n "$coretype" ]; then export OPENBLAS_CORETYPE=$coretype; else unset OPENBLAS_CORETYPE; fi
   # train step: seconds per step (real time), median of the run's 3 iterations
-  "$build/train_bench" --benchmark_filter='pad512:0' --benchmark_format=json \
-    >"$work/train-$name-$round.json" 2>/dev/null
+  "$build/train_bench" --benchmark_filter='pad512:0' \
+    --benchmark_out="$work/train-$name-$round.json" --benchmark_out_format=json >/dev/null 2>&1
   python3 - "$work/train-$name-$round.json" "$round" "$name" >>"$tsv" <<'EOF'
 import json, sys
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
     print(f"{sys.argv[2]}\t{sys.argv[3]}\ttrain step, s (lower is better)\t{b['real_time']:.3f}")
 EOF
-  "$build/encoder_bench" --benchmark_filter='len:128' --benchmark_format=json \
-    >"$work/encoder-$name-$round.json" 2>/dev/null
+  "$build/encoder_bench" --benchmark_filter='len:128' \
+    --benchmark_out="$work/encoder-$name-$round.json" --benchmark_out_format=json >/dev/null 2>&1
   python3 - "$work/encoder-$name-$round.json" "$round" "$name" >>"$tsv" <<'EOF'
 import json, sys
 for b in json.load(open(sys.argv[1]))["benchmarks"]:
@@ -59,20 +65,24 @@ EOF
   python3 - "$work/predict-$name-$round.txt" "$round" "$name" >>"$tsv" <<'EOF'
 import re, sys
 wanted = {"reference fp32 (main's path)": "predict reference fp32",
-          "fast fp32: + fused layers, nested": "predict fast fp32 (fused, nested)",
-          "fast bf16: fused layers, nested": "predict fast bf16 (fused, nested)"}
+          "fast fp32: + fused layers, nested": "predict padded fp32 (fused, nested)",
+          "packed fp32 (default)": "predict packed fp32 (default)",
+          "fast bf16: fused layers, nested": "predict padded bf16 (fused, nested)",
+          "packed bf16": "predict packed bf16",
+          "fast int8 (dynamic), padded": "predict padded int8",
+          "packed int8": "predict packed int8"}
 for line in open(sys.argv[1]):
     name = line[:40].strip()
     fields = line[40:].split()
     if len(fields) != 2:
         continue
     label = wanted.get(name)
-    if label is None and name.startswith("fast int8"):
-        label = "predict fast int8"
     if label:
         print(f"{sys.argv[2]}\t{sys.argv[3]}\t{label}, essays/s\t{fields[0]}")
 EOF
-  "$build/allreduce_bench" --benchmark_format=json >"$work/allreduce-$name-$round.json" 2>/dev/null
+  # --benchmark_out, not stdout: the ranks log to stdout.
+  "$build/allreduce_bench" --benchmark_out="$work/allreduce-$name-$round.json" \
+    --benchmark_out_format=json >/dev/null 2>&1
   python3 - "$work/allreduce-$name-$round.json" "$round" "$name" >>"$tsv" <<'EOF'
 import json, sys
 for b in json.load(open(sys.argv[1]))["benchmarks"]:

@@ -41,25 +41,10 @@ void apply_thread_option(const GlobalOptions& globals) {
 
 }  // namespace emotune::cli
 
-namespace {
-
-// OpenBLAS picks its kernels when it loads, so a better core type needs a fresh process image.
-// The variable being set afterwards is what stops a second re-execution.
-void reexec_with_better_blas_kernels(char** argv) {
-  const auto coretype = emotune::runtime::preferred_openblas_coretype();
-  if (coretype.empty()) return;
-  if (::setenv("OPENBLAS_CORETYPE", coretype.c_str(), 1) != 0) return;
-  ::setenv("EMOTUNE_SET_BLAS_CORE", coretype.c_str(), 1);
-  ::execv("/proc/self/exe", argv);
-  // exec failed (no /proc): carry on with the slower kernels rather than fail.
-  ::unsetenv("EMOTUNE_SET_BLAS_CORE");
-}
-
-}  // namespace
 
 int main(int argc, char** argv) {
   using namespace emotune;
-  reexec_with_better_blas_kernels(argv);
+  runtime::reexec_with_better_blas_kernels(argv);
   CLI::App app{
       "emotune: predicts empathy, distress and emotion from essays written in reaction to news "
       "stories (WASSA 2021), by fine-tuning ELECTRA, RoBERTa, ALBERT and BERT encoders."};

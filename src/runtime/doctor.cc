@@ -1,6 +1,7 @@
 #include "runtime/doctor.h"
 
 #include <dlfcn.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
@@ -54,6 +55,18 @@ std::string preferred_openblas_coretype() {
       std::getenv("EMOTUNE_KEEP_BLAS_CORE") != nullptr)
     return {};
   return faster_openblas_coretype();
+}
+
+// OpenBLAS picks its kernels when it loads, so a better core type needs a fresh process image.
+// The variable being set afterwards is what stops a second re-execution.
+void reexec_with_better_blas_kernels(char** argv) {
+  const auto coretype = preferred_openblas_coretype();
+  if (coretype.empty()) return;
+  if (::setenv("OPENBLAS_CORETYPE", coretype.c_str(), 1) != 0) return;
+  ::setenv("EMOTUNE_SET_BLAS_CORE", coretype.c_str(), 1);
+  ::execv("/proc/self/exe", argv);
+  // exec failed (no /proc): carry on with the slower kernels rather than fail.
+  ::unsetenv("EMOTUNE_SET_BLAS_CORE");
 }
 
 GemmMeasurement measure_gemm(double seconds, int size) {

@@ -36,6 +36,12 @@ std::string faster_openblas_coretype();
 // OPENBLAS_CORETYPE (to anything) or EMOTUNE_KEEP_BLAS_CORE.
 std::string preferred_openblas_coretype();
 
+// Re-executes this program (argv as given) with preferred_openblas_coretype() in the
+// environment when there is one; returns when there is none or exec fails (the slower kernels
+// then stay). Call first thing in main: the CLI and the benchmark programs do, so that both
+// measure the kernels a user's `emotune` runs with.
+void reexec_with_better_blas_kernels(char** argv);
+
 // Square fp32 matrix products through libtorch for about `seconds`.
 GemmMeasurement measure_gemm(double seconds, int size = 1024);
 

@@ -125,6 +125,10 @@ ElectraDiagnostics diagnose(const ElectraCounts& c, double mean_rtd_loss) {
   return d;
 }
 
+// Counts the step being taken (step + 1 during the warm-up), so the first step already learns.
+// Fine-tuning's schedule (learning_rate_at in trainer.cc) instead follows HuggingFace's
+// get_linear_schedule_with_warmup step for step, whose first step has lr 0: parity with the
+// reference stack matters there; here it would only change every pre-training run's numbers.
 double warmup_then_linear_decay(double peak, std::int64_t warmup_steps, std::int64_t total_steps,
                                 std::int64_t step) {
   if (step < warmup_steps)
