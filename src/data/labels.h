@@ -6,13 +6,13 @@
 #include <string>
 #include <string_view>
 
+#include "common/emotions.h"
+
 namespace emotune::data {
 
-// The seven WASSA 2021 Track II classes; the position is the class id used everywhere
-// (model outputs, metrics, submission files), as the alphabetical order of the reference.
-inline constexpr std::array<std::string_view, 7> kEmotionLabels = {
-    "anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"};
-inline constexpr std::size_t kNumEmotions = kEmotionLabels.size();
+// The seven WASSA 2021 Track II classes (common/emotions.h).
+using emotune::kEmotionLabels;
+using emotune::kNumEmotions;
 
 using EmotionCounts = std::array<std::size_t, kNumEmotions>;
 

@@ -10,6 +10,7 @@
 
 #include <torch/torch.h>
 
+#include "common/emotions.h"
 #include "model/encoder.h"
 
 namespace emotune::model {
@@ -20,8 +21,7 @@ enum class Task { empathy, distress, emotion };
 
 // Class ids of the emotion head: the alphabetical order WASSA and the reference use.
 inline const std::vector<std::string>& emotion_labels() {
-  static const std::vector<std::string> labels = {"anger",   "disgust", "fear",    "joy",
-                                                  "neutral", "sadness", "surprise"};
+  static const std::vector<std::string> labels(kEmotionLabels.begin(), kEmotionLabels.end());
   return labels;
 }
 

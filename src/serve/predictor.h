@@ -6,15 +6,19 @@
 #include <string>
 #include <vector>
 
+#include "common/emotions.h"
 #include "data/person.h"
 
 namespace emotune::serve {
 
 // The emotion classes, in the order of EssayPrediction::emotion_probabilities.
-inline constexpr std::size_t kEmotionCount = 7;
+inline constexpr std::size_t kEmotionCount = kNumEmotions;
 inline const std::array<std::string, kEmotionCount>& emotion_label_names() {
-  static const std::array<std::string, kEmotionCount> names = {
-      "anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"};
+  static const std::array<std::string, kEmotionCount> names = [] {
+    std::array<std::string, kEmotionCount> copied;
+    for (std::size_t i = 0; i < kEmotionCount; ++i) copied[i] = std::string(kEmotionLabels[i]);
+    return copied;
+  }();
   return names;
 }
 
