@@ -17,7 +17,7 @@
 
 #include "runtime/threads.h"
 #include "train/distributed.h"
-#include "runtime/doctor.h"
+#include "bench_main.h"
 
 namespace {
 
@@ -124,12 +124,4 @@ BENCHMARK(BM_ExchangeElectraBase)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
-// BENCHMARK_MAIN, after taking the OpenBLAS kernels `emotune` itself would run with.
-int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+EMOTUNE_BENCHMARK_MAIN()

@@ -14,7 +14,7 @@
 #include "io/hf_config.h"
 #include "model/encoder.h"
 #include "model/layers.h"
-#include "runtime/doctor.h"
+#include "bench_main.h"
 #include "runtime/threads.h"
 
 namespace {
@@ -95,12 +95,4 @@ BENCHMARK(BM_EncoderForward)
 
 }  // namespace
 
-// BENCHMARK_MAIN, after taking the OpenBLAS kernels `emotune` itself would run with.
-int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+EMOTUNE_BENCHMARK_MAIN()

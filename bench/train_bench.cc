@@ -20,7 +20,7 @@
 #include "text/tokenizer.h"
 #include "train/batcher.h"
 #include "train/optim.h"
-#include "runtime/doctor.h"
+#include "bench_main.h"
 
 namespace {
 
@@ -119,12 +119,4 @@ BENCHMARK(BM_TrainStep)
 
 }  // namespace
 
-// BENCHMARK_MAIN, after taking the OpenBLAS kernels `emotune` itself would run with.
-int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
-}
+EMOTUNE_BENCHMARK_MAIN()
