@@ -35,14 +35,10 @@ torch_version() {
 }
 
 run_build() {  # round, build
-  local round=$1 build=$2 name coretype
+  local round=$1 build=$2 name
   name=$(basename "$build")
-  # The benchmark programs do not re-execute themselves as `emotune` does when OpenBLAS fell
-  # back to its slow Prescott kernels (runtime::preferred_openblas_coretype): give them the
-  # core type emotune itself would run with (none for a libtorch on MKL).
-  coretype=$("$build/emotune" doctor 2>/dev/null | grep -o 'with OPENBLAS_CORETYPE=[A-Za-z0-9]*' |
-    head -1 | cut -d= -f2 || true)
-  if [ -n "$coretype" ]; then export OPENBLAS_CORETYPE=$coretype; else unset OPENBLAS_CORETYPE; fi
+  # Each benchmark program re-executes itself with the OpenBLAS core type `emotune` would use
+  # (runtime::reexec_with_better_blas_kernels), so both builds run their best kernels.
   # train step: seconds per step (real time), median of the run's 3 iterations
   "$build/train_bench" --benchmark_filter='pad512:0' \
     --benchmark_out="$work/train-$name-$round.json" --benchmark_out_format=json >/dev/null 2>&1

@@ -1,5 +1,3 @@
-#include <unistd.h>
-
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -40,7 +38,6 @@ void apply_thread_option(const GlobalOptions& globals) {
 }
 
 }  // namespace emotune::cli
-
 
 int main(int argc, char** argv) {
   using namespace emotune;

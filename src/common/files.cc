@@ -134,4 +134,11 @@ std::string sha256_file(const std::filesystem::path& path) {
   return digest.hex();
 }
 
+void remove_all_quietly(const std::filesystem::path& path) {
+  try {
+    std::filesystem::remove_all(path);
+  } catch (const std::filesystem::filesystem_error&) {
+  }
+}
+
 }  // namespace emotune

@@ -77,21 +77,11 @@ std::vector<std::int64_t> summary_seeds(const fs::path& run_dir) {
   return seeds;
 }
 
-// The throwing remove_all, not the error_code one: PyPI's torch 2.11 exports a copy of the
-// latter that jumps to address 0 when a program binds to it (seen on the GPU machine,
-// docs/libtorch2.md); a cache that cannot be removed is simply computed again.
-void remove_quietly(const fs::path& path) {
-  try {
-    fs::remove_all(path);
-  } catch (const fs::filesystem_error&) {
-  }
-}
-
 void remove_cached_predictions(const fs::path& run_dir) {
-  remove_quietly(run_dir / "predictions");
+  remove_all_quietly(run_dir / "predictions");
   for (const auto& entry : fs::directory_iterator(run_dir)) {
     if (entry.is_directory() && entry.path().filename().string().rfind("seed-", 0) == 0) {
-      remove_quietly(entry.path() / "predictions");
+      remove_all_quietly(entry.path() / "predictions");
     }
   }
 }

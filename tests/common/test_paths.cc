@@ -9,6 +9,8 @@
 
 #include <unistd.h>
 
+#include "common/files.h"
+
 namespace emotune::testing {
 namespace {
 
@@ -61,14 +63,7 @@ TempDir::TempDir() {
   std::filesystem::create_directories(path_);
 }
 
-TempDir::~TempDir() {
-  // The throwing overload: PyPI's torch 2.11 exports a broken copy of the error_code one
-  // (src/pipeline/pipeline.cc, remove_quietly).
-  try {
-    std::filesystem::remove_all(path_);
-  } catch (const std::filesystem::filesystem_error&) {
-  }
-}
+TempDir::~TempDir() { remove_all_quietly(path_); }
 
 std::string shell_quote(const std::string& s) {
   std::string out = "'";
