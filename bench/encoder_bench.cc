@@ -15,6 +15,7 @@
 #include "model/encoder.h"
 #include "model/layers.h"
 #include "bench_main.h"
+#include "runtime/doctor.h"
 #include "runtime/threads.h"
 
 namespace {

@@ -21,13 +21,13 @@
 #include "bench_data.h"
 #include "runtime/threads.h"
 #include "serve/explainer.h"
-#include "runtime/doctor.h"
+#include "runtime/process.h"
 
 namespace fs = std::filesystem;
 using namespace emotune;
 
 int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
+  emotune::runtime::prepare_process(argv);
   std::string shape = "tiny";
   std::size_t essay_count = 0;
   std::size_t steps = 32;

@@ -37,7 +37,7 @@
 #include "serve/prediction_run.h"
 #include "serve/run_predictor.h"
 #include "text/tokenizer.h"
-#include "runtime/doctor.h"
+#include "runtime/process.h"
 
 namespace {
 
@@ -196,7 +196,7 @@ void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
+  emotune::runtime::prepare_process(argv);
   std::size_t essay_count = 200;
   int rounds = 5;
   int threads = 2;

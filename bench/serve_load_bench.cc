@@ -37,7 +37,7 @@
 #include "serve/server.h"
 #include "text/tokenizer.h"
 #include "train/run_dir.h"
-#include "runtime/doctor.h"
+#include "runtime/process.h"
 
 namespace {
 
@@ -127,7 +127,7 @@ LoadResult run_load(const std::shared_ptr<serve::Predictor>& predictor,
 }  // namespace
 
 int main(int argc, char** argv) {
-  emotune::runtime::reexec_with_better_blas_kernels(argv);
+  emotune::runtime::prepare_process(argv);
   std::size_t essay_count = 200;
   int repeats = 3;
   int threads = 2;

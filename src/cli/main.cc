@@ -8,7 +8,7 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/version.h"
-#include "runtime/doctor.h"
+#include "runtime/process.h"
 #include "runtime/threads.h"
 
 namespace emotune::cli {
@@ -41,7 +41,7 @@ void apply_thread_option(const GlobalOptions& globals) {
 
 int main(int argc, char** argv) {
   using namespace emotune;
-  runtime::reexec_with_better_blas_kernels(argv);
+  runtime::prepare_process(argv);
   CLI::App app{
       "emotune: predicts empathy, distress and emotion from essays written in reaction to news "
       "stories (WASSA 2021), by fine-tuning ELECTRA, RoBERTa, ALBERT and BERT encoders."};

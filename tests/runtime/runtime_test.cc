@@ -1,12 +1,14 @@
 #include <gtest/gtest.h>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "common/error.h"
 #include "common/test_paths.h"
 #include "runtime/cpu_capabilities.h"
 #include "runtime/device.h"
 #include "runtime/doctor.h"
+#include "runtime/process.h"
 #include "runtime/threads.h"
 
 namespace emotune::runtime {
@@ -15,6 +17,25 @@ namespace {
 TEST(Threads, ConfigureSetsRequestedCount) {
   EXPECT_EQ(configure_threads(1), 1);
   EXPECT_EQ(configure_threads(0), hardware_threads());
+}
+
+TEST(Process, MallocKeepsFreedMemoryUnlessTheUserTunedIt) {
+#if defined(__GLIBC__)
+  ::unsetenv("MALLOC_MMAP_THRESHOLD_");
+  ::unsetenv("MALLOC_TRIM_THRESHOLD_");
+  ::unsetenv("GLIBC_TUNABLES");
+  EXPECT_TRUE(keep_freed_memory_for_reuse());
+  ::setenv("GLIBC_TUNABLES", "glibc.malloc.trim_threshold=1000", 1);
+  EXPECT_FALSE(keep_freed_memory_for_reuse());
+  ::setenv("GLIBC_TUNABLES", "glibc.cpu.hwcaps=-AVX512F", 1);
+  EXPECT_TRUE(keep_freed_memory_for_reuse());
+  ::unsetenv("GLIBC_TUNABLES");
+  ::setenv("MALLOC_TRIM_THRESHOLD_", "1000", 1);
+  EXPECT_FALSE(keep_freed_memory_for_reuse());
+  ::unsetenv("MALLOC_TRIM_THRESHOLD_");
+#else
+  EXPECT_FALSE(keep_freed_memory_for_reuse());
+#endif
 }
 
 TEST(Device, ParsesCpuAndRejectsUnknown) {
