@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/predictor_flags.h"
 #include "common/error.h"
 #include "common/paths.h"
 #include "data/wassa.h"
@@ -25,9 +26,7 @@ struct PredictOptions {
   std::string input;
   std::string out;
   std::size_t batch_size = 16;
-  std::string device = "cpu";
-  std::string precision = "fp32";
-  std::string kernels = "fast";
+  PredictorFlags predictor;
 };
 
 void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
@@ -58,19 +57,14 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
   std::optional<eval::GoldStandard> gold;
   if (split && split->split == data::Split::dev) gold = serve::gold_standard(*split);
 
-  serve::RunPredictorOptions predictor_options;
-  predictor_options.threads = globals.threads;
-  predictor_options.forward_batch = options.batch_size;
-  predictor_options.precision = serve::parse_precision(options.precision);
-  predictor_options.kernels = serve::parse_kernels(options.kernels);
-  predictor_options.device = options.device;
+  const auto options_for_runs = predictor_options(options.predictor, globals, options.batch_size);
   for (const auto& run : options.runs) {
     const fs::path out = options.runs.size() == 1 ? fs::path(options.out)
                                                   : fs::path(options.out) / serve::member_name(run);
     // An `emotune ensemble` folder predicts new essays through its members, as in serve.
     const bool ensemble = fs::is_regular_file(fs::path(run) / "ensemble.json");
     const auto model_folder = ensemble ? fs::path(run) : serve::resolve_model_folder(run);
-    const auto predictor = serve::load_predictor(model_folder, predictor_options);
+    const auto predictor = serve::load_predictor(model_folder, options_for_runs);
     const auto predict_start = std::chrono::steady_clock::now();
     const auto predictions = serve::predict_essays(*predictor, essays);
     const double seconds =
@@ -79,9 +73,9 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
                  essays.size(), seconds,
                  seconds > 0 ? static_cast<double>(essays.size()) / seconds : 0.0);
     nlohmann::json metadata{{"model", fs::absolute(model_folder).lexically_normal().string()},
-                            {"precision", options.precision},
-                            {"kernels", options.kernels},
-                            {"device", options.device}};
+                            {"precision", options.predictor.precision},
+                            {"kernels", options.predictor.kernels},
+                            {"device", options.predictor.device}};
     metadata["source"] = split ? nlohmann::json("wassa") : nlohmann::json(options.input);
     serve::write_prediction_folder(out, predictions,
                                    split ? std::optional(split->split) : std::nullopt, metadata);
@@ -119,26 +113,7 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
           ->required();
       command.add_option("--batch-size", options->batch_size,
                          "Essays per forward pass, after sorting by length (default 16)");
-      command
-          .add_option("--device", options->device,
-                      "Where to compute: cpu, cuda or cuda:N (needs a CUDA build of libtorch)")
-          ->capture_default_str();
-      command
-          .add_option("--precision", options->precision,
-                      "Encoder arithmetic: fp32 (reference numerics), int8 (dynamically quantized "
-                      "Linear layers, CPU only; 7-bit weights on CPUs without VNNI) or bf16 "
-                      "(bfloat16; CPUs with AVX512_BF16 or AMX, refused on others, and GPUs; can "
-                      "cost accuracy). `emotune doctor` says what each does on this CPU. Check a "
-                      "reduced precision on dev first: docs/performance.md")
-          ->capture_default_str()
-          ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
-      command
-          .add_option("--kernels", options->kernels,
-                      "fast (fused layers on unpadded nested tensors, first-token-only last "
-                      "layer; bert, roberta, electra) or reference (the training modules' "
-                      "forward, HuggingFace's order of operations; fp32/bf16 only)")
-          ->capture_default_str()
-          ->check(CLI::IsMember({"fast", "reference"}));
+      add_predictor_flags(command, options->predictor);
       command.footer(
           "Examples:\n  emotune predict runs/mt-electra --data /data --split dev --out "
           "preds/dev\n  emotune predict runs/a runs/b --input essays.jsonl --out preds/mine");

@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "cli/command.h"
+#include "cli/predictor_flags.h"
 #include "common/error.h"
 #include "serve/ensemble_predictor.h"
 #include "serve/explainer.h"
@@ -31,9 +32,7 @@ struct ServeOptions {
   std::size_t max_chars = 20000;
   std::size_t http_threads = 64;
   std::size_t forward_batch = 16;
-  std::string precision = "fp32";
-  std::string kernels = "fast";
-  std::string device = "cpu";
+  PredictorFlags predictor;
   bool no_explain = false;
 };
 
@@ -46,13 +45,8 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  serve::RunPredictorOptions predictor_options;
-  predictor_options.threads = globals.threads;
-  predictor_options.forward_batch = options.forward_batch;
-  predictor_options.precision = serve::parse_precision(options.precision);
-  predictor_options.kernels = serve::parse_kernels(options.kernels);
-  predictor_options.device = options.device;
-  auto predictor = serve::load_predictor(options.model_dir, predictor_options);
+  auto predictor = serve::load_predictor(
+      options.model_dir, predictor_options(options.predictor, globals, options.forward_batch));
 
   serve::ServerOptions server_options;
   server_options.max_body_bytes = options.max_body_bytes;
@@ -70,7 +64,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
       spdlog::info("{}: an ensemble; /v1/explain answers 501", options.model_dir);
     } else {
       explainer = std::make_shared<serve::RunExplainer>(
-          options.model_dir, serve::RunExplainerOptions{globals.threads, options.device});
+          options.model_dir, serve::RunExplainerOptions{globals.threads, options.predictor.device});
     }
   }
   serve::Server server(predictor, server_options, explainer);
@@ -154,20 +148,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
                       "longest of each pass)")
           ->capture_default_str()
           ->check(CLI::Range(1, 4096));
-      command
-          .add_option("--precision", options->precision,
-                      "Encoder arithmetic, as `emotune predict --precision`: fp32, bf16 or int8")
-          ->capture_default_str()
-          ->check(CLI::IsMember({"fp32", "bf16", "int8"}));
-      command
-          .add_option("--kernels", options->kernels,
-                      "fast or reference, as `emotune predict --kernels`")
-          ->capture_default_str()
-          ->check(CLI::IsMember({"fast", "reference"}));
-      command
-          .add_option("--device", options->device,
-                      "Where to compute: cpu, cuda or cuda:N (needs a CUDA build of libtorch)")
-          ->capture_default_str();
+      add_predictor_flags(command, options->predictor);
       command.add_flag("--no-explain", options->no_explain,
                        "Do not load the model a second time for POST /v1/explain (the page at / "
                        "then shows predictions without word attributions)");

@@ -9,6 +9,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "io/tsv.h"
+#include "io/utf8.h"
 
 namespace emotune::data {
 namespace {
@@ -20,7 +21,7 @@ constexpr std::string_view kNeutral = "neutral";
 std::vector<std::string> read_label_lines(const fs::path& file) {
   if (!fs::exists(file)) throw error_in(file, "no such file");
   const std::string content = read_file(file);
-  if (auto bad = io::find_invalid_utf8(content)) {
+  if (auto bad = io::first_invalid_utf8(content)) {
     throw error_at(file, 1 + std::count(content.begin(), content.begin() + *bad, '\n'),
                    "invalid UTF-8");
   }

@@ -6,10 +6,10 @@
 #include <limits>
 
 #include <fmt/ranges.h>
-#include <utf8proc.h>
 
 #include "common/error.h"
 #include "common/files.h"
+#include "io/utf8.h"
 
 namespace emotune::io {
 namespace {
@@ -58,24 +58,6 @@ std::size_t TsvTable::column(std::string_view name) const {
       fmt::format("missing column '{}' in the header (found: {})", name, fmt::join(header, ", ")));
 }
 
-std::optional<std::size_t> find_invalid_utf8(std::string_view bytes) {
-  const auto* data = reinterpret_cast<const utf8proc_uint8_t*>(bytes.data());
-  std::size_t offset = 0;
-  while (offset < bytes.size()) {
-    // ASCII needs no decoding; most of these files are ASCII.
-    if (static_cast<unsigned char>(bytes[offset]) < 0x80) {
-      ++offset;
-      continue;
-    }
-    utf8proc_int32_t codepoint = 0;
-    const auto consumed = utf8proc_iterate(
-        data + offset, static_cast<utf8proc_ssize_t>(bytes.size() - offset), &codepoint);
-    if (consumed <= 0) return offset;
-    offset += static_cast<std::size_t>(consumed);
-  }
-  return std::nullopt;
-}
-
 std::string unquote_field(std::string_view raw, const std::filesystem::path& file,
                           std::size_t line) {
   if (raw.empty() || raw.front() != '"') return std::string(raw);
@@ -108,7 +90,7 @@ TsvTable parse_tsv(std::string_view content, const std::filesystem::path& file,
                    const TsvOptions& options) {
   TsvTable table;
   table.file = file;
-  if (auto bad = find_invalid_utf8(content)) {
+  if (auto bad = first_invalid_utf8(content)) {
     const std::size_t line = line_of_offset(content, *bad);
     const std::size_t line_start = content.rfind('\n', *bad == 0 ? 0 : *bad - 1);
     const std::size_t column =

@@ -50,9 +50,6 @@ TsvTable parse_tsv(std::string_view content, const std::filesystem::path& file,
 std::string unquote_field(std::string_view raw, const std::filesystem::path& file,
                           std::size_t line);
 
-// Byte offset of the first invalid UTF-8 sequence in `bytes`, or nullopt when all valid.
-std::optional<std::size_t> find_invalid_utf8(std::string_view bytes);
-
 // Numbers as pandas writes them. A float accepts `4`, `4.0`, `5.667000000000001`, `1e3`;
 // an integer accepts `4` and an integral float such as `4.0` (dev/test demographics), but
 // not `4.5`. Errors name file, line and column (`what`).

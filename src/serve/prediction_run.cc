@@ -17,6 +17,7 @@
 #include "eval/metrics.h"
 #include "eval/stacking.h"
 #include "io/tsv.h"
+#include "io/utf8.h"
 
 namespace emotune::serve {
 namespace fs = std::filesystem;
@@ -111,7 +112,7 @@ std::vector<EssayRecord> records_from_table(const fs::path& file,
 // quoted fields may hold commas and newlines.
 std::vector<EssayRecord> read_csv_essays(const fs::path& file) {
   const std::string content = read_file(file);
-  if (auto bad = io::find_invalid_utf8(content)) {
+  if (auto bad = io::first_invalid_utf8(content)) {
     throw error_in(file.string(), fmt::format("invalid UTF-8 at byte {}", *bad));
   }
   std::vector<std::vector<std::string>> rows;

@@ -11,18 +11,13 @@
 
 #include "serve/prediction_run.h"
 #include "serve/web_routes.h"
+#include "io/utf8.h"
 
 namespace emotune::serve {
 
 using nlohmann::json;
 
 namespace {
-
-std::size_t count_code_points(const std::string& text) {
-  std::size_t count = 0;
-  for (const unsigned char byte : text) count += (byte & 0xC0) != 0x80;
-  return count;
-}
 
 void send_json(httplib::Response& response, int status, const json& body) {
   response.status = status;
@@ -115,7 +110,7 @@ PredictRequest parse_predict_request(const std::string& body, const ServerOption
           R"(essays[{}]: expected a string or an object {{"id": ..., "text": "..."}})", i));
     }
     const auto& value = text->get_ref<const std::string&>();
-    const auto characters = count_code_points(value);
+    const auto characters = io::count_code_points(value);
     if (characters > options.max_chars) {
       throw TooLarge(fmt::format("essays[{}]: {} characters, at most {} per essay", i, characters,
                                  options.max_chars));

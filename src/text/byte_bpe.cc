@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "io/utf8.h"
 #include "common/files.h"
 #include "text/added_tokens.h"
 #include "text/bpe_merges.h"
@@ -204,7 +205,7 @@ class ByteBpeTokenizer final : public Tokenizer {
 
   bool add_prefix_space_ = false;
   bool clean_up_spaces_ = true;
-  Utf8Errors errors_ = Utf8Errors::kReplace;
+  io::Utf8Errors errors_ = io::Utf8Errors::kReplace;
 
   Gpt2PreTokenizer pretokenizer_;
 
@@ -249,7 +250,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
   // vocab.json
   {
     const auto text = read_file(vocab_file);
-    if (const auto bad = first_invalid_utf8(text)) {
+    if (const auto bad = io::first_invalid_utf8(text)) {
       throw error_in(vocab_file, fmt::format("not valid UTF-8 (byte offset {})", *bad));
     }
     VocabReader reader(vocab_file);
@@ -277,7 +278,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
   // than letting a headerless or cut-off file lose a merge silently.
   {
     const auto text = read_file(merges_file);
-    if (const auto bad = first_invalid_utf8(text)) {
+    if (const auto bad = io::first_invalid_utf8(text)) {
       const auto line = 1 + std::count(text.begin(), text.begin() + *bad, '\n');
       throw error_at(merges_file, line, "not valid UTF-8");
     }
@@ -337,7 +338,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
         throw error_in(config_file, "\"errors\": expected \"replace\", \"ignore\" or \"strict\"");
       }
       try {
-        errors_ = parse_utf8_errors(config["errors"].get<std::string>());
+        errors_ = io::parse_utf8_errors(config["errors"].get<std::string>());
       } catch (const Error& e) {
         throw error_in(config_file, e.what());
       }
@@ -412,7 +413,7 @@ ByteBpeTokenizer::ByteBpeTokenizer(const fs::path& dir) : dir_(dir) {
 
 template <typename Sink>
 void ByteBpeTokenizer::run(std::string_view text, Sink&& sink) const {
-  if (const auto bad = first_invalid_utf8(text)) {
+  if (const auto bad = io::first_invalid_utf8(text)) {
     throw Error(fmt::format("text is not valid UTF-8: byte 0x{:02X} at offset {}",
                             static_cast<unsigned char>(text[*bad]), *bad));
   }
@@ -471,7 +472,7 @@ std::string ByteBpeTokenizer::decode(const std::vector<std::int64_t>& ids,
   std::vector<std::string> pieces;
   std::string bytes;
   const auto flush = [&] {
-    if (!bytes.empty()) pieces.push_back(decode_utf8(bytes, errors_));
+    if (!bytes.empty()) pieces.push_back(io::decode_utf8(bytes, errors_));
     bytes.clear();
   };
   for (const auto id : ids) {

@@ -1,7 +1,8 @@
 #pragma once
 
 // The pieces of GPT-2 / RoBERTa byte-level BPE that do not depend on a vocabulary:
-// the pre-tokenization regex, the byte <-> printable-character map, and UTF-8 checks.
+// the pre-tokenization regex and the byte <-> printable-character map (UTF-8 checks and
+// decoding: io/utf8.h).
 
 #include <array>
 #include <cstddef>
@@ -27,7 +28,7 @@ class Gpt2PreTokenizer {
   Gpt2PreTokenizer& operator=(const Gpt2PreTokenizer&) = delete;
 
   // Appends the words of `text` (views into it) to `words`. `text` must be valid UTF-8
-  // (see first_invalid_utf8); it is not checked again here.
+  // (see io::first_invalid_utf8); it is not checked again here.
   void split(std::string_view text, std::vector<std::string_view>& words) const;
 
  private:
@@ -42,17 +43,5 @@ const std::string& byte_to_unicode(std::uint8_t byte);
 // The byte a code point stands for, or nullopt when it is not in the map.
 std::optional<std::uint8_t> unicode_to_byte(char32_t code_point);
 
-// Offset of the first byte that does not start a well-formed UTF-8 sequence, or nullopt
-// when all of `bytes` is valid UTF-8 (no surrogates, no overlong forms, at most U+10FFFF).
-std::optional<std::size_t> first_invalid_utf8(std::string_view bytes);
-
-// How to turn bytes that are not valid UTF-8 into text, as Python's bytes.decode(errors=...).
-enum class Utf8Errors { kReplace, kIgnore, kStrict };
-Utf8Errors parse_utf8_errors(std::string_view name);  // "replace" | "ignore" | "strict"
-
-// Python's `bytes.decode("utf-8", errors)`: with kReplace each maximal ill-formed subpart
-// becomes one U+FFFD (Unicode's recommended practice, which CPython follows); kIgnore drops
-// it; kStrict throws Error.
-std::string decode_utf8(std::string_view bytes, Utf8Errors errors);
 
 }  // namespace emotune::text

@@ -16,6 +16,7 @@
 #include "text/added_tokens.h"
 #include "text/bert_normalizer.h"
 #include "text/tokenizer_files.h"
+#include "io/utf8.h"
 
 namespace emotune::text {
 namespace {
@@ -88,30 +89,6 @@ class VocabIndex {
   std::size_t mask_ = 0;
   std::size_t max_length_ = 0;
 };
-
-bool is_utf8_continuation(char c) {
-  return (static_cast<unsigned char>(c) & 0xC0) == 0x80;
-}
-
-std::size_t count_code_points(std::string_view s) {
-  return static_cast<std::size_t>(
-      std::count_if(s.begin(), s.end(), [](char c) { return !is_utf8_continuation(c); }));
-}
-
-bool is_valid_utf8(std::string_view s) {
-  for (std::size_t pos = 0; pos < s.size();) {
-    if (static_cast<unsigned char>(s[pos]) < 0x80) {
-      ++pos;
-      continue;
-    }
-    utf8proc_int32_t cp;
-    const auto n = utf8proc_iterate(reinterpret_cast<const utf8proc_uint8_t*>(s.data() + pos),
-                                    static_cast<utf8proc_ssize_t>(s.size() - pos), &cp);
-    if (n <= 0) return false;
-    pos += static_cast<std::size_t>(n);
-  }
-  return true;
-}
 
 void replace_all(std::string& s, std::string_view from, std::string_view to) {
   std::string out;
@@ -272,7 +249,7 @@ class WordPieceTokenizer final : public Tokenizer {
   // has no basic tokenizer, so it neither cleans nor lower-cases).
   void whitespace_wordpiece(std::string_view text, std::vector<std::int64_t>& ids,
                             std::vector<std::string>* tokens) const {
-    if (!is_valid_utf8(text)) throw Error("invalid UTF-8");
+    if (io::first_invalid_utf8(text)) throw Error("invalid UTF-8");
     std::size_t start = 0;
     auto word_until = [&](std::size_t end) {
       if (end > start) wordpiece(text.substr(start, end - start), ids, tokens);
@@ -311,13 +288,13 @@ class WordPieceTokenizer final : public Tokenizer {
                  std::vector<std::string>* tokens) const {
     const std::size_t first = ids.size();
     bool known =
-        word.size() <= kMaxInputCharsPerWord || count_code_points(word) <= kMaxInputCharsPerWord;
+        word.size() <= kMaxInputCharsPerWord || io::count_code_points(word) <= kMaxInputCharsPerWord;
     for (std::size_t start = 0; known && start < word.size();) {
       const auto& index = start == 0 ? whole_ : continuation_;
       std::size_t end = std::min(word.size(), start + index.max_length());
       std::int64_t id = -1;
       for (; end > start; --end) {
-        if (end < word.size() && is_utf8_continuation(word[end])) continue;
+        if (end < word.size() && io::is_continuation_byte(word[end])) continue;
         id = index.find(word.substr(start, end - start));
         if (id >= 0) break;
       }
@@ -362,7 +339,7 @@ std::vector<std::string> read_vocab(const std::filesystem::path& file) {
     if (token.back() == '\r') {
       throw error_at(file, line, "token ends in a carriage return (CRLF line endings?)");
     }
-    if (token.find('\0') != std::string_view::npos || !is_valid_utf8(token)) {
+    if (token.find('\0') != std::string_view::npos || io::first_invalid_utf8(token)) {
       throw error_at(file, line, "not a UTF-8 text token (corrupt or binary file?)");
     }
     tokens.emplace_back(token);

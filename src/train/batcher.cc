@@ -27,6 +27,10 @@ void fisher_yates(std::vector<std::size_t>& items, std::mt19937_64& engine) {
 
 }  // namespace
 
+std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
+  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(step) + 1;
+}
+
 std::vector<std::size_t> epoch_order(std::size_t count, std::uint64_t seed, std::uint64_t epoch) {
   std::vector<std::size_t> order(count);
   for (std::size_t i = 0; i < count; ++i) order[i] = i;

@@ -45,6 +45,11 @@ struct Batch {
 // which is what lets a resumed run continue mid-epoch.
 std::vector<std::size_t> epoch_order(std::size_t count, std::uint64_t seed, std::uint64_t epoch);
 
+// The seed given to torch before step `step` of a run seeded with `seed` (dropout masks, the
+// pre-training generator's samples), fine-tuning and pre-training alike. Like epoch_order it
+// depends on nothing but its arguments, so a resumed run draws what an uninterrupted one would.
+std::uint64_t step_seed(std::int64_t seed, std::int64_t step);
+
 // Splits an epoch order into batches of `batch_size` (the last one may be smaller). With
 // bucketing, runs of 50 batches are sorted by length before cutting and the batches are then
 // shuffled, so each batch holds texts of similar length.

@@ -195,10 +195,6 @@ io::HfConfig parse_config(const json& config, const std::string& origin) {
   return io::parse_hf_config(config.dump(), origin);
 }
 
-std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
-  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(step) + 1;
-}
-
 // Texts packed into sequences of at most max_length ids: [CLS] a [SEP] b [SEP] ..., a long
 // text split over several sequences. Packing keeps the CPU busy with real tokens, not padding.
 std::vector<std::vector<std::int64_t>> pack_texts(const std::vector<std::string>& texts,

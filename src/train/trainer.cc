@@ -22,6 +22,7 @@
 #include "model/heads.h"
 #include "runtime/device.h"
 #include "text/tokenizer.h"
+#include "train/batcher.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
@@ -256,10 +257,6 @@ void write_last(const fs::path& folder, model::TaskModel& task_model, const Adam
                     {"torch", "manual_seed(seed, step) before each step"}};
     write_json(dir / "state.json", state);
   });
-}
-
-std::uint64_t step_seed(std::int64_t seed, std::int64_t step) {
-  return static_cast<std::uint64_t>(seed) * 1000003ULL + static_cast<std::uint64_t>(step) + 1;
 }
 
 }  // namespace

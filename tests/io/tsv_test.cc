@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "io/utf8.h"
 
 namespace emotune::io {
 namespace {
@@ -96,7 +97,7 @@ TEST(Tsv, InvalidUtf8NamesFileLineAndByte) {
   EXPECT_THAT(error_of([] { parse_tsv("a\n\xC3\n", "u.tsv"); }), HasSubstr("u.tsv:2:"));
   EXPECT_THAT(error_of([] { parse_tsv("a\n\xC0\xAF\n", "u.tsv"); }), HasSubstr("u.tsv:2:"));
   EXPECT_THAT(error_of([] { parse_tsv("a\n\xED\xA0\x80\n", "u.tsv"); }), HasSubstr("u.tsv:2:"));
-  EXPECT_FALSE(find_invalid_utf8("caf\xC3\xA9 \xE2\x80\x9Cquoted\xE2\x80\x9D \xF0\x9F\x98\x80"));
+  EXPECT_FALSE(first_invalid_utf8("caf\xC3\xA9 \xE2\x80\x9Cquoted\xE2\x80\x9D \xF0\x9F\x98\x80"));
 }
 
 TEST(Tsv, HeaderProblems) {

@@ -16,6 +16,7 @@
 #include "text/gpt2_pretokenizer.h"
 #include "text/token_goldens.h"
 #include "text/tokenizer.h"
+#include "io/utf8.h"
 
 namespace emotune::text {
 namespace {
@@ -141,8 +142,8 @@ TEST(ByteBpe, InvalidUtf8InputIsAnError) {
     EXPECT_NE(message.find("UTF-8"), std::string::npos) << message;
     EXPECT_THROW(t.encode(bad), Error);
   }
-  EXPECT_EQ(first_invalid_utf8("ok \xe2\x82\xac \xe2\x82"), 7u);
-  EXPECT_EQ(first_invalid_utf8("ok \xf0\x9f\x98\xa2"), std::nullopt);
+  EXPECT_EQ(io::first_invalid_utf8("ok \xe2\x82\xac \xe2\x82"), 7u);
+  EXPECT_EQ(io::first_invalid_utf8("ok \xf0\x9f\x98\xa2"), std::nullopt);
 }
 
 TEST(ByteBpe, DecodeInvertsEncode) {
@@ -158,10 +159,10 @@ TEST(ByteBpe, DecodeInvertsEncode) {
   const auto emoji = t.encode_without_specials("😢");
   ASSERT_EQ(emoji.size(), 2u);
   EXPECT_EQ(t.decode({emoji[0]}, true), "\uFFFD");
-  EXPECT_EQ(decode_utf8("a\xed\xa0\x80z", Utf8Errors::kReplace), "a\uFFFD\uFFFD\uFFFDz");
-  EXPECT_EQ(decode_utf8("a\xf0\x9f\x98z", Utf8Errors::kReplace), "a\uFFFDz");
-  EXPECT_EQ(decode_utf8("a\xf0\x9f\x98z", Utf8Errors::kIgnore), "az");
-  EXPECT_THROW(decode_utf8("a\xff", Utf8Errors::kStrict), Error);
+  EXPECT_EQ(io::decode_utf8("a\xed\xa0\x80z", io::Utf8Errors::kReplace), "a\uFFFD\uFFFD\uFFFDz");
+  EXPECT_EQ(io::decode_utf8("a\xf0\x9f\x98z", io::Utf8Errors::kReplace), "a\uFFFDz");
+  EXPECT_EQ(io::decode_utf8("a\xf0\x9f\x98z", io::Utf8Errors::kIgnore), "az");
+  EXPECT_THROW(io::decode_utf8("a\xff", io::Utf8Errors::kStrict), Error);
 }
 
 TEST(ByteBpe, DecodeRoundTripsEveryFixtureText) {

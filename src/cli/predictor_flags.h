@@ -1,0 +1,29 @@
+#pragma once
+
+#include <cstddef>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/command.h"
+#include "serve/run_predictor.h"
+
+namespace emotune::cli {
+
+// How `predict` and `serve` run a trained model: one definition of the flags, their help and
+// defaults, so that the two commands cannot drift apart.
+struct PredictorFlags {
+  std::string device = "cpu";
+  std::string precision = "fp32";
+  std::string kernels = "fast";
+};
+
+// Adds --device, --precision and --kernels to `command`, writing into `flags`.
+void add_predictor_flags(CLI::App& command, PredictorFlags& flags);
+
+// The library's options from the flags, --threads and the essays per forward pass.
+serve::RunPredictorOptions predictor_options(const PredictorFlags& flags,
+                                             const GlobalOptions& globals,
+                                             std::size_t forward_batch);
+
+}  // namespace emotune::cli
