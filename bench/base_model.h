@@ -15,6 +15,7 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
+#include "common/json_file.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
@@ -47,7 +48,7 @@ inline std::filesystem::path make_base_model(const std::filesystem::path& folder
   config["num_hidden_layers"] = shape.layers;
   config["num_attention_heads"] = shape.heads;
   config["intermediate_size"] = shape.ffn;
-  train::write_json(folder / "config.json", config);
+  write_json(folder / "config.json", config);
   train::copy_tokenizer_files(fixtures / "electra", folder);
   torch::manual_seed(1);
   const std::vector<model::Task> tasks = {model::Task::empathy, model::Task::distress,
@@ -56,7 +57,7 @@ inline std::filesystem::path make_base_model(const std::filesystem::path& folder
   std::map<std::string, torch::Tensor> tensors;
   for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
   model::save_tensors(folder / "model.safetensors", tensors);
-  train::write_json(folder / "emotune.json", json{{"model_type", "electra"},
+  write_json(folder / "emotune.json", json{{"model_type", "electra"},
                                                   {"tasks", {"empathy", "distress", "emotion"}},
                                                   {"max_length", max_length}});
   return folder;

@@ -16,7 +16,7 @@
 #include "io/tsv.h"
 #include "serve/prediction_run.h"
 #include "serve/run_report.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 #include "train/toml_file.h"
 
 namespace emotune::pipeline {
@@ -71,7 +71,7 @@ bool may_differ(const std::string& key) {
 
 std::vector<std::int64_t> summary_seeds(const fs::path& run_dir) {
   std::vector<std::int64_t> seeds;
-  const auto summary = train::read_json(run_dir / "summary.json");
+  const auto summary = read_json(run_dir / "summary.json");
   for (const auto& entry : summary.at("seeds"))
     seeds.push_back(entry.at("seed").get<std::int64_t>());
   return seeds;
@@ -397,7 +397,7 @@ std::map<std::string, MemberOutcome> train_members(std::span<const Member> membe
 
 MemberOutcome trained_member_outcome(const Member& member, MemberStatus status) {
   remove_cached_predictions(member.run_dir);
-  const auto summary = train::read_json(member.run_dir / "summary.json");
+  const auto summary = read_json(member.run_dir / "summary.json");
   return {member.name, status,
           fmt::format("{} ({} seed(s), best dev {} {:.4f})",
                       status == MemberStatus::resumed ? "resumed and finished" : "trained",
@@ -440,7 +440,7 @@ std::optional<fs::path> member_folder(const fs::path& run_dir, int rank, std::st
     return std::nullopt;
   }
   if (rank == 1) return run_dir;
-  const auto summary = train::read_json(run_dir / "summary.json");
+  const auto summary = read_json(run_dir / "summary.json");
   std::vector<std::pair<double, std::int64_t>> ranked;
   for (const auto& entry : summary.at("seeds")) {
     ranked.emplace_back(entry.at("best").at("score").get<double>(),
@@ -461,7 +461,7 @@ std::optional<fs::path> member_folder(const fs::path& run_dir, int rank, std::st
 
 std::vector<model::Task> model_tasks(const fs::path& folder) {
   const auto manifest_file = serve::resolve_model_folder(folder) / "emotune.json";
-  const auto manifest = train::read_json(manifest_file);
+  const auto manifest = read_json(manifest_file);
   std::vector<model::Task> tasks;
   for (const auto& name : manifest.value("tasks", json::array())) {
     const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;

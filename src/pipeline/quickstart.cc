@@ -11,6 +11,7 @@
 #include <spdlog/spdlog.h>
 
 #include "baseline/baseline.h"
+#include "common/json_file.h"
 #include "pipeline/stacked_systems.h"
 #include "common/error.h"
 #include "common/files.h"
@@ -53,7 +54,7 @@ void ensure_vocab(const QuickstartOptions& options, const fs::path& dir) {
 Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
   json stored;
   if (fs::is_regular_file(file)) {
-    stored = train::read_json(file);
+    stored = read_json(file);
     spdlog::info("quickstart 2/6: TF-IDF baseline scores read from {}", file.string());
   } else {
     spdlog::info("quickstart 2/6: TF-IDF baseline (ridge, logistic regression) on WASSA train");
@@ -66,7 +67,7 @@ Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
              {"macro_f1", report.track2.macro_f1},
              {"accuracy", report.track2.accuracy},
              {"report", json::parse(baseline::format_baseline_json(report, baseline_options))}};
-    train::write_json(file, stored);
+    write_json(file, stored);
   }
   Scores scores;
   for (const char* name : {"empathy_r", "distress_r", "average_r", "macro_f1", "accuracy"})
@@ -83,7 +84,7 @@ std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions
   const auto summary_file = dir / "pretraining.json";
   double spent = 0;
   if (fs::is_regular_file(summary_file)) {
-    summary = train::read_json(summary_file);
+    summary = read_json(summary_file);
     if (summary.value("finished", false) || summary.value("stopped_by_budget", false)) {
       spdlog::info("quickstart 3/6: pre-trained checkpoint {} is there ({} steps)", dir.string(),
                    summary.value("steps_done", 0));
@@ -208,7 +209,7 @@ json pretrain_and_fine_tune_in_children(const QuickstartOptions& options,
       return pretrain_command(options, *plan);
     };
     pretrain.finished = [&](bool ran, double) {
-      if (ran) summary = train::read_json(pretrained_dir / "pretraining.json");
+      if (ran) summary = read_json(pretrained_dir / "pretraining.json");
     };
     jobs.push_back(std::move(pretrain));
   }

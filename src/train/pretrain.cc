@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/version.h"
 #include "data/training_texts.h"
 #include "io/checkpoint_files.h"

@@ -58,19 +58,6 @@ fs::path existing_snapshot(const fs::path& target) {
   return {};
 }
 
-void write_json(const fs::path& path, const nlohmann::json& value) {
-  write_file_atomic(path, value.dump(2) + "\n");
-}
-
-nlohmann::json read_json(const fs::path& path) {
-  const auto text = read_file(path);
-  try {
-    return nlohmann::json::parse(text);
-  } catch (const nlohmann::json::exception& error) {
-    throw error_in(path, fmt::format("invalid JSON: {}", error.what()));
-  }
-}
-
 std::map<std::string, std::string> fingerprint_folder(const fs::path& dir) {
   std::map<std::string, std::string> digests;
   for (const auto& entry : fs::directory_iterator(dir)) {

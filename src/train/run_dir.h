@@ -6,9 +6,6 @@
 #include <map>
 #include <string>
 
-#include <torch/torch.h>
-#include <nlohmann/json.hpp>
-
 namespace emotune::train {
 
 // Replaces the folder `target` by one built by `fill` (called with an empty temporary folder
@@ -20,10 +17,6 @@ void write_folder_atomic(const std::filesystem::path& target,
 // The folder to read a snapshot from: `target`, or the swap temporary when a kill came between
 // the two renames of a first snapshot; nullopt-like empty path when there is none.
 std::filesystem::path existing_snapshot(const std::filesystem::path& target);
-
-// Writes a JSON document atomically (pretty-printed).
-void write_json(const std::filesystem::path& path, const nlohmann::json& value);
-nlohmann::json read_json(const std::filesystem::path& path);
 
 // sha256 of every regular file in `dir` (not recursive), by file name.
 std::map<std::string, std::string> fingerprint_folder(const std::filesystem::path& dir);

@@ -15,6 +15,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/version.h"
 #include "data/person.h"
 #include "model/checkpoint.h"

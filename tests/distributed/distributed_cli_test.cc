@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "common/json_file.h"
 #include "distributed_helpers.h"
 
 namespace emotune::train {

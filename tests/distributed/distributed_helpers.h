@@ -16,7 +16,7 @@
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "train/config.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 #include "train/train_helpers.h"
 
 namespace emotune::train::testing {

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_file.h"
 #include "distributed_helpers.h"
 #include "train/sweep.h"
 

@@ -11,7 +11,7 @@
 #include "common/test_paths.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/reproduce.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 
 namespace emotune::pipeline {
 namespace {
@@ -113,7 +113,7 @@ TEST(MemberFolder, RanksSeedsByTheirBestDevScore) {
   EXPECT_FALSE(member_folder(run, 1, why));
   EXPECT_THAT(why, HasSubstr("no finished run"));
   fs::create_directories(run);
-  train::write_json(run / "summary.json", {{"seeds",
+  write_json(run / "summary.json", {{"seeds",
                                             {{{"seed", 1}, {"best", {{"score", 0.2}}}},
                                              {{"seed", 2}, {"best", {{"score", 0.5}}}},
                                              {{"seed", 3}, {"best", {{"score", 0.3}}}}}}});
@@ -210,7 +210,7 @@ TEST(TrainMember, TrainsResumesAfterACrashThenLeavesAFinishedRunAlone) {
   outcome = train_member(member, testing::data_dir(), quiet);
   EXPECT_EQ(outcome.status, MemberStatus::resumed) << outcome.message();
   ASSERT_TRUE(is_finished_run(member.run_dir));
-  const auto summary = train::read_json(member.run_dir / "summary.json");
+  const auto summary = read_json(member.run_dir / "summary.json");
   EXPECT_EQ(summary["seeds"][0]["last"]["step"], 3);
 
   // Cached predictions survive only while the run is left alone.

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
@@ -55,7 +56,7 @@ fs::path make_model_folder(const fs::path& folder, const std::string& family,
   model::save_tensors(folder / "model.safetensors", tensors);
   json task_names = json::array();
   for (const auto task : tasks) task_names.push_back(model::task_name(task));
-  train::write_json(folder / "emotune.json",
+  write_json(folder / "emotune.json",
                     json{{"model_type", task_model->encoder().model_type()},
                          {"weight_prefix", task_model->encoder().weight_prefix()},
                          {"tasks", task_names},

@@ -13,6 +13,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "common/wassa_copies.h"
 #include "data/person.h"
@@ -110,7 +111,7 @@ testing::TempDir* PersonRunTest::temp_ = nullptr;
 // (1) The run folder holds the person input; RunPredictor predicts dev with person fields, and
 // other person values give other outputs for every task (the vector reaches every head).
 TEST_F(PersonRunTest, TrainsWritesTheRunAndPredictionsFollowThePersonValues) {
-  const auto manifest = train::read_json(best() / "emotune.json");
+  const auto manifest = read_json(best() / "emotune.json");
   EXPECT_EQ(manifest["inputs"], json::array({"text", "person"}));
   EXPECT_EQ(manifest["person"]["dimension"], 27);
   EXPECT_EQ(manifest["person"]["standardization"], std::string(data::kPersonStandardizationFile));
@@ -443,7 +444,7 @@ TEST_P(PersonFamilyTest, KernelsAgreeAndPersonValuesMatter) {
   std::map<std::string, torch::Tensor> tensors;
   for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
   model::save_tensors(folder / "model.safetensors", tensors);
-  train::write_json(folder / "emotune.json",
+  write_json(folder / "emotune.json",
                     json{{"model_type", task_model->encoder().model_type()},
                          {"weight_prefix", task_model->encoder().weight_prefix()},
                          {"tasks", {"empathy", "distress", "emotion"}},
@@ -469,9 +470,9 @@ TEST_P(PersonFamilyTest, KernelsAgreeAndPersonValuesMatter) {
     EXPECT_GT(std::abs(*moved[i].distress - *got[i].distress), 1e-6) << i;
   }
   // A standardization file of another width is refused with the file named.
-  auto manifest = train::read_json(folder / "emotune.json");
+  auto manifest = read_json(folder / "emotune.json");
   manifest["person"]["dimension"] = 5;
-  train::write_json(folder / "emotune.json", manifest);
+  write_json(folder / "emotune.json", manifest);
   try {
     serve::RunPredictor broken(folder, options);
     FAIL() << "no error";

@@ -19,6 +19,7 @@
 #include "common/error.h"
 #include "common/devices.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "data/wassa.h"
 #include "model/checkpoint.h"
@@ -66,7 +67,7 @@ fs::path make_model_folder(const fs::path& folder, const std::string& family,
   std::map<std::string, torch::Tensor> tensors;
   for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
   model::save_tensors(folder / "model.safetensors", tensors);
-  train::write_json(folder / "emotune.json",
+  write_json(folder / "emotune.json",
                     json{{"model_type", task_model->encoder().model_type()},
                          {"weight_prefix", task_model->encoder().weight_prefix()},
                          {"tasks", {"empathy", "distress", "emotion"}},

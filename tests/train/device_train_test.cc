@@ -18,6 +18,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/devices.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"

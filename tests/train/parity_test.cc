@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"

@@ -25,7 +25,7 @@
 #include "train/electra_objective.h"
 #include "train/optim.h"
 #include "train/pretrain.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 
 namespace emotune::train {
 namespace {

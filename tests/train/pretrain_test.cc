@@ -17,7 +17,7 @@
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 
 namespace emotune::train {
 namespace {

@@ -15,7 +15,7 @@
 #include "common/files.h"
 #include "runtime/threads.h"
 #include "train/dataset.h"
-#include "train/run_dir.h"
+#include "common/json_file.h"
 #include "train/trainer.h"
 #include "train_helpers.h"
 
