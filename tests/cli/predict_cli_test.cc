@@ -258,7 +258,25 @@ TEST_F(PredictCliTest, EnsembleOfSingleTrackRuns) {
     ASSERT_EQ(served.size(), 1u);
     EXPECT_EQ(served[0].empathy.has_value(), regression);
     EXPECT_EQ(served[0].emotion.has_value(), !regression);
+    // And `emotune report` over it.
+    const auto html = dir(std::string("report-") + tasks) / "report.html";
+    const auto reported = run_cli("--threads 1 report " + shell_quote(out.string()) +
+                                  data_option() + " --out " + shell_quote(html.string()));
+    ASSERT_EQ(reported.exit_code, 0) << tasks << ": " << reported.err;
+    EXPECT_NE(read_file(html).find(out.filename().string()), std::string::npos) << tasks;
   }
+
+  // Members with different tasks (a Track I-only and a Track II-only run) have nothing to
+  // average: a clear error naming the member, not a folder that fails later.
+  const auto mixed_result =
+      run_cli("--threads 1 ensemble " + shell_quote(dir("track-empathy,distress-7").string()) +
+              " " + shell_quote(dir("track-emotion-7").string()) + data_option() +
+              " --split dev --out " + shell_quote(dir("ens-mixed").string()));
+  EXPECT_EQ(mixed_result.exit_code, 1);
+  EXPECT_NE(mixed_result.err.find("member 2 differs from member 1: tasks emotion"),
+            std::string::npos)
+      << mixed_result.err;
+  EXPECT_FALSE(fs::exists(dir("ens-mixed") / "ensemble.json"));
 
   // An ensemble.json written before the fix (both weights on an emotion-only ensemble) still
   // loads in predict and serve: weights for absent tasks are ignored.
