@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "data/labels.h"
 #include "data/wassa.h"
 #include "eval/metrics.h"
@@ -481,14 +482,11 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
     const auto oof_dir = out / kOutOfFoldDir;
     fs::create_directories(oof_dir);
     eval::write_predictions(oof_dir / "predictions.tsv", oof);
-    write_file_atomic(oof_dir / "oof.json",
-                      json{{"split", "train"},
-                           {"scheme", "k-fold"},
-                           {"folds", k},
-                           {"assignment", "row i of the train file in fold i mod k"},
-                           {"rows", oof.size()}}
-                              .dump(2) +
-                          "\n");
+    write_json(oof_dir / "oof.json", json{{"split", "train"},
+                                          {"scheme", "k-fold"},
+                                          {"folds", k},
+                                          {"assignment", "row i of the train file in fold i mod k"},
+                                          {"rows", oof.size()}});
   }
 
   json dev_scores = json::object();
@@ -508,20 +506,16 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
   std::vector<std::string> tasks;
   for (const char* task : {"empathy", "distress", "emotion"})
     if (has(options.tasks, task)) tasks.emplace_back(task);
-  write_file_atomic(out / "emotune.json", json{{"kind", "linear"},
-                                               {"tasks", tasks},
-                                               {"inputs", model.inputs()},
-                                               {"model_type", "linear"},
-                                               {"features", report.features}}
-                                                  .dump(2) +
-                                              "\n");
-  write_file_atomic(out / "summary.json", json{{"kind", "linear"},
-                                               {"options", linear_options_json(options)},
-                                               {"features", report.features},
-                                               {"dev", dev_scores},
-                                               {"statistics", json::object()}}
-                                                  .dump(2) +
-                                              "\n");
+  write_json(out / "emotune.json", json{{"kind", "linear"},
+                                        {"tasks", tasks},
+                                        {"inputs", model.inputs()},
+                                        {"model_type", "linear"},
+                                        {"features", report.features}});
+  write_json(out / "summary.json", json{{"kind", "linear"},
+                                        {"options", linear_options_json(options)},
+                                        {"features", report.features},
+                                        {"dev", dev_scores},
+                                        {"statistics", json::object()}});
   return report;
 }
 

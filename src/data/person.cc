@@ -9,6 +9,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "io/tsv.h"
 
 namespace emotune::data {
@@ -261,7 +262,7 @@ PersonEncoder PersonEncoder::from_json(const json& j, const std::string& source)
 }
 
 void PersonEncoder::save(const fs::path& file) const {
-  write_file_atomic(file, to_json().dump(2) + "\n");
+  write_json(file, to_json());
 }
 
 PersonEncoder PersonEncoder::load(const fs::path& file) {

@@ -645,7 +645,7 @@ std::optional<SystemPredictions> predict_system(const SystemSpec& spec, const Me
 void write_system(const fs::path& dir, const SystemPredictions& system, data::Split split) {
   serve::write_prediction_folder(dir, system.predictions, split,
                                  json{{"source", "pipeline system"}, {"system", "system.json"}});
-  write_file_atomic(dir / "system.json", system.description.dump(2) + "\n");
+  write_json(dir / "system.json", system.description);
 }
 
 void write_submission(const fs::path& dir, const eval::Predictions* track1,
@@ -966,7 +966,7 @@ PipelineResult build_pipeline(std::span<const Member> members,
                     {"paper_dev", row.paper_dev},
                     {"paper_test", row.paper_test}});
   }
-  write_file_atomic(options.out_dir / "results.json", json{{"rows", rows}}.dump(2) + "\n");
+  write_json(options.out_dir / "results.json", json{{"rows", rows}});
   return result;
 }
 

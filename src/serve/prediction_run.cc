@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "data/person.h"
 #include "serve/ensemble_predictor.h"
 #include "eval/metrics.h"
@@ -378,7 +379,7 @@ void write_prediction_folder(const fs::path& dir, const eval::Predictions& predi
   if (!metadata.is_object()) metadata = json::object();
   metadata["split"] = split ? json(std::string(data::split_name(*split))) : json(nullptr);
   metadata["rows"] = predictions.size();
-  write_file_atomic(dir / "predictions.json", metadata.dump(2) + "\n");
+  write_json(dir / "predictions.json", metadata);
   if (!split) return;
   std::optional<eval::EmpathyPredictions> empathy;
   // The official file has both columns; a vanilla member's single column stays in
@@ -698,7 +699,7 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
 void write_ensemble_folder(const fs::path& dir, const EnsembleResult& result, data::Split split) {
   write_prediction_folder(dir, result.predictions, split,
                           json{{"source", "ensemble"}, {"ensemble", "ensemble.json"}});
-  write_file_atomic(dir / "ensemble.json", result.description.dump(2) + "\n");
+  write_json(dir / "ensemble.json", result.description);
 }
 
 }  // namespace emotune::serve

@@ -17,6 +17,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "text/albert_normalizer.h"
 #include "text/bert_normalizer.h"
 #include "text/unicode.h"
@@ -480,8 +481,8 @@ VocabTrainResult train_unigram(const std::vector<std::string>& texts,
                                   {"cls_token", "[CLS]"},  {"sep_token", "[SEP]"},
                                   {"unk_token", "<unk>"},  {"pad_token", "<pad>"},
                                   {"mask_token", map_mask}};
-  write_file_atomic(out_dir / "tokenizer_config.json", config.dump(2) + "\n");
-  write_file_atomic(out_dir / "special_tokens_map.json", special.dump(2) + "\n");
+  write_json(out_dir / "tokenizer_config.json", config);
+  write_json(out_dir / "special_tokens_map.json", special);
 
   VocabTrainResult result;
   result.vocab_size = count_pieces(model);
@@ -573,9 +574,8 @@ VocabTrainResult train_vocab(const std::vector<std::string>& texts,
     vocab_text += '\n';
   }
   write_file_atomic(out_dir / "vocab.txt", vocab_text);
-  write_file_atomic(out_dir / "tokenizer_config.json",
-                    bert_tokenizer_config(options.lowercase).dump(2) + "\n");
-  write_file_atomic(out_dir / "special_tokens_map.json", bert_special_tokens_map().dump(2) + "\n");
+  write_json(out_dir / "tokenizer_config.json", bert_tokenizer_config(options.lowercase));
+  write_json(out_dir / "special_tokens_map.json", bert_special_tokens_map());
   result.vocab_size = vocab.size();
   result.texts = texts.size();
   result.files = {out_dir / "vocab.txt", out_dir / "tokenizer_config.json",
