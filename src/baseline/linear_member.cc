@@ -14,6 +14,7 @@
 #include "data/labels.h"
 #include "data/wassa.h"
 #include "eval/metrics.h"
+#include "io/run_files.h"
 #include "io/safetensors.h"
 
 namespace emotune::baseline {
@@ -367,10 +368,8 @@ LinearModel LinearModel::load(const fs::path& dir) {
 }
 
 bool is_linear_run(const fs::path& dir) {
-  const auto manifest = dir / "emotune.json";
-  if (!fs::is_regular_file(manifest)) return false;
-  const json j = json::parse(read_file(manifest), nullptr, false);
-  return j.is_object() && j.value("kind", "") == "linear";
+  return io::ModelManifest::present_in(dir) &&
+         io::ModelManifest::read(dir).kind == io::ModelKind::linear;
 }
 
 namespace {
@@ -503,19 +502,20 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
     dev_scores["macro_f1"] = report.track2->macro_f1;
     dev_scores["accuracy"] = report.track2->accuracy;
   }
-  std::vector<std::string> tasks;
-  for (const char* task : {"empathy", "distress", "emotion"})
-    if (has(options.tasks, task)) tasks.emplace_back(task);
-  write_json(out / "emotune.json", json{{"kind", "linear"},
-                                        {"tasks", tasks},
-                                        {"inputs", model.inputs()},
-                                        {"model_type", "linear"},
-                                        {"features", report.features}});
-  write_json(out / "summary.json", json{{"kind", "linear"},
-                                        {"options", linear_options_json(options)},
-                                        {"features", report.features},
-                                        {"dev", dev_scores},
-                                        {"statistics", json::object()}});
+  io::ModelManifest manifest;
+  manifest.kind = io::ModelKind::linear;
+  manifest.model_type = "linear";
+  for (const Task task : kAllTasks)
+    if (has(options.tasks, task_name(task))) manifest.tasks.push_back(task);
+  manifest.inputs = model.inputs();
+  manifest.details = {{"features", report.features}};
+  manifest.write(out);
+  io::RunSummary summary;
+  summary.kind = io::ModelKind::linear;
+  summary.details = {{"options", linear_options_json(options)},
+                     {"features", report.features},
+                     {"dev", dev_scores}};
+  summary.write(out);
   return report;
 }
 

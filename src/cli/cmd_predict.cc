@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "common/paths.h"
 #include "data/wassa.h"
+#include "io/run_files.h"
 #include "serve/ensemble_predictor.h"
 #include "serve/prediction_run.h"
 #include "serve/run_predictor.h"
@@ -63,7 +64,7 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
                                                   : fs::path(options.out) / serve::member_name(run);
     // An `emotune ensemble` folder predicts new essays through its members, as in serve.
     const bool ensemble = fs::is_regular_file(fs::path(run) / "ensemble.json");
-    const auto model_folder = ensemble ? fs::path(run) : serve::resolve_model_folder(run);
+    const auto model_folder = ensemble ? fs::path(run) : io::resolve_model_folder(run);
     const auto predictor = serve::load_predictor(model_folder, options_for_runs);
     const auto predict_start = std::chrono::steady_clock::now();
     const auto predictions = serve::predict_essays(*predictor, essays);

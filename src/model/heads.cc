@@ -17,33 +17,6 @@ std::string shape_string(const torch::Tensor& tensor) {
 
 }  // namespace
 
-std::string task_name(Task task) {
-  switch (task) {
-    case Task::empathy:
-      return "empathy";
-    case Task::distress:
-      return "distress";
-    case Task::emotion:
-      return "emotion";
-  }
-  return "?";
-}
-
-std::optional<Task> parse_task(std::string_view name) {
-  for (const Task task : {Task::empathy, Task::distress, Task::emotion}) {
-    if (name == task_name(task)) return task;
-  }
-  return std::nullopt;
-}
-
-bool is_regression(Task task) {
-  return task != Task::emotion;
-}
-
-std::int64_t task_output_size(Task task) {
-  return is_regression(task) ? 1 : static_cast<std::int64_t>(emotion_labels().size());
-}
-
 TaskModelImpl::TaskModelImpl(std::shared_ptr<Encoder> encoder, std::vector<Task> tasks,
                              double head_dropout, std::int64_t person_dimension)
     : encoder_(std::move(encoder)), tasks_(std::move(tasks)), person_dimension_(person_dimension) {

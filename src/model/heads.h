@@ -11,13 +11,16 @@
 #include <torch/torch.h>
 
 #include "common/emotions.h"
+#include "common/tasks.h"
 #include "model/encoder.h"
 
 namespace emotune::model {
 
-// The prediction targets of the WASSA 2021 tasks. Track I: empathy, distress (regression,
-// one output each); Track II: emotion (7-way classification).
-enum class Task { empathy, distress, emotion };
+using ::emotune::is_regression;
+using ::emotune::parse_task;
+using ::emotune::Task;
+using ::emotune::task_name;
+using ::emotune::task_output_size;
 
 // Class ids of the emotion head: the alphabetical order WASSA and the reference use.
 inline const std::vector<std::string>& emotion_labels() {
@@ -25,11 +28,6 @@ inline const std::vector<std::string>& emotion_labels() {
   return labels;
 }
 
-std::string task_name(Task task);
-// "empathy" | "distress" | "emotion"; nullopt otherwise.
-std::optional<Task> parse_task(std::string_view name);
-bool is_regression(Task task);
-std::int64_t task_output_size(Task task);
 
 // Per-task outputs of a forward pass: regression tasks give predictions [batch], the emotion
 // task gives logits [batch, 7].

@@ -13,6 +13,7 @@
 #include "common/files.h"
 #include "data/person.h"
 #include "eval/metrics.h"
+#include "io/run_files.h"
 #include "io/tsv.h"
 #include "serve/prediction_run.h"
 #include "serve/run_report.h"
@@ -54,27 +55,10 @@ std::map<std::string, std::string> config_values(train::TrainConfig config) {
   return values;
 }
 
-// The config run_training stores in the run folder for `config` trained on `data_dir`.
-train::TrainConfig resolved_config(const train::TrainConfig& config, const fs::path& data_dir) {
-  auto resolved = config;
-  resolved.backbone = fs::absolute(config.backbone_dir()).string();
-  resolved.models_root.clear();
-  resolved.data = fs::absolute(data_dir).string();
-  return resolved;
-}
-
 // Keys that may change between the runs of one member: more seeds are trained on top of the
 // finished ones, and a run may resume on another device.
 bool may_differ(const std::string& key) {
   return key == "seeds" || key == "device";
-}
-
-std::vector<std::int64_t> summary_seeds(const fs::path& run_dir) {
-  std::vector<std::int64_t> seeds;
-  const auto summary = read_json(run_dir / "summary.json");
-  for (const auto& entry : summary.at("seeds"))
-    seeds.push_back(entry.at("seed").get<std::int64_t>());
-  return seeds;
 }
 
 void remove_cached_predictions(const fs::path& run_dir) {
@@ -226,7 +210,7 @@ std::vector<double> single_task_values(const fs::path& folder, model::Task task,
                                        const serve::RunPredictorOptions& options) {
   const auto cache = task_cache_file(folder, split.split, task);
   if (fs::is_regular_file(cache)) return read_task_cache(cache, task, split);
-  const auto model_folder = serve::resolve_model_folder(folder);
+  const auto model_folder = io::resolve_model_folder(folder);
   spdlog::info("{}: computing {} {} predictions with {}", folder.string(),
                data::split_name(split.split), model::task_name(task), model_folder.string());
   serve::RunPredictor predictor(model_folder, options);
@@ -329,7 +313,7 @@ std::string_view to_string(MemberStatus status) {
 }
 
 bool is_finished_run(const fs::path& run_dir) {
-  return fs::is_regular_file(run_dir / "summary.json");
+  return io::RunSummary::present_in(run_dir);
 }
 
 MemberOutcome plan_member(const Member& member, const fs::path& data_dir) {
@@ -342,7 +326,7 @@ MemberOutcome plan_member(const Member& member, const fs::path& data_dir) {
   }
   if (!fs::is_regular_file(member.run_dir / "config.toml"))
     return {member.name, MemberStatus::trained, "to be trained"};
-  const auto requested = resolved_config(member.config, data_dir);
+  const auto requested = train::resolve_config(member.config, data_dir);
   const auto stored_values = config_values(train::load_run_config(member.run_dir));
   const auto requested_values = config_values(requested);
   for (const auto& [key, value] : requested_values) {
@@ -356,7 +340,8 @@ MemberOutcome plan_member(const Member& member, const fs::path& data_dir) {
                                  member.name, key, before, value));
     }
   }
-  if (is_finished_run(member.run_dir) && summary_seeds(member.run_dir) == requested.seeds) {
+  if (is_finished_run(member.run_dir) &&
+      io::RunSummary::read(member.run_dir).seed_numbers() == requested.seeds) {
     return {member.name, MemberStatus::done,
             fmt::format("done (finished run in {}), not retrained", member.run_dir.string())};
   }
@@ -397,12 +382,12 @@ std::map<std::string, MemberOutcome> train_members(std::span<const Member> membe
 
 MemberOutcome trained_member_outcome(const Member& member, MemberStatus status) {
   remove_cached_predictions(member.run_dir);
-  const auto summary = read_json(member.run_dir / "summary.json");
+  const auto summary = io::RunSummary::read(member.run_dir);
   return {member.name, status,
           fmt::format("{} ({} seed(s), best dev {} {:.4f})",
                       status == MemberStatus::resumed ? "resumed and finished" : "trained",
-                      summary.at("seeds").size(), summary.at("selection_metric").get<std::string>(),
-                      summary.at("best_score").get<double>())};
+                      summary.seeds.size(), summary.selection_metric,
+                      summary.best_score.value_or(std::nan("")))};
 }
 
 std::string MemberRef::text() const {
@@ -440,36 +425,19 @@ std::optional<fs::path> member_folder(const fs::path& run_dir, int rank, std::st
     return std::nullopt;
   }
   if (rank == 1) return run_dir;
-  const auto summary = read_json(run_dir / "summary.json");
-  std::vector<std::pair<double, std::int64_t>> ranked;
-  for (const auto& entry : summary.at("seeds")) {
-    ranked.emplace_back(entry.at("best").at("score").get<double>(),
-                        entry.at("seed").get<std::int64_t>());
-  }
-  // Best score first; equal scores keep the seeds' order.
-  std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+  const auto ranked = io::RunSummary::read(run_dir).seeds_by_score();
   if (static_cast<std::size_t>(rank) > ranked.size()) {
     why_not = fmt::format("the run in {} has {} seed(s), so no seed ranks {}", run_dir.string(),
                           ranked.size(), rank);
     return std::nullopt;
   }
-  return run_dir / fmt::format("seed-{}", ranked[static_cast<std::size_t>(rank - 1)].second);
+  return run_dir / fmt::format("seed-{}", ranked[static_cast<std::size_t>(rank - 1)]);
 }
 
 // ---- predictions ---------------------------------------------------------------------------
 
 std::vector<model::Task> model_tasks(const fs::path& folder) {
-  const auto manifest_file = serve::resolve_model_folder(folder) / "emotune.json";
-  const auto manifest = read_json(manifest_file);
-  std::vector<model::Task> tasks;
-  for (const auto& name : manifest.value("tasks", json::array())) {
-    const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;
-    if (!task) throw error_in(manifest_file, "key 'tasks': unknown task " + name.dump());
-    tasks.push_back(*task);
-  }
-  if (tasks.empty()) throw error_in(manifest_file, "key 'tasks': no tasks");
-  return tasks;
+  return io::ModelManifest::read(io::resolve_model_folder(folder)).tasks;
 }
 
 MemberColumns member_columns(const fs::path& folder, const data::WassaSplit& split,

@@ -11,6 +11,7 @@
 #include "common/files.h"
 #include "data/wassa.h"
 #include "eval/stacking.h"
+#include "io/run_files.h"
 #include "serve/ensemble_predictor.h"
 #include "serve/prediction_run.h"
 
@@ -38,7 +39,7 @@ const std::vector<LinearSpec>& linear_specs() {
 
 fs::path ensure_linear(const StackedSystemsOptions& options, const LinearSpec& spec) {
   const auto dir = options.out_dir / "linear" / spec.name;
-  if (fs::is_regular_file(dir / "summary.json") && fs::is_regular_file(dir / "oof" / "predictions.tsv")) {
+  if (io::RunSummary::present_in(dir) && fs::is_regular_file(dir / "oof" / "predictions.tsv")) {
     spdlog::info("{}: finished linear member found", spec.name);
     return dir;
   }
@@ -111,7 +112,7 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
   std::vector<std::string> models;
   for (const auto& twin : twins) {
     if (!outcomes.at(twin.name).available() || !is_finished_run(twin.run_dir)) continue;
-    const auto folder = serve::resolve_model_folder(twin.run_dir);
+    const auto folder = io::resolve_model_folder(twin.run_dir);
     auto predictor = serve::load_predictor(folder, options.predictor);
     parts.push_back(serve::predict_essays(*predictor, held_out));
     models.push_back(folder.string());

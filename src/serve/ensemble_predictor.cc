@@ -8,6 +8,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "eval/stacking.h"
+#include "io/run_files.h"
 #include "serve/linear_predictor.h"
 
 namespace emotune::serve {
@@ -223,7 +224,8 @@ std::vector<EssayPrediction> EnsemblePredictor::predict(const std::vector<EssayI
 
 std::shared_ptr<Predictor> load_predictor(const fs::path& dir, const RunPredictorOptions& options) {
   if (fs::exists(dir / "ensemble.json")) return std::make_shared<EnsemblePredictor>(dir, options);
-  if (is_linear_model(dir)) return std::make_shared<LinearPredictor>(resolve_model_folder(dir));
+  if (is_linear_model(dir))
+    return std::make_shared<LinearPredictor>(io::resolve_model_folder(dir));
   return std::make_shared<RunPredictor>(dir, options);
 }
 

@@ -14,6 +14,7 @@
 #include "common/files.h"
 #include "common/json_file.h"
 #include "data/person.h"
+#include "io/run_files.h"
 #include "serve/ensemble_predictor.h"
 #include "eval/metrics.h"
 #include "eval/stacking.h"
@@ -469,7 +470,7 @@ eval::Predictions member_predictions(const fs::path& dir, const data::WassaSplit
                                              "`emotune ensemble` with --split {}",
                                              split_name, split_name));
   }
-  const auto model_folder = resolve_model_folder(dir);
+  const auto model_folder = io::resolve_model_folder(dir);
   spdlog::info("{}: computing {} predictions with {}", dir.string(), split_name,
                model_folder.string());
   const auto predictor = load_predictor(model_folder, options);

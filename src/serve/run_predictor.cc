@@ -12,6 +12,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "io/run_files.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
@@ -43,59 +44,10 @@ std::string kernels_name(Kernels kernels) {
   return kernels == Kernels::fast ? "fast" : "reference";
 }
 
-fs::path resolve_model_folder(const fs::path& dir) {
-  if (!fs::is_directory(dir)) throw Error(fmt::format("{}: not a folder", dir.string()));
-  if (fs::exists(dir / "emotune.json")) return dir;
-  if (fs::exists(dir / "best" / "emotune.json")) return dir / "best";
-  if (fs::exists(dir / "summary.json")) {
-    const auto summary = json::parse(read_file(dir / "summary.json"), nullptr, false);
-    if (summary.is_object() && summary.contains("best_model") &&
-        summary["best_model"].is_string()) {
-      fs::path best = summary["best_model"].get<std::string>();
-      // The run folder may have moved since training: prefer the path relative to it.
-      const auto relative = dir / best.parent_path().filename() / best.filename();
-      if (fs::exists(relative / "emotune.json")) return relative;
-      if (fs::exists(best / "emotune.json")) return best;
-    }
-  }
-  std::vector<fs::path> seeds;
-  for (const auto& entry : fs::directory_iterator(dir)) {
-    if (entry.is_directory() && entry.path().filename().string().rfind("seed-", 0) == 0 &&
-        fs::exists(entry.path() / "best" / "emotune.json")) {
-      seeds.push_back(entry.path() / "best");
-    }
-  }
-  if (seeds.size() == 1) return seeds.front();
-  throw Error(fmt::format(
-      "{}: no model found (expected emotune.json, best/emotune.json, or a run folder with "
-      "summary.json or exactly one seed-*/best)",
-      dir.string()));
-}
-
-ModelInputs read_model_inputs(const fs::path& folder, const json& manifest) {
-  const auto path = folder / "emotune.json";
+ModelInputs read_model_inputs(const fs::path& folder, const io::ModelManifest& manifest) {
   ModelInputs inputs;
-  if (!manifest.contains("inputs")) return inputs;
-  const auto& list = manifest["inputs"];
-  if (!list.is_array() || list.empty() ||
-      !std::all_of(list.begin(), list.end(), [](const json& v) { return v.is_string(); })) {
-    throw Error(fmt::format("{}: key 'inputs': expected a non-empty array of strings",
-                            path.string()));
-  }
-  inputs.names = list.get<std::vector<std::string>>();
-  bool text = false, person = false;
-  for (const auto& name : inputs.names) {
-    if (name == "text") {
-      text = true;
-    } else if (name == "person") {
-      person = true;
-    } else {
-      throw Error(fmt::format("{}: key 'inputs': unknown input '{}' (expected text, person)",
-                              path.string(), name));
-    }
-  }
-  if (!text) throw Error(fmt::format("{}: key 'inputs': \"text\" is missing", path.string()));
-  if (!person) return inputs;
+  inputs.names = manifest.inputs;
+  if (!manifest.reads_person()) return inputs;
   const auto file = folder / data::kPersonStandardizationFile;
   if (!fs::is_regular_file(file)) {
     throw Error(fmt::format("{}: the model reads person features, but {} (the train statistics "
@@ -103,15 +55,11 @@ ModelInputs read_model_inputs(const fs::path& folder, const json& manifest) {
                             folder.string(), data::kPersonStandardizationFile));
   }
   inputs.person = data::PersonEncoder::load(file);
-  if (manifest.contains("person") && manifest["person"].is_object() &&
-      manifest["person"].contains("dimension")) {
-    const auto& dimension = manifest["person"]["dimension"];
-    if (!dimension.is_number_integer() ||
-        dimension.get<std::int64_t>() != inputs.person_dimension()) {
-      throw Error(fmt::format("{}: key 'person.dimension': {} does not match the person "
-                              "encoder's {} values",
-                              path.string(), dimension.dump(), inputs.person_dimension()));
-    }
+  if (manifest.person && manifest.person->dimension != inputs.person_dimension()) {
+    throw Error(fmt::format("{}: key 'person.dimension': {} does not match the person "
+                            "encoder's {} values",
+                            (folder / io::kManifestFileName).string(),
+                            manifest.person->dimension, inputs.person_dimension()));
   }
   return inputs;
 }
@@ -145,48 +93,19 @@ struct RunPredictor::State : TrainedModel {
   std::optional<model::InferenceEncoder> fast;  // set when the fast kernels run
 };
 
-namespace {
-
-json read_manifest(const fs::path& folder) {
-  const auto path = folder / "emotune.json";
-  json manifest;
-  try {
-    manifest = json::parse(read_file(path));
-  } catch (const json::exception& e) {
-    throw Error(fmt::format("{}: not valid JSON ({})", path.string(), e.what()));
-  }
-  if (!manifest.is_object()) throw Error(fmt::format("{}: expected a JSON object", path.string()));
-  for (const char* key : {"tasks", "max_length", "model_type"}) {
-    if (!manifest.contains(key)) {
-      throw Error(fmt::format("{}: key '{}' is missing", path.string(), key));
-    }
-  }
-  if (!manifest["tasks"].is_array() || manifest["tasks"].empty()) {
-    throw Error(fmt::format("{}: key 'tasks': expected a non-empty array", path.string()));
-  }
-  if (!manifest["max_length"].is_number_integer() || manifest["max_length"].get<long>() < 3) {
-    throw Error(fmt::format("{}: key 'max_length': expected an integer >= 3", path.string()));
-  }
-  return manifest;
-}
-
-}  // namespace
-
 TrainedModel load_trained_model(const fs::path& dir) {
   TrainedModel loaded;
-  loaded.folder = resolve_model_folder(dir);
+  loaded.folder = io::resolve_model_folder(dir);
   const auto& folder = loaded.folder;
-  const auto manifest = read_manifest(folder);
-  for (const auto& name : manifest["tasks"]) {
-    const auto task = name.is_string() ? model::parse_task(name.get<std::string>()) : std::nullopt;
-    if (!task) {
-      throw Error(fmt::format("{}: key 'tasks': unknown task {}",
-                              (folder / "emotune.json").string(), name.dump()));
-    }
-    loaded.tasks.push_back(*task);
-    loaded.info.tasks.push_back(model::task_name(*task));
+  const auto manifest = io::ModelManifest::read(folder);
+  if (manifest.kind != io::ModelKind::transformer) {
+    throw error_in(folder / io::kManifestFileName,
+                   "a linear member's folder, not a transformer's (predict, ensemble and serve "
+                   "load it as a linear member)");
   }
-  loaded.info.max_length = manifest["max_length"].get<std::size_t>();
+  loaded.tasks = manifest.tasks;
+  for (const auto task : manifest.tasks) loaded.info.tasks.push_back(task_name(task));
+  loaded.info.max_length = static_cast<std::size_t>(manifest.max_length);
   loaded.info.emotion_labels = model::emotion_labels();
 
   model::EncoderOptions encoder_options;

@@ -9,6 +9,7 @@
 #include <nlohmann/json_fwd.hpp>
 
 #include "data/person.h"
+#include "io/run_files.h"
 #include "model/heads.h"
 #include "model/inference_encoder.h"
 #include "serve/predictor.h"
@@ -41,11 +42,6 @@ struct RunPredictorOptions {
   std::string device = "cpu";
 };
 
-// The folder holding emotune.json + config.json + model.safetensors + tokenizer files for
-// `dir`: `dir` itself, `dir`/best, or the best seed of a run folder (summary.json
-// "best_model", else the only seed-*/best). An Error naming `dir` when none is found.
-std::filesystem::path resolve_model_folder(const std::filesystem::path& dir);
-
 // What a model folder's emotune.json says the model reads: "inputs" (absent: text only) and,
 // when they have "person", the train statistics stored beside it
 // (data::kPersonStandardizationFile; an Error naming the file when it is missing or its
@@ -57,7 +53,8 @@ struct ModelInputs {
     return person ? static_cast<std::int64_t>(person->dimension()) : 0;
   }
 };
-ModelInputs read_model_inputs(const std::filesystem::path& folder, const nlohmann::json& manifest);
+ModelInputs read_model_inputs(const std::filesystem::path& folder,
+                              const io::ModelManifest& manifest);
 
 // A model saved by `emotune train` (a best/ snapshot, or a run folder: its best seed's), loaded
 // for inference on the CPU: emotune.json checked, the encoder rebuilt from config.json without

@@ -9,6 +9,7 @@
 #include "data/wassa.h"
 #include "eval/report.h"
 #include "eval/svg.h"
+#include "io/run_files.h"
 #include "serve/explain_html.h"
 #include "serve/explainer.h"
 #include "serve/prediction_run.h"
@@ -71,7 +72,7 @@ eval::ReportSection attribution_section(const ReportRequest& request,
     if (fs::is_regular_file(member.dir / "ensemble.json")) continue;
     fs::path folder;
     try {
-      folder = resolve_model_folder(member.dir);
+      folder = io::resolve_model_folder(member.dir);
     } catch (const Error&) {
       continue;  // a prediction folder: no model to explain
     }
@@ -231,19 +232,15 @@ std::vector<fs::path> write_report(const ReportRequest& request) {
     section.heading = "Seed spread (best dev evaluation per seed, from summary.json)";
     eval::ReportTable table{"", {"run", "metric", "seeds", "mean", "std", "min", "max"}, {}};
     for (const auto& member : members) {
-      const auto summary_file = member.dir / "summary.json";
-      if (!fs::is_regular_file(summary_file)) continue;
-      const json summary = json::parse(read_file(summary_file), nullptr, false);
-      if (summary.is_discarded() || !summary.contains("statistics")) {
-        throw error_in(summary_file.string(), "not a summary.json with \"statistics\"");
-      }
-      const std::size_t seeds = summary.value("seeds", json::array()).size();
-      for (const auto& [metric, stats] : summary["statistics"].items()) {
+      if (!io::RunSummary::present_in(member.dir)) continue;
+      const auto summary = io::RunSummary::read(member.dir);
+      const auto seeds = std::to_string(summary.seeds.size());
+      for (const auto& [metric, stats] : summary.statistics.items()) {
         if (metric == "train_loss" || metric == "dev_loss") continue;
-        table.rows.push_back(
-            {member.name, metric, std::to_string(seeds), format_value(stats.value("mean", 0.0)),
-             format_value(stats.value("std", 0.0)), format_value(stats.value("min", 0.0)),
-             format_value(stats.value("max", 0.0))});
+        table.rows.push_back({member.name, metric, seeds, format_value(stats.value("mean", 0.0)),
+                              format_value(stats.value("std", 0.0)),
+                              format_value(stats.value("min", 0.0)),
+                              format_value(stats.value("max", 0.0))});
       }
     }
     if (table.rows.empty()) section.text = "No member folder holds a summary.json.";

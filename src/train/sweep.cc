@@ -11,6 +11,7 @@
 
 #include "common/child_process.h"
 #include "common/error.h"
+#include "io/run_files.h"
 
 namespace emotune::train {
 namespace fs = std::filesystem;
@@ -116,7 +117,7 @@ std::string manifest_tsv(const std::vector<SweepMember>& members, const fs::path
 
 std::optional<std::vector<std::string>> member_arguments(const SweepMember& member,
                                                          const std::vector<std::string>& extra) {
-  if (fs::exists(member.run_dir / "summary.json")) return std::nullopt;
+  if (io::RunSummary::present_in(member.run_dir)) return std::nullopt;
   std::vector<std::string> arguments = member.arguments;
   if (fs::exists(member.run_dir / "config.toml")) {
     arguments = {"train", "--resume", member.run_dir.string()};
@@ -187,7 +188,7 @@ int run_member(const SweepMember& member, const SweepRunner& runner) {
   const auto arguments = member_arguments(member, runner.extra_arguments);
   if (!arguments) {
     spdlog::info("{}: already finished ({})", member.name,
-                 (member.run_dir / "summary.json").string());
+                 (member.run_dir / io::kSummaryFileName).string());
     return 0;
   }
   return wait_child(spawn_member(full_command(runner, *arguments), nullptr));

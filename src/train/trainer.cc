@@ -18,6 +18,7 @@
 #include "common/json_file.h"
 #include "common/version.h"
 #include "data/person.h"
+#include "io/run_files.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
@@ -210,35 +211,33 @@ void write_best(const fs::path& folder, model::TaskModel& task_model, const Trai
     }
     model::save_tensors(dir / "model.safetensors", tensors);
     if (person) person->save(dir / data::kPersonStandardizationFile);
-    json tasks = json::array();
+    io::ModelManifest manifest;
+    manifest.model_type = task_model->encoder().model_type();
+    manifest.tasks = config.tasks;
+    manifest.max_length = config.max_length;
     json heads = json::object();
     for (const auto task : config.tasks) {
-      tasks.push_back(model::task_name(task));
-      heads[model::task_name(task)] = {
-          {"weight", "heads." + model::task_name(task) + ".weight"},
-          {"bias", "heads." + model::task_name(task) + ".bias"},
-          {"outputs", model::task_output_size(task)},
-          {"kind", model::is_regression(task) ? "regression" : "classification"}};
+      heads[task_name(task)] = {{"weight", "heads." + task_name(task) + ".weight"},
+                                {"bias", "heads." + task_name(task) + ".bias"},
+                                {"outputs", task_output_size(task)},
+                                {"kind", is_regression(task) ? "regression" : "classification"}};
     }
-    json manifest{{"emotune_version", kVersion},
-                  {"model_type", task_model->encoder().model_type()},
-                  {"weight_prefix", task_model->encoder().weight_prefix()},
-                  {"tasks", tasks},
-                  {"heads", heads},
-                  {"head_input", "last_hidden_state[:, 0] (first token, no pooler)"},
-                  {"inputs", person ? json::array({"text", "person"}) : json::array({"text"})},
-                  {"emotion_labels", model::emotion_labels()},
-                  {"max_length", config.max_length},
-                  {"seed", seed},
-                  {"dev_metrics", metrics}};
+    manifest.details = {{"emotune_version", kVersion},
+                        {"weight_prefix", task_model->encoder().weight_prefix()},
+                        {"heads", heads},
+                        {"head_input", "last_hidden_state[:, 0] (first token, no pooler)"},
+                        {"emotion_labels", model::emotion_labels()},
+                        {"seed", seed},
+                        {"dev_metrics", metrics}};
     if (person) {
-      manifest["head_input"] =
+      manifest.inputs = {"text", "person"};
+      manifest.details["head_input"] =
           "concat(last_hidden_state[:, 0] (first token, no pooler), person vector)";
-      manifest["person"] = {{"dimension", person->dimension()},
-                            {"features", data::PersonEncoder::feature_names()},
-                            {"standardization", std::string(data::kPersonStandardizationFile)}};
+      manifest.person = io::PersonInputInfo{
+          static_cast<std::int64_t>(person->dimension()), data::PersonEncoder::feature_names(),
+          std::string(data::kPersonStandardizationFile)};
     }
-    write_json(dir / "emotune.json", manifest);
+    manifest.write(dir);
   });
 }
 
@@ -461,6 +460,13 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   return json{{"seed", seed}, {"best", progress.best_metrics}, {"last", progress.last_metrics}};
 }
 
+TrainConfig resolve_config(TrainConfig config, const fs::path& data_dir) {
+  config.backbone = fs::absolute(config.backbone_dir()).string();
+  config.models_root.clear();
+  config.data = fs::absolute(data_dir).string();
+  return config;
+}
+
 TrainConfig load_run_config(const fs::path& run_dir) {
   const auto file = run_dir / "config.toml";
   if (!fs::exists(file)) throw error_in(file, "not a run folder: config.toml is missing");
@@ -483,9 +489,7 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   }
   runtime::parse_device(config.device);
   runtime::parse_dtype(config.dtype);
-  config.data = fs::absolute(data_dir).string();
-  config.models_root.clear();
-  config.backbone = fs::absolute(backbone).string();
+  config = resolve_config(std::move(config), data_dir);
   const auto first_data =
       load_training_data(data_dir, config, static_cast<std::uint64_t>(config.seeds.front()));
   const bool coordinator = !hooks.parallel || hooks.parallel->is_coordinator();
@@ -501,7 +505,7 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   }
 
   fs::create_directories(run_dir);
-  if (!resume && fs::exists(run_dir / "summary.json")) {
+  if (!resume && io::RunSummary::present_in(run_dir)) {
     throw error_in(run_dir, "already holds a finished run; use --resume or another --out");
   }
   write_file_atomic(run_dir / "config.toml", to_toml(config));
@@ -522,45 +526,11 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
     seeds.push_back(train_seed(config, data, seed, run_dir / fmt::format("seed-{}", seed), hooks));
   }
 
-  // Mean ± std (sample), min and max of every best-snapshot dev score across seeds.
-  json statistics = json::object();
-  std::map<std::string, std::vector<double>> values;
-  for (const auto& entry : seeds) {
-    for (const auto& [name, value] : entry.at("best").items()) {
-      if (value.is_number_float() && name != "epoch") values[name].push_back(value.get<double>());
-    }
-  }
-  for (const auto& [name, list] : values) {
-    double mean = 0;
-    for (const double v : list) mean += v;
-    mean /= static_cast<double>(list.size());
-    double variance = 0;
-    for (const double v : list) variance += (v - mean) * (v - mean);
-    const double std_dev =
-        list.size() > 1 ? std::sqrt(variance / static_cast<double>(list.size() - 1)) : 0.0;
-    statistics[name] = {{"mean", mean},
-                        {"std", std_dev},
-                        {"min", *std::min_element(list.begin(), list.end())},
-                        {"max", *std::max_element(list.begin(), list.end())}};
-  }
-  std::int64_t best_seed = seeds.at(0).at("seed").get<std::int64_t>();
-  double best_score = -std::numeric_limits<double>::infinity();
-  for (const auto& entry : seeds) {
-    const double score = entry.at("best").at("score").get<double>();
-    if (score > best_score) {
-      best_score = score;
-      best_seed = entry.at("seed").get<std::int64_t>();
-    }
-  }
-  json summary{{"emotune_version", kVersion},
-               {"selection_metric", config.resolved_selection_metric()},
-               {"seeds", seeds},
-               {"statistics", statistics},
-               {"best_seed", best_seed},
-               {"best_score", best_score},
-               {"best_model", (run_dir / fmt::format("seed-{}", best_seed) / "best").string()}};
-  write_json(run_dir / "summary.json", summary);
-  return summary;
+  auto summary =
+      io::RunSummary::of_seeds(config.resolved_selection_metric(), std::move(seeds), run_dir);
+  summary.details["emotune_version"] = kVersion;
+  summary.write(run_dir);
+  return summary.to_json();
 }
 
 std::string format_summary(const json& summary) {

@@ -45,6 +45,11 @@ nlohmann::json run_training(TrainConfig config, const std::filesystem::path& dat
                             const std::filesystem::path& run_dir, bool resume,
                             const TrainHooks& hooks = {});
 
+// The config as run_training stores it in config.toml for a run on `data_dir`: backbone and
+// data as absolute folders, no models root. The pipeline compares a member's config with a
+// finished run's through it.
+TrainConfig resolve_config(TrainConfig config, const std::filesystem::path& data_dir);
+
 // The config stored in a run folder (for --resume).
 TrainConfig load_run_config(const std::filesystem::path& run_dir);
 
