@@ -19,7 +19,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
-#include "serve/predictor.h"
+#include "predict/predictor.h"
 #include "text/tokenizer.h"
 #include "train/run_dir.h"
 
@@ -72,7 +72,7 @@ inline double median(std::vector<double> values) {
 
 // The usual eager-PyTorch loop both benches compare against: batches of 16 in file order,
 // each padded to max_length. The caller chooses the grad mode (NoGradGuard, InferenceMode).
-inline double padded_essays_per_second(const std::vector<serve::EssayInput>& essays,
+inline double padded_essays_per_second(const std::vector<predict::EssayInput>& essays,
                                        std::size_t max_length, model::TaskModel& task_model,
                                        const text::Tokenizer& tokenizer) {
   using Clock = std::chrono::steady_clock;

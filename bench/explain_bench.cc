@@ -19,9 +19,9 @@
 
 #include "base_model.h"
 #include "bench_data.h"
-#include "runtime/threads.h"
-#include "serve/explainer.h"
+#include "predict/explainer.h"
 #include "runtime/process.h"
+#include "runtime/threads.h"
 
 namespace fs = std::filesystem;
 using namespace emotune;
@@ -63,13 +63,13 @@ int main(int argc, char** argv) {
   const auto folder = fs::temp_directory_path() / fmt::format("emotune-explain-{}", ::getpid());
   bench::make_base_model(folder, bench::fixtures_dir(), kMaxLength,
                          shape == "tiny" ? bench::kTinyShape : bench::kBaseShape);
-  serve::RunExplainer explainer(folder, {threads, "cpu"});
+  predict::RunExplainer explainer(folder, {threads, "cpu"});
   const auto& texts = bench::wassa_train_essays();
   fmt::print("explain: {} shape (random weights), {} WASSA train essays, max_length {}, {} steps "
              "(Gauss-Legendre), {} threads, median of {} rounds\n",
              shape, essay_count, kMaxLength, steps, threads, rounds);
   for (const bool all : {false, true}) {
-    serve::ExplainOptions options;
+    predict::ExplainOptions options;
     options.method.steps = steps;
     if (!all) options.outputs = {"empathy"};
     std::vector<double> rates;

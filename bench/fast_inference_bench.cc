@@ -32,12 +32,12 @@
 #include "base_model.h"
 #include "bench_data.h"
 #include "data/wassa.h"
+#include "predict/prediction_run.h"
+#include "predict/run_predictor.h"
 #include "runtime/cpu_capabilities.h"
-#include "runtime/threads.h"
-#include "serve/prediction_run.h"
-#include "serve/run_predictor.h"
-#include "text/tokenizer.h"
 #include "runtime/process.h"
+#include "runtime/threads.h"
+#include "text/tokenizer.h"
 
 namespace {
 
@@ -47,16 +47,16 @@ using Clock = std::chrono::steady_clock;
 
 struct Variant {
   std::string name;
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions options;
 };
 
 std::vector<Variant> variants(int threads, std::size_t batch) {
-  using serve::Kernels;
-  using serve::Precision;
+  using predict::Kernels;
+  using predict::Precision;
   // The padded schedules (packed_tokens off), then the packed one (the default).
   const auto make = [&](Kernels kernels, Precision precision, bool fused, bool first_only,
                         bool packed = false) {
-    serve::RunPredictorOptions o;
+    predict::RunPredictorOptions o;
     o.threads = threads;
     o.forward_batch = batch;
     o.kernels = kernels;
@@ -100,12 +100,12 @@ std::vector<Variant> variants(int threads, std::size_t batch) {
   return list;
 }
 
-void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays, int rounds,
+void speed(const fs::path& folder, const std::vector<predict::EssayInput>& essays, int rounds,
            int threads, std::size_t batch, std::size_t max_length) {
   auto list = variants(threads, batch);
-  std::vector<std::unique_ptr<serve::RunPredictor>> predictors;
+  std::vector<std::unique_ptr<predict::RunPredictor>> predictors;
   for (const auto& v : list) {
-    predictors.push_back(std::make_unique<serve::RunPredictor>(folder, v.options));
+    predictors.push_back(std::make_unique<predict::RunPredictor>(folder, v.options));
     predictors.back()->predict({essays.front()});  // warm-up: allocator, oneDNN primitives
   }
   auto tokenizer = text::load_tokenizer(folder);
@@ -150,13 +150,13 @@ void speed(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
 }
 
 void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
-  const auto essays = serve::wassa_essays(dev);
-  const auto gold = serve::gold_standard(dev);
+  const auto essays = predict::wassa_essays(dev);
+  const auto gold = predict::gold_standard(dev);
   auto list = variants(threads, 16);
   std::vector<eval::Predictions> predictions;
   for (const auto& v : list) {
-    serve::RunPredictor predictor(run, v.options);
-    predictions.push_back(serve::predict_essays(predictor, essays));
+    predict::RunPredictor predictor(run, v.options);
+    predictions.push_back(predict::predict_essays(predictor, essays));
   }
   fmt::print("accuracy on {} dev essays: {}\n", essays.size(), run.string());
   fmt::print("{:<40} {:>7} {:>7} {:>7} {:>8} {:>9} {:>9} {:>9} {:>8}\n", "path", "P(emp)", "P(dis)",
@@ -164,7 +164,7 @@ void accuracy(const fs::path& run, const data::WassaSplit& dev, int threads) {
   const auto& ref = predictions.front();
   for (std::size_t k = 0; k < list.size(); ++k) {
     const auto& p = predictions[k];
-    const auto scores = serve::score_predictions(p, gold);
+    const auto scores = predict::score_predictions(p, gold);
     double d_emp = 0, d_dis = 0, d_prob = 0;
     std::size_t changed = 0;
     for (std::size_t i = 0; i < p.size(); ++i) {
@@ -243,7 +243,7 @@ int main(int argc, char** argv) {
 
   if (!skip_speed) {
     const auto& texts = bench::wassa_train_essays();
-    std::vector<serve::EssayInput> essays;
+    std::vector<predict::EssayInput> essays;
     for (std::size_t i = 0; i < essay_count && i < texts.size(); ++i) essays.push_back({texts[i]});
     fmt::print(
         "speed: ELECTRA-base shape (random weights), {} WASSA train essays, max_length {}, "

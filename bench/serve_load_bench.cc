@@ -32,12 +32,12 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "predict/run_predictor.h"
+#include "runtime/process.h"
 #include "runtime/threads.h"
-#include "serve/run_predictor.h"
 #include "serve/server.h"
 #include "text/tokenizer.h"
 #include "train/run_dir.h"
-#include "runtime/process.h"
 
 namespace {
 
@@ -65,7 +65,7 @@ double percentile(std::vector<double> values, double p) {
 }
 
 // The naive path: batches of 16 in file order, every one padded to max_length, eager fp32.
-double naive_essays_per_second(const fs::path& folder, const std::vector<serve::EssayInput>& essays,
+double naive_essays_per_second(const fs::path& folder, const std::vector<predict::EssayInput>& essays,
                                std::size_t max_length) {
   auto tokenizer = text::load_tokenizer(folder);
   model::TaskModel task_model(model::create_encoder(folder / "config.json"), all_tasks(), 0.0);
@@ -79,8 +79,8 @@ struct LoadResult {
   double essays_per_second, p50_ms, p99_ms;
 };
 
-LoadResult run_load(const std::shared_ptr<serve::Predictor>& predictor,
-                    const std::vector<serve::EssayInput>& essays, int clients, bool batching) {
+LoadResult run_load(const std::shared_ptr<predict::Predictor>& predictor,
+                    const std::vector<predict::EssayInput>& essays, int clients, bool batching) {
   serve::ServerOptions options;
   options.batching.max_batch = batching ? 32 : 1;
   options.batching.max_wait = std::chrono::milliseconds(batching ? 5 : 0);
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   bool skip_load = false;
   bool skip_predict = false;
   std::size_t load_essays = 64;
-  auto load_precision = serve::Precision::fp32;
+  auto load_precision = predict::Precision::fp32;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--essays" && i + 1 < argc)
@@ -144,7 +144,7 @@ int main(int argc, char** argv) {
     else if (arg == "--threads" && i + 1 < argc)
       threads = std::stoi(argv[++i]);
     else if (arg == "--precision" && i + 1 < argc)
-      load_precision = serve::parse_precision(argv[++i]);
+      load_precision = predict::parse_precision(argv[++i]);
     else if (arg == "--skip-predict")
       skip_predict = true;
     else if (arg == "--skip-load")
@@ -166,7 +166,7 @@ int main(int argc, char** argv) {
   bench::make_base_model(folder, fixtures, kMaxLength);
 
   const auto train_split = data::load_wassa(data_dir, data::Split::train);
-  std::vector<serve::EssayInput> essays;
+  std::vector<predict::EssayInput> essays;
   for (std::size_t i = 0; i < essay_count && i < train_split.rows.size(); ++i) {
     essays.push_back({train_split.rows[i].text});
   }
@@ -190,13 +190,13 @@ int main(int argc, char** argv) {
     std::fflush(stdout);
   }
 
-  std::shared_ptr<serve::RunPredictor> load_predictor;
+  std::shared_ptr<predict::RunPredictor> load_predictor;
   for (const auto precision :
-       {serve::Precision::fp32, serve::Precision::bf16, serve::Precision::int8}) {
-    serve::RunPredictorOptions options;
+       {predict::Precision::fp32, predict::Precision::bf16, predict::Precision::int8}) {
+    predict::RunPredictorOptions options;
     options.threads = threads;
     options.precision = precision;
-    auto predictor = std::make_shared<serve::RunPredictor>(folder, options);
+    auto predictor = std::make_shared<predict::RunPredictor>(folder, options);
     if (precision == load_precision) load_predictor = predictor;
     if (skip_predict) continue;
     std::vector<double> rates;
@@ -207,15 +207,15 @@ int main(int argc, char** argv) {
                       std::chrono::duration<double>(Clock::now() - started).count());
     }
     fmt::print("predict  {} (fast kernels), length-sorted, forward batch 16: {:7.2f} essays/s\n",
-               serve::precision_name(precision), bench::median(rates));
+               predict::precision_name(precision), bench::median(rates));
     std::fflush(stdout);
   }
   if (!skip_load) {
-    const std::vector<serve::EssayInput> load_set(
+    const std::vector<predict::EssayInput> load_set(
         essays.begin(),
         essays.begin() + static_cast<std::ptrdiff_t>(std::min(load_essays, essays.size())));
     fmt::print("http load: {} essays, one per request, precision {}\n", load_set.size(),
-               serve::precision_name(load_precision));
+               predict::precision_name(load_precision));
     for (const int clients : {1, 8, 32}) {
       for (const bool batching : {false, true}) {
         std::vector<double> rate, p50, p99;

@@ -144,10 +144,10 @@ cmake --build "$build_dir" -j "$jobs"
 phase "check that the CUDA paths are linked"
 grep -q '^EMOTUNE_WITH_NCCL:BOOL=ON' "$build_dir/CMakeCache.txt" ||
   { echo "build_libtorch2.sh: NCCL is not enabled in $build_dir" >&2; exit 1; }
-[ "$(readelf -d "$build_dir/emotune" | grep -c 'libtorch_cuda.so')" != 0 ] ||
-  { echo "build_libtorch2.sh: $build_dir/emotune does not link libtorch_cuda.so" >&2; exit 1; }
-[ "$(nm -C "$build_dir/emotune" | grep -c 'c10d::ProcessGroupNCCL::ProcessGroupNCCL')" != 0 ] ||
-  { echo "build_libtorch2.sh: $build_dir/emotune has no ProcessGroupNCCL" >&2; exit 1; }
+[ "$(readelf -d "$build_dir/emotune-torch" | grep -c 'libtorch_cuda.so')" != 0 ] ||
+  { echo "build_libtorch2.sh: $build_dir/emotune-torch does not link libtorch_cuda.so" >&2; exit 1; }
+[ "$(nm -C "$build_dir/emotune-torch" | grep -c 'c10d::ProcessGroupNCCL::ProcessGroupNCCL')" != 0 ] ||
+  { echo "build_libtorch2.sh: $build_dir/emotune-torch has no ProcessGroupNCCL" >&2; exit 1; }
 echo "emotune links libtorch_cuda.so and constructs c10d::ProcessGroupNCCL"
 "$build_dir/emotune" doctor | head -3 || true
 if [ "$run_tests" = 1 ]; then

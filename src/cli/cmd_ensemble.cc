@@ -8,7 +8,7 @@
 #include "common/error.h"
 #include "common/paths.h"
 #include "data/wassa.h"
-#include "serve/prediction_run.h"
+#include "predict/prediction_run.h"
 
 namespace emotune::cli {
 namespace {
@@ -51,9 +51,9 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
   if (options.split.empty()) throw Error("ensemble: --split dev|test is required");
   const auto split_id = data::parse_split(options.split);
   if (split_id == data::Split::train) throw Error("ensemble: --split must be dev or test");
-  serve::EnsembleRequest request;
+  predict::EnsembleRequest request;
   for (const auto& member : options.members) request.members.emplace_back(member);
-  request.method = serve::parse_ensemble_method(options.method);
+  request.method = predict::parse_ensemble_method(options.method);
   if (!options.weights.empty()) {
     request.weights = parse_weights(options.weights);
     if (request.weights.size() != request.members.size()) {
@@ -77,7 +77,7 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
     dev = data::load_wassa(data_dir, data::Split::dev);
   }
   std::optional<data::WassaSplit> train;
-  if (request.method == serve::EnsembleMethod::stack) {
+  if (request.method == predict::EnsembleMethod::stack) {
     train = data::load_wassa(data_dir, data::Split::train);
     request.train = &*train;
   }
@@ -86,13 +86,13 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
         "ensemble: weights are fitted on dev; dev scores of this ensemble are then optimistic "
         "(no longer an unbiased estimate)");
   }
-  const auto result = serve::build_ensemble(request, split, dev ? &*dev : nullptr);
-  serve::write_ensemble_folder(options.out, result, split_id);
+  const auto result = predict::build_ensemble(request, split, dev ? &*dev : nullptr);
+  predict::write_ensemble_folder(options.out, result, split_id);
   fmt::print("ensemble of {} members ({}), weights regression [{:.4f}] emotion [{:.4f}] -> {}\n",
              request.members.size(), options.method, fmt::join(result.regression_weights, ", "),
              fmt::join(result.emotion_weights, ", "), options.out);
   if (split_id == data::Split::dev) {
-    fmt::print("{}", serve::official_scores(result.predictions, serve::gold_standard(split)));
+    fmt::print("{}", predict::official_scores(result.predictions, predict::gold_standard(split)));
   }
 }
 

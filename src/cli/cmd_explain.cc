@@ -12,8 +12,8 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "model/attribution.h"
-#include "serve/explainer.h"
-#include "serve/prediction_run.h"
+#include "predict/explainer.h"
+#include "predict/prediction_run.h"
 
 namespace emotune::cli {
 namespace {
@@ -39,15 +39,15 @@ void run_explain(const ExplainCliOptions& options, const GlobalOptions& globals)
     // Standard output carries the JSON Lines; the log goes to standard error.
     spdlog::set_default_logger(spdlog::stderr_color_mt("explain"));
   }
-  const auto essays = serve::read_essays(options.input);
-  serve::RunExplainer explainer(options.run, {globals.threads, options.device});
+  const auto essays = predict::read_essays(options.input);
+  predict::RunExplainer explainer(options.run, {globals.threads, options.device});
   nlohmann::json request = nlohmann::json::object();
   if (!options.outputs.empty()) request["outputs"] = options.outputs;
-  serve::ExplainOptions defaults;
+  predict::ExplainOptions defaults;
   defaults.method.steps = options.steps;
   defaults.method.baseline = model::parse_ig_baseline(options.baseline);
   defaults.method.rule = model::parse_ig_rule(options.rule);
-  const auto explain_options = serve::parse_explain_options(request, explainer, defaults);
+  const auto explain_options = predict::parse_explain_options(request, explainer, defaults);
 
   std::ofstream file;
   if (!to_stdout) {
@@ -61,7 +61,7 @@ void run_explain(const ExplainCliOptions& options, const GlobalOptions& globals)
     for (const auto& output : explanation.outputs) {
       worst_gap = std::max(worst_gap, std::abs(output.completeness_gap));
     }
-    out << serve::explanation_json(explanation, essay.id)
+    out << predict::explanation_json(explanation, essay.id)
                .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)
         << '\n';
     out.flush();

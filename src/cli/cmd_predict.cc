@@ -11,9 +11,9 @@
 #include "common/paths.h"
 #include "data/wassa.h"
 #include "io/run_files.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/prediction_run.h"
-#include "serve/run_predictor.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/prediction_run.h"
+#include "predict/run_predictor.h"
 
 namespace emotune::cli {
 namespace {
@@ -39,35 +39,35 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
   if (options.batch_size == 0) throw Error("predict: --batch-size must be at least 1");
   std::set<std::string> names;
   for (const auto& run : options.runs) {
-    if (!names.insert(serve::member_name(run)).second && options.runs.size() > 1) {
-      throw Error("predict: two runs share the folder name '" + serve::member_name(run) +
+    if (!names.insert(predict::member_name(run)).second && options.runs.size() > 1) {
+      throw Error("predict: two runs share the folder name '" + predict::member_name(run) +
                   "'; their outputs would collide under --out");
     }
   }
 
   std::optional<data::WassaSplit> split;
-  std::vector<serve::EssayRecord> essays;
+  std::vector<predict::EssayRecord> essays;
   if (!options.split.empty()) {
     const auto parsed = data::parse_split(options.split);
     if (parsed == data::Split::train) throw Error("predict: --split must be dev or test");
     split = data::load_wassa(resolve_data_dir(options.data), parsed);
-    essays = serve::wassa_essays(*split);
+    essays = predict::wassa_essays(*split);
   } else {
-    essays = serve::read_essays(options.input);
+    essays = predict::read_essays(options.input);
   }
   std::optional<eval::GoldStandard> gold;
-  if (split && split->split == data::Split::dev) gold = serve::gold_standard(*split);
+  if (split && split->split == data::Split::dev) gold = predict::gold_standard(*split);
 
   const auto options_for_runs = predictor_options(options.predictor, globals, options.batch_size);
   for (const auto& run : options.runs) {
     const fs::path out = options.runs.size() == 1 ? fs::path(options.out)
-                                                  : fs::path(options.out) / serve::member_name(run);
+                                                  : fs::path(options.out) / predict::member_name(run);
     // An `emotune ensemble` folder predicts new essays through its members, as in serve.
     const bool ensemble = fs::is_regular_file(fs::path(run) / "ensemble.json");
     const auto model_folder = ensemble ? fs::path(run) : io::resolve_model_folder(run);
-    const auto predictor = serve::load_predictor(model_folder, options_for_runs);
+    const auto predictor = predict::load_predictor(model_folder, options_for_runs);
     const auto predict_start = std::chrono::steady_clock::now();
-    const auto predictions = serve::predict_essays(*predictor, essays);
+    const auto predictions = predict::predict_essays(*predictor, essays);
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - predict_start).count();
     spdlog::info("{}: {} essays predicted in {:.3f} s ({:.2f} essays/s)", model_folder.string(),
@@ -78,11 +78,11 @@ void run_predict(const PredictOptions& options, const GlobalOptions& globals) {
                             {"kernels", options.predictor.kernels},
                             {"device", options.predictor.device}};
     metadata["source"] = split ? nlohmann::json("wassa") : nlohmann::json(options.input);
-    serve::write_prediction_folder(out, predictions,
+    predict::write_prediction_folder(out, predictions,
                                    split ? std::optional(split->split) : std::nullopt, metadata);
-    fmt::print("{}: {} predictions -> {}\n", serve::member_name(run), predictions.size(),
+    fmt::print("{}: {} predictions -> {}\n", predict::member_name(run), predictions.size(),
                (out / "predictions.tsv").string());
-    if (gold) fmt::print("{}", serve::official_scores(predictions, *gold));
+    if (gold) fmt::print("{}", predict::official_scores(predictions, *gold));
   }
 }
 

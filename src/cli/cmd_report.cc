@@ -3,7 +3,7 @@
 #include "cli/command.h"
 #include "common/error.h"
 #include "common/paths.h"
-#include "serve/run_report.h"
+#include "report/run_report.h"
 
 namespace emotune::cli {
 namespace {
@@ -18,7 +18,7 @@ struct ReportOptions {
 };
 
 void run_report(const ReportOptions& options, const GlobalOptions& globals) {
-  serve::ReportRequest request;
+  report::ReportRequest request;
   for (const auto& member : options.members) request.members.emplace_back(member);
   request.data_dir = resolve_data_dir(options.data);
   request.out_html = options.out;
@@ -29,7 +29,7 @@ void run_report(const ReportOptions& options, const GlobalOptions& globals) {
   request.predictor.forward_batch = options.batch_size;
   request.explain_essays = options.explain_essays;
   request.explain_steps = options.explain_steps;
-  for (const auto& path : serve::write_report(request)) fmt::print("wrote {}\n", path.string());
+  for (const auto& path : report::write_report(request)) fmt::print("wrote {}\n", path.string());
 }
 
 [[maybe_unused]] const bool registered = register_command(

@@ -13,8 +13,8 @@
 #include "cli/command.h"
 #include "cli/predictor_flags.h"
 #include "common/error.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/explainer.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/explainer.h"
 #include "serve/server.h"
 
 namespace emotune::cli {
@@ -45,7 +45,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   sigaddset(&signals, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto predictor = serve::load_predictor(
+  auto predictor = predict::load_predictor(
       options.model_dir, predictor_options(options.predictor, globals, options.forward_batch));
 
   serve::ServerOptions server_options;
@@ -58,13 +58,13 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
   server_options.batching.max_queue = options.max_queue;
   // /v1/explain and the page's attributions need a single run's model (loaded a second time,
   // fp32 with autograd); an ensemble folder is served without them.
-  std::shared_ptr<serve::Explainer> explainer;
+  std::shared_ptr<predict::Explainer> explainer;
   if (!options.no_explain) {
     if (std::filesystem::is_regular_file(std::filesystem::path(options.model_dir) / "ensemble.json")) {
       spdlog::info("{}: an ensemble; /v1/explain answers 501", options.model_dir);
     } else {
-      explainer = std::make_shared<serve::RunExplainer>(
-          options.model_dir, serve::RunExplainerOptions{globals.threads, options.predictor.device});
+      explainer = std::make_shared<predict::RunExplainer>(
+          options.model_dir, predict::RunExplainerOptions{globals.threads, options.predictor.device});
     }
   }
   serve::Server server(predictor, server_options, explainer);
@@ -98,7 +98,7 @@ void run_serve(const ServeOptions& options, const GlobalOptions& globals) {
                       "A model folder written by `emotune train`: a run folder (its best seed), "
                       "a seed folder, or a best/ folder (emotune.json, config.json, "
                       "model.safetensors, tokenizer files); or an ensemble folder whose "
-                      "ensemble.json lists member folders (see src/serve/ensemble_predictor.h)")
+                      "ensemble.json lists member folders (see src/predict/ensemble_predictor.h)")
           ->required()
           ->check(CLI::ExistingDirectory);
       command.add_option("--host", options->host, "Address to listen on")->capture_default_str();

@@ -25,14 +25,14 @@ void add_predictor_flags(CLI::App& command, PredictorFlags& flags) {
       ->check(CLI::IsMember({"fast", "reference"}));
 }
 
-serve::RunPredictorOptions predictor_options(const PredictorFlags& flags,
+predict::RunPredictorOptions predictor_options(const PredictorFlags& flags,
                                              const GlobalOptions& globals,
                                              std::size_t forward_batch) {
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions options;
   options.threads = globals.threads;
   options.forward_batch = forward_batch;
-  options.precision = serve::parse_precision(flags.precision);
-  options.kernels = serve::parse_kernels(flags.kernels);
+  options.precision = predict::parse_precision(flags.precision);
+  options.kernels = predict::parse_kernels(flags.kernels);
   options.device = flags.device;
   return options;
 }

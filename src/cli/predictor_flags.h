@@ -6,7 +6,7 @@
 #include <CLI/CLI.hpp>
 
 #include "cli/command.h"
-#include "serve/run_predictor.h"
+#include "predict/run_predictor.h"
 
 namespace emotune::cli {
 
@@ -22,7 +22,7 @@ struct PredictorFlags {
 void add_predictor_flags(CLI::App& command, PredictorFlags& flags);
 
 // The library's options from the flags, --threads and the essays per forward pass.
-serve::RunPredictorOptions predictor_options(const PredictorFlags& flags,
+predict::RunPredictorOptions predictor_options(const PredictorFlags& flags,
                                              const GlobalOptions& globals,
                                              std::size_t forward_batch);
 

@@ -71,7 +71,7 @@ struct QuickstartOptions {
   std::size_t parallel_jobs = 1;       // child processes at once (with `program`)
   int child_threads = 1;               // --threads of each child
   std::vector<std::string> overrides;  // key=value for every fine-tuning config
-  serve::RunPredictorOptions predictor;
+  predict::RunPredictorOptions predictor;
   train::TrainHooks hooks;
   bool write_report = true;
   // Linear members (text, text + person features, person features) and per track a system

@@ -25,7 +25,7 @@ struct ReproduceOptions {
   std::vector<std::int64_t> seeds;     // empty = the configs'
   std::vector<std::string> only;       // member or system names; empty = everything
   std::vector<std::string> overrides;  // key=value applied to every member after the above
-  serve::RunPredictorOptions predictor;
+  predict::RunPredictorOptions predictor;
   train::TrainHooks hooks;
   bool write_report = true;
 };

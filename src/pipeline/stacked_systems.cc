@@ -12,8 +12,8 @@
 #include "data/wassa.h"
 #include "eval/stacking.h"
 #include "io/run_files.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/prediction_run.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/prediction_run.h"
 
 namespace emotune::pipeline {
 namespace {
@@ -103,7 +103,7 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
                "out-of-fold predictions",
                system.name, twins.size(), options.holdout_every);
   const auto outcomes = train_members(twins, options.data_dir, options.hooks);
-  std::vector<serve::EssayRecord> held_out;
+  std::vector<predict::EssayRecord> held_out;
   for (std::size_t i = 0; i < train.rows.size(); ++i) {
     if (i % static_cast<std::size_t>(options.holdout_every) == 0)
       held_out.push_back({train.rows[i].id, train.rows[i].text, data::person_values(train.rows[i])});
@@ -113,8 +113,8 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
   for (const auto& twin : twins) {
     if (!outcomes.at(twin.name).available() || !is_finished_run(twin.run_dir)) continue;
     const auto folder = io::resolve_model_folder(twin.run_dir);
-    auto predictor = serve::load_predictor(folder, options.predictor);
-    parts.push_back(serve::predict_essays(*predictor, held_out));
+    auto predictor = predict::load_predictor(folder, options.predictor);
+    parts.push_back(predict::predict_essays(*predictor, held_out));
     models.push_back(folder.string());
   }
   if (parts.empty()) return std::nullopt;
@@ -147,7 +147,7 @@ StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
   const auto train = data::load_wassa(options.data_dir, data::Split::train);
   const auto dev = data::load_wassa(options.data_dir, data::Split::dev);
   const auto test = data::load_wassa(options.data_dir, data::Split::test);
-  const auto gold = serve::gold_standard(dev);
+  const auto gold = predict::gold_standard(dev);
 
   std::map<std::string, fs::path> linear;
   for (const auto& spec : linear_specs()) {
@@ -155,7 +155,7 @@ StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
     ComparisonRow row;
     row.name = spec.name;
     row.status = spec.title;
-    row.ours_dev = dev_scores(serve::member_predictions(linear[spec.name], dev, options.predictor), gold);
+    row.ours_dev = dev_scores(predict::member_predictions(linear[spec.name], dev, options.predictor), gold);
     result.rows.push_back(std::move(row));
   }
 
@@ -179,8 +179,8 @@ StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
     }
     std::optional<Pick> best;
     for (const bool person : {false, true}) {
-      serve::EnsembleRequest request;
-      request.method = serve::EnsembleMethod::stack;
+      predict::EnsembleRequest request;
+      request.method = predict::EnsembleMethod::stack;
       request.train = &train;
       request.predictor = options.predictor;
       request.members = {linear["linear-text"]};
@@ -191,19 +191,19 @@ StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
       if (transformer) request.members.push_back(*transformer);
       if (request.members.size() < 2) continue;  // one linear member alone is no stack
       const std::string name = track + (person ? "-stack-person" : "-stack-text");
-      auto on_dev = serve::build_ensemble(request, dev, nullptr);
-      auto on_test = serve::build_ensemble(request, test, nullptr);
+      auto on_dev = predict::build_ensemble(request, dev, nullptr);
+      auto on_test = predict::build_ensemble(request, test, nullptr);
       // One track per system, as the pipeline's systems.
       on_dev.predictions = eval::keep_tasks(on_dev.predictions, track1, !track1);
       on_test.predictions = eval::keep_tasks(on_test.predictions, track1, !track1);
       const auto dev_dir = options.out_dir / "systems" / "dev" / name;
       const auto test_dir = options.out_dir / "systems" / "test" / name;
-      serve::write_ensemble_folder(dev_dir, on_dev, data::Split::dev);
-      serve::write_ensemble_folder(test_dir, on_test, data::Split::test);
+      predict::write_ensemble_folder(dev_dir, on_dev, data::Split::dev);
+      predict::write_ensemble_folder(test_dir, on_test, data::Split::test);
       ComparisonRow row;
       row.name = name;
       std::vector<std::string> names;
-      for (const auto& member : request.members) names.push_back(serve::member_name(member));
+      for (const auto& member : request.members) names.push_back(predict::member_name(member));
       row.status = fmt::format("stack of {} (fitted on train out-of-fold predictions)",
                                fmt::join(names, " + "));
       row.ours_dev = dev_scores(on_dev.predictions, gold);

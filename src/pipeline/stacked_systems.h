@@ -23,7 +23,7 @@ namespace emotune::pipeline {
 struct StackedSystemsOptions {
   std::filesystem::path data_dir;
   std::filesystem::path out_dir;
-  serve::RunPredictorOptions predictor;
+  predict::RunPredictorOptions predictor;
   train::TrainHooks hooks;
   // The fine-tuned members whose held-out twins give the out-of-fold predictions of the
   // submitted transformer system of each track (empty: linear members only).

@@ -7,7 +7,7 @@
 
 namespace emotune::serve {
 
-MicroBatcher::MicroBatcher(Predictor& predictor, const MicroBatcherOptions& options,
+MicroBatcher::MicroBatcher(predict::Predictor& predictor, const MicroBatcherOptions& options,
                            Metrics* metrics)
     : predictor_(predictor), options_(options), metrics_(metrics) {
   if (options_.max_batch == 0) options_.max_batch = 1;
@@ -18,7 +18,7 @@ MicroBatcher::~MicroBatcher() {
   shutdown();
 }
 
-std::future<std::vector<EssayPrediction>> MicroBatcher::submit(std::vector<EssayInput> essays) {
+std::future<std::vector<predict::EssayPrediction>> MicroBatcher::submit(std::vector<predict::EssayInput> essays) {
   Job job{std::move(essays), {}, std::chrono::steady_clock::now()};
   auto future = job.promise.get_future();
   {
@@ -76,12 +76,12 @@ void MicroBatcher::work() {
 }
 
 void MicroBatcher::run_batch(std::vector<Job>& jobs) {
-  std::vector<EssayInput> essays;
+  std::vector<predict::EssayInput> essays;
   for (auto& job : jobs) {
     for (auto& essay : job.essays) essays.push_back(std::move(essay));
   }
   const auto started = std::chrono::steady_clock::now();
-  std::vector<EssayPrediction> predictions;
+  std::vector<predict::EssayPrediction> predictions;
   try {
     predictions = predictor_.predict(essays);
     if (predictions.size() != essays.size()) {
@@ -109,7 +109,7 @@ void MicroBatcher::run_batch(std::vector<Job>& jobs) {
   auto next = predictions.begin();
   for (auto& job : jobs) {
     const auto count = static_cast<std::ptrdiff_t>(job.essays.size());
-    job.promise.set_value(std::vector<EssayPrediction>(next, next + count));
+    job.promise.set_value(std::vector<predict::EssayPrediction>(next, next + count));
     next += count;
   }
 }

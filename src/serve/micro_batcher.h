@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "common/error.h"
+#include "predict/predictor.h"
 #include "serve/metrics.h"
-#include "serve/predictor.h"
 
 namespace emotune::serve {
 
@@ -33,7 +33,7 @@ struct QueueFull : Error {
 // carries on with the next.
 class MicroBatcher {
  public:
-  MicroBatcher(Predictor& predictor, const MicroBatcherOptions& options,
+  MicroBatcher(predict::Predictor& predictor, const MicroBatcherOptions& options,
                Metrics* metrics = nullptr);
   ~MicroBatcher();  // shutdown()
   MicroBatcher(const MicroBatcher&) = delete;
@@ -41,7 +41,7 @@ class MicroBatcher {
 
   // Queues one request's essays; the future yields their predictions in order (or the
   // predictor's exception). Throws QueueFull when they do not fit or after shutdown().
-  std::future<std::vector<EssayPrediction>> submit(std::vector<EssayInput> essays);
+  std::future<std::vector<predict::EssayPrediction>> submit(std::vector<predict::EssayInput> essays);
 
   std::size_t queued_essays() const;
 
@@ -50,15 +50,15 @@ class MicroBatcher {
 
  private:
   struct Job {
-    std::vector<EssayInput> essays;
-    std::promise<std::vector<EssayPrediction>> promise;
+    std::vector<predict::EssayInput> essays;
+    std::promise<std::vector<predict::EssayPrediction>> promise;
     std::chrono::steady_clock::time_point queued_at;
   };
 
   void work();
   void run_batch(std::vector<Job>& jobs);
 
-  Predictor& predictor_;
+  predict::Predictor& predictor_;
   MicroBatcherOptions options_;
   Metrics* metrics_;
   mutable std::mutex mutex_;

@@ -9,9 +9,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include "serve/prediction_run.h"
-#include "serve/web_routes.h"
 #include "io/utf8.h"
+#include "predict/prediction_run.h"
+#include "serve/web_routes.h"
 
 namespace emotune::serve {
 
@@ -33,12 +33,12 @@ void send_error(httplib::Response& response, int status, const std::string& mess
 // The optional "person" object of essays[index] (an Error, hence 400, when malformed).
 std::optional<data::PersonValues> essay_person(const json& essay, std::size_t index) {
   if (!essay.is_object() || !essay.contains("person")) return std::nullopt;
-  return person_values_from_json(json{{"person", essay["person"]}},
+  return predict::person_values_from_json(json{{"person", essay["person"]}},
                                  fmt::format("essays[{}]", index));
 }
 
 // A 400 message when the model reads person features and an essay has none.
-std::optional<std::string> missing_person(const ModelInfo& info, const PredictRequest& request) {
+std::optional<std::string> missing_person(const predict::ModelInfo& info, const PredictRequest& request) {
   if (!info.needs_person()) return std::nullopt;
   for (std::size_t i = 0; i < request.essays.size(); ++i) {
     if (!request.essays[i].person) {
@@ -50,7 +50,7 @@ std::optional<std::string> missing_person(const ModelInfo& info, const PredictRe
   return std::nullopt;
 }
 
-json prediction_json(const EssayPrediction& prediction, std::size_t index, const json& id) {
+json prediction_json(const predict::EssayPrediction& prediction, std::size_t index, const json& id) {
   json out = json::object();
   out["index"] = index;
   if (!id.is_null()) out["id"] = id;
@@ -58,8 +58,8 @@ json prediction_json(const EssayPrediction& prediction, std::size_t index, const
   if (prediction.distress) out["distress"] = *prediction.distress;
   if (prediction.emotion && prediction.emotion_probabilities) {
     json probabilities = json::object();
-    const auto& names = emotion_label_names();
-    for (std::size_t k = 0; k < kEmotionCount; ++k) {
+    const auto& names = predict::emotion_label_names();
+    for (std::size_t k = 0; k < predict::kEmotionCount; ++k) {
       probabilities[names[k]] = (*prediction.emotion_probabilities)[k];
     }
     out["emotion"] = {{"label", *prediction.emotion}, {"probabilities", probabilities}};
@@ -115,14 +115,14 @@ PredictRequest parse_predict_request(const std::string& body, const ServerOption
       throw TooLarge(fmt::format("essays[{}]: {} characters, at most {} per essay", i, characters,
                                  options.max_chars));
     }
-    request.essays.push_back(EssayInput{value, essay_person(essay, i)});
+    request.essays.push_back(predict::EssayInput{value, essay_person(essay, i)});
     request.ids.push_back(std::move(id));
   }
   return request;
 }
 
 struct Server::Impl {
-  std::shared_ptr<Predictor> predictor;
+  std::shared_ptr<predict::Predictor> predictor;
   ServerOptions options;
   Metrics metrics;
   std::unique_ptr<MicroBatcher> batcher;
@@ -133,7 +133,7 @@ struct Server::Impl {
   std::atomic<bool> run_started = false;
   std::atomic<bool> run_finished = false;
 
-  Impl(std::shared_ptr<Predictor> p, const ServerOptions& o, std::shared_ptr<Explainer> explainer)
+  Impl(std::shared_ptr<predict::Predictor> p, const ServerOptions& o, std::shared_ptr<predict::Explainer> explainer)
       : predictor(std::move(p)), options(o) {
     if (!predictor) throw Error("server: no predictor given");
     if (options.max_essays > options.batching.max_queue) {
@@ -208,14 +208,14 @@ struct Server::Impl {
     if (const auto missing = missing_person(predictor->info(), parsed)) {
       return send_error(response, 400, *missing);
     }
-    std::future<std::vector<EssayPrediction>> pending;
+    std::future<std::vector<predict::EssayPrediction>> pending;
     try {
       pending = batcher->submit(std::move(parsed.essays));
     } catch (const QueueFull& e) {
       response.set_header("Retry-After", "1");
       return send_error(response, 503, e.what());
     }
-    std::vector<EssayPrediction> predictions;
+    std::vector<predict::EssayPrediction> predictions;
     try {
       predictions = pending.get();
     } catch (const std::exception& e) {
@@ -231,8 +231,8 @@ struct Server::Impl {
   }
 };
 
-Server::Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options,
-               std::shared_ptr<Explainer> explainer)
+Server::Server(std::shared_ptr<predict::Predictor> predictor, const ServerOptions& options,
+               std::shared_ptr<predict::Explainer> explainer)
     : impl_(std::make_unique<Impl>(std::move(predictor), options, std::move(explainer))) {}
 
 Server::~Server() {

@@ -7,13 +7,15 @@
 
 #include <nlohmann/json.hpp>
 
+#include "predict/predictor.h"
 #include "serve/metrics.h"
 #include "serve/micro_batcher.h"
-#include "serve/predictor.h"
+
+namespace emotune::predict {
+class Explainer;  // predict/explainer.h
+}  // namespace emotune::predict
 
 namespace emotune::serve {
-
-class Explainer;  // serve/explainer.h
 
 struct ServerOptions {
   std::size_t max_body_bytes = 1 << 20;  // larger request bodies: 413
@@ -30,8 +32,8 @@ class Server {
  public:
   // With an `explainer`, POST /v1/explain answers too (serve/web_routes.h); the page at `/` is
   // always served.
-  Server(std::shared_ptr<Predictor> predictor, const ServerOptions& options,
-         std::shared_ptr<Explainer> explainer = nullptr);
+  Server(std::shared_ptr<predict::Predictor> predictor, const ServerOptions& options,
+         std::shared_ptr<predict::Explainer> explainer = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -57,7 +59,7 @@ struct TooLarge : Error {
   using Error::Error;
 };
 struct PredictRequest {
-  std::vector<EssayInput> essays;
+  std::vector<predict::EssayInput> essays;
   std::vector<nlohmann::json> ids;  // null where the request gave none
 };
 PredictRequest parse_predict_request(const std::string& body, const ServerOptions& options);

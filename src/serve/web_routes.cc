@@ -45,7 +45,7 @@ constexpr int kMaxWaitingExplanations = 8;
 }  // namespace
 
 ExplainRequest parse_explain_request(const std::string& body, const ServerOptions& options,
-                                     const Explainer& explainer) {
+                                     const predict::Explainer& explainer) {
   json document;
   try {
     document = json::parse(body);
@@ -83,11 +83,11 @@ ExplainRequest parse_explain_request(const std::string& body, const ServerOption
                             fmt::join(data::kPersonColumns, ", ")));
   }
   request.id = essays.ids.front();
-  request.options = parse_explain_options(document, explainer);
+  request.options = predict::parse_explain_options(document, explainer);
   return request;
 }
 
-void add_web_routes(httplib::Server& http, std::shared_ptr<Explainer> explainer,
+void add_web_routes(httplib::Server& http, std::shared_ptr<predict::Explainer> explainer,
                     const ServerOptions& options) {
   for (const auto& asset : web_assets()) {
     const std::string path = asset.name == "index.html" ? "/" : "/" + std::string(asset.name);
@@ -124,7 +124,7 @@ void add_web_routes(httplib::Server& http, std::shared_ptr<Explainer> explainer,
     try {
       const auto explanation = explainer->explain(parsed.essay, parsed.options);
       waiting->fetch_sub(1);
-      reply_json(response, 200, explanation_json(explanation, parsed.id));
+      reply_json(response, 200, predict::explanation_json(explanation, parsed.id));
     } catch (const std::exception& e) {
       waiting->fetch_sub(1);
       reply_error(response, 500, fmt::format("explanation failed: {}", e.what()));

@@ -8,7 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "serve/explainer.h"
+#include "predict/explainer.h"
 #include "serve/server.h"
 
 namespace httplib {
@@ -21,15 +21,15 @@ namespace emotune::serve {
 // Error → 400 and TooLarge → 413): {"essay": "..." | {"id", "text"}, "outputs"?, "steps"?,
 // "baseline"?, "rule"?}.
 struct ExplainRequest {
-  EssayInput essay;
+  predict::EssayInput essay;
   nlohmann::json id;  // null when none was given
-  ExplainOptions options;
+  predict::ExplainOptions options;
 };
 ExplainRequest parse_explain_request(const std::string& body, const ServerOptions& options,
-                                     const Explainer& explainer);
+                                     const predict::Explainer& explainer);
 
 // Adds GET /, /<asset> and POST /v1/explain (501 when `explainer` is null, e.g. ensembles).
-void add_web_routes(httplib::Server& http, std::shared_ptr<Explainer> explainer,
+void add_web_routes(httplib::Server& http, std::shared_ptr<predict::Explainer> explainer,
                     const ServerOptions& options);
 
 }  // namespace emotune::serve

@@ -90,7 +90,9 @@ double hidden_dropout_of(const fs::path& backbone) {
 
 double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps) {
   if (config.lr_schedule != "linear") return config.learning_rate;
-  // HF get_linear_schedule_with_warmup: step counts optimizer steps taken before this one.
+  // HF get_linear_schedule_with_warmup: step counts optimizer steps taken before this one, so
+  // the first step has lr 0 (parity with the reference; pre-training's schedule counts step + 1
+  // instead, electra_objective.cc says why).
   const auto warmup = static_cast<std::int64_t>(std::llround(config.warmup_ratio * total_steps));
   if (step < warmup)
     return config.learning_rate * static_cast<double>(step) / std::max<std::int64_t>(1, warmup);
@@ -259,13 +261,103 @@ void write_last(const fs::path& folder, model::TaskModel& task_model, const Adam
   });
 }
 
+// What one seed's training loop works on, set up once by train_seed.
+struct SeedRun {
+  const TrainConfig& config;
+  const TrainingData& data;
+  std::int64_t seed;
+  fs::path seed_dir;
+  DataParallel& parallel;
+  torch::Device device;
+  torch::ScalarType dtype;
+  std::int64_t pad_id;
+  const std::vector<EncodedExample>& train_encoded;
+  const std::vector<EncodedExample>& dev_encoded;
+  model::TaskModel& task_model;
+  AdamW& optimizer;
+  const std::vector<torch::Tensor>& parameters;
+  std::int64_t total_steps;
+};
+
+// One optimizer step on this rank's slice of `global_batch` (row indices into the training
+// examples); returns the batch's loss averaged over every rank.
+double train_step(const SeedRun& run, const std::vector<std::size_t>& global_batch,
+                  std::int64_t step) {
+  const auto& config = run.config;
+  const int rank = run.parallel.rank();
+  const auto shard = local_shard(global_batch, rank, run.parallel.world_size());
+  // Each rank draws its own dropout masks; rank 0's are those of a single process.
+  torch::manual_seed(step_seed(run.seed, step) +
+                     static_cast<std::uint64_t>(rank) * 0x9E3779B97F4A7C15ULL);
+  auto batch = collate(shard.chosen, run.train_encoded, run.data.train, config.tasks, run.pad_id);
+  model::TaskTargets targets;
+  for (auto& [task, target] : batch.targets) {
+    targets[task] =
+        model::is_regression(task) ? target.to(run.device, run.dtype) : target.to(run.device);
+  }
+  run.optimizer.zero_grad();
+  const auto outputs = run.task_model->forward(
+      batch.input_ids.to(run.device), batch.attention_mask.to(run.device),
+      batch.token_type_ids.to(run.device),
+      batch.person.defined() ? batch.person.to(run.device, run.dtype) : batch.person);
+  const auto loss = model::task_loss(outputs, targets, config.loss_weights);
+  loss.backward();
+  const double loss_value = run.parallel.average_gradients(
+      run.parameters, loss.item<double>(), shard.rows,
+      static_cast<std::int64_t>(global_batch.size()), step + 1);
+  if (config.max_grad_norm > 0) {
+    torch::nn::utils::clip_grad_norm_(run.task_model->parameters(), config.max_grad_norm);
+  }
+  run.optimizer.step(learning_rate_at(config, step, run.total_steps));
+  if (!std::isfinite(loss_value)) {
+    throw Error(fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate",
+                            run.seed, loss_value, step + 1));
+  }
+  return loss_value;
+}
+
+// Rank 0 at an evaluation point: scores dev, appends the metrics line, writes best/ when the
+// selection score improved and last/ always (the state a resume continues from).
+void evaluate_and_snapshot(const SeedRun& run, Progress& progress, double epochs_done) {
+  const auto& config = run.config;
+  const auto selection = config.resolved_selection_metric();
+  const auto evaluation =
+      evaluate(run.task_model, run.dev_encoded, run.data.dev, config, run.pad_id, run.device);
+  json line{{"seed", run.seed},
+            {"step", progress.step},
+            {"epoch", epochs_done},
+            {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(
+                                                   1, progress.loss_count))},
+            {"dev_loss", evaluation.loss}};
+  for (const auto& [name, value] : evaluation.scores) line[name] = value;
+  const auto score = evaluation.scores.find(selection);
+  if (score == evaluation.scores.end()) throw Error("no dev score named " + selection);
+  line["selection_metric"] = selection;
+  line["score"] = score->second;
+  line["is_best"] = score->second > progress.best_score;
+  progress.loss_sum = 0.0;
+  progress.loss_count = 0;
+  append_line(run.seed_dir / "metrics.jsonl", line.dump());
+  ++progress.metrics_lines;
+  progress.last_metrics = line;
+  spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", run.seed, progress.step,
+               epochs_done, selection, score->second,
+               line["is_best"].get<bool>() ? " (best)" : "");
+  if (line["is_best"].get<bool>()) {
+    progress.best_score = score->second;
+    progress.best_metrics = line;
+    write_best(run.seed_dir / "best", run.task_model, config, run.data.person_encoder, line,
+               run.seed);
+  }
+  write_last(run.seed_dir / "last", run.task_model, run.optimizer, progress, run.seed);
+}
+
 }  // namespace
 
 json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_t seed,
                 const fs::path& seed_dir, const TrainHooks& hooks) {
   DataParallel single_process;
   DataParallel& parallel = hooks.parallel ? *hooks.parallel : single_process;
-  const int rank = parallel.rank();
   const bool coordinator = parallel.is_coordinator();
   if (coordinator) fs::create_directories(seed_dir);
   const auto backbone = config.backbone_dir();
@@ -346,8 +438,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
         seed, parallel.world_size(), config.batch_size, batch_size, steps_per_epoch);
   }
   if (coordinator) keep_first_lines(metrics_file, progress.metrics_lines);
-  const auto selection = config.resolved_selection_metric();
 
+  const SeedRun run{config,     data,         seed,          seed_dir,  parallel,
+                    device,     dtype,        pad_id,        train_encoded, dev_encoded,
+                    task_model, optimizer,    parameters,    total_steps};
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);
   // Time in training steps alone (batch building to optimizer update, no evaluation or
   // snapshots), for throughput comparisons (bench/minilm_speed.sh); only logged.
@@ -361,34 +455,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
         make_batches(order, batch_size, train_encoded, config.length_bucketing,
                      static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(progress.epoch));
     const auto& global_batch = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
-    const auto shard = local_shard(global_batch, rank, parallel.world_size());
-    // Each rank draws its own dropout masks; rank 0's are those of a single process.
-    torch::manual_seed(step_seed(seed, progress.step) +
-                       static_cast<std::uint64_t>(rank) * 0x9E3779B97F4A7C15ULL);
-    auto batch = collate(shard.chosen, train_encoded, data.train, config.tasks, pad_id);
-    model::TaskTargets targets;
-    for (auto& [task, target] : batch.targets) {
-      targets[task] = model::is_regression(task) ? target.to(device, dtype) : target.to(device);
-    }
-    optimizer.zero_grad();
-    const auto outputs = task_model->forward(
-        batch.input_ids.to(device), batch.attention_mask.to(device),
-        batch.token_type_ids.to(device),
-        batch.person.defined() ? batch.person.to(device, dtype) : batch.person);
-    const auto loss = model::task_loss(outputs, targets, config.loss_weights);
-    loss.backward();
-    const double loss_value = parallel.average_gradients(
-        parameters, loss.item<double>(), shard.rows, static_cast<std::int64_t>(global_batch.size()),
-        progress.step + 1);
-    if (config.max_grad_norm > 0) {
-      torch::nn::utils::clip_grad_norm_(task_model->parameters(), config.max_grad_norm);
-    }
-    optimizer.step(learning_rate_at(config, progress.step, total_steps));
-    if (!std::isfinite(loss_value)) {
-      throw Error(
-          fmt::format("seed {}: the training loss became {} at step {}; lower learning_rate", seed,
-                      loss_value, progress.step + 1));
-    }
+    const double loss_value = train_step(run, global_batch, progress.step);
     step_seconds +=
         std::chrono::duration<double>(std::chrono::steady_clock::now() - step_start).count();
     rows_trained += static_cast<std::int64_t>(global_batch.size());
@@ -416,41 +483,13 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
     if (!(epoch_done || all_done || periodic)) continue;
 
     reporter.break_line();
-    if (!coordinator) {
+    progress.finished = all_done;
+    if (coordinator) {
+      evaluate_and_snapshot(run, progress, epochs_done);
+    } else {
       progress.loss_sum = 0.0;
       progress.loss_count = 0;
-      progress.finished = all_done;
-      parallel.wait_for_coordinator();
-      continue;
     }
-    const auto evaluation = evaluate(task_model, dev_encoded, data.dev, config, pad_id, device);
-    json line{{"seed", seed},
-              {"step", progress.step},
-              {"epoch", epochs_done},
-              {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(
-                                                     1, progress.loss_count))},
-              {"dev_loss", evaluation.loss}};
-    for (const auto& [name, value] : evaluation.scores) line[name] = value;
-    const auto score = evaluation.scores.find(selection);
-    if (score == evaluation.scores.end()) throw Error("no dev score named " + selection);
-    line["selection_metric"] = selection;
-    line["score"] = score->second;
-    line["is_best"] = score->second > progress.best_score;
-    progress.loss_sum = 0.0;
-    progress.loss_count = 0;
-    append_line(metrics_file, line.dump());
-    ++progress.metrics_lines;
-    progress.last_metrics = line;
-    spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", seed, progress.step,
-                 epochs_done, selection, score->second,
-                 line["is_best"].get<bool>() ? " (best)" : "");
-    if (line["is_best"].get<bool>()) {
-      progress.best_score = score->second;
-      progress.best_metrics = line;
-      write_best(seed_dir / "best", task_model, config, data.person_encoder, line, seed);
-    }
-    progress.finished = all_done;
-    write_last(last_dir, task_model, optimizer, progress, seed);
     parallel.wait_for_coordinator();
   }
   if (rows_trained > 0 && step_seconds > 0) {

@@ -16,15 +16,16 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "common/wassa_copies.h"
 #include "data/person.h"
 #include "data/wassa.h"
 #include "eval/stacking.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/linear_predictor.h"
-#include "serve/prediction_run.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/linear_predictor.h"
+#include "predict/prediction_run.h"
 #include "serve/server.h"
 
 namespace emotune {
@@ -37,15 +38,7 @@ using ::testing::HasSubstr;
 using testing::run_cli;
 using testing::shell_quote;
 
-std::string error_of(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an emotune::Error";
-  return {};
-}
+using emotune::testing::error_of;
 
 class LinearMemberTest : public ::testing::Test {
  protected:
@@ -89,19 +82,19 @@ TEST_F(LinearMemberTest, RunFolderHoldsModelAndOutOfFoldPredictions) {
   // Loading the folder predicts exactly what training computed.
   const auto train = data::load_wassa(testing::data_dir(), data::Split::train);
   const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
-  const auto loaded = serve::member_predictions(dir("words"), dev);
+  const auto loaded = predict::member_predictions(dir("words"), dev);
   EXPECT_EQ(loaded.empathy, words_report_.dev.empathy);
   EXPECT_EQ(loaded.probabilities, words_report_.dev.probabilities);
 
   // Out-of-fold predictions: every train row, in train order, none from a model that saw it
   // (they differ from the full model's predictions on train).
-  const auto oof = serve::member_out_of_fold(dir("words"), train);
+  const auto oof = predict::member_out_of_fold(dir("words"), train);
   ASSERT_EQ(oof.predictions.size(), train.rows.size());
   EXPECT_EQ(oof.predictions.ids.front(), train.rows.front().id);
   EXPECT_EQ(oof.scheme["scheme"], "k-fold");
   EXPECT_EQ(oof.scheme["folds"], 3);
-  const auto full_on_train = serve::predict_essays(*serve::load_predictor(dir("words")),
-                                                   serve::wassa_essays(train));
+  const auto full_on_train = predict::predict_essays(*predict::load_predictor(dir("words")),
+                                                   predict::wassa_essays(train));
   EXPECT_NE(oof.predictions.empathy[0], full_on_train.empathy[0]);
   // Fitted on train, the full model is closer to the train scores than the out-of-fold one.
   std::vector<double> gold;
@@ -190,7 +183,7 @@ TEST_F(LinearMemberTest, PersonInputsFromFilesAndTheirErrors) {
 }
 
 TEST_F(LinearMemberTest, ServeAnswers400WhenPersonFieldsAreMissing) {
-  auto server = std::make_unique<serve::Server>(serve::load_predictor(dir("person")),
+  auto server = std::make_unique<serve::Server>(predict::load_predictor(dir("person")),
                                                 serve::ServerOptions{});
   const int port = server->bind("127.0.0.1", 0);
   std::thread thread([&] { server->run(); });
@@ -235,12 +228,12 @@ TEST_F(LinearMemberTest, StackingNeverReadsDevGold) {
   const auto shuffled = data::load_wassa(root, data::Split::dev);
   ASSERT_NE(shuffled.rows[0].empathy, dev.rows[0].empathy);
 
-  serve::EnsembleRequest request;
+  predict::EnsembleRequest request;
   request.members = {dir("words"), dir("person")};
-  request.method = serve::EnsembleMethod::stack;
+  request.method = predict::EnsembleMethod::stack;
   request.train = &train;
-  const auto real = serve::build_ensemble(request, dev, &dev);
-  const auto other = serve::build_ensemble(request, shuffled, &shuffled);
+  const auto real = predict::build_ensemble(request, dev, &dev);
+  const auto other = predict::build_ensemble(request, shuffled, &shuffled);
   EXPECT_EQ(real.description["stack"], other.description["stack"]);
   EXPECT_EQ(real.predictions.empathy, other.predictions.empathy);
   EXPECT_EQ(real.description["weights_optimized_on_dev"], false);
@@ -249,17 +242,17 @@ TEST_F(LinearMemberTest, StackingNeverReadsDevGold) {
   const auto& distress = real.description["stack"]["distress"]["weights"];
   EXPECT_GT(distress[0].get<double>(), 0.0);
   EXPECT_GT(distress[1].get<double>(), 0.0);
-  const auto scores = serve::score_predictions(real.predictions, serve::gold_standard(dev));
+  const auto scores = predict::score_predictions(real.predictions, predict::gold_standard(dev));
   ASSERT_TRUE(scores.track1);
   EXPECT_GT(scores.track1->distress, words_report_.track1->distress);
 
   // Written and served: the folder answers like its dev predictions.
-  serve::write_ensemble_folder(dir("stack"), real, data::Split::dev);
-  const auto predictor = serve::load_predictor(dir("stack"));
+  predict::write_ensemble_folder(dir("stack"), real, data::Split::dev);
+  const auto predictor = predict::load_predictor(dir("stack"));
   EXPECT_TRUE(predictor->info().needs_person());
-  auto essays = serve::wassa_essays(dev);
+  auto essays = predict::wassa_essays(dev);
   essays.resize(3);
-  const auto served = serve::predict_essays(*predictor, essays);
+  const auto served = predict::predict_essays(*predictor, essays);
   for (std::size_t i = 0; i < 3; ++i) {
     EXPECT_NEAR(served.empathy[i], real.predictions.empathy[i], 1e-9);
     EXPECT_EQ(served.emotion[i], real.predictions.emotion[i]);
@@ -270,7 +263,7 @@ TEST_F(LinearMemberTest, StackingNeverReadsDevGold) {
                                              fs::copy_options::overwrite_existing);
   fs::remove_all(dir("no-oof") / "oof");
   request.members = {dir("words"), dir("no-oof")};
-  EXPECT_THAT(error_of([&] { serve::build_ensemble(request, dev, &dev); }),
+  EXPECT_THAT(error_of([&] { predict::build_ensemble(request, dev, &dev); }),
               AllOf(HasSubstr("no-oof"), HasSubstr("out-of-fold")));
 }
 

@@ -28,8 +28,8 @@
 #include <thread>
 #include <vector>
 
-#include "common/files.h"
 #include "cli/headless_browser.h"
+#include "common/files.h"
 #include "common/test_paths.h"
 
 extern char** environ;
@@ -66,23 +66,6 @@ std::string url_encode(const std::string& text) {
   return out;
 }
 
-// A port nothing listens on (a bound-and-closed socket; an httplib::Server would keep
-// listening on it and take some of the service's connections).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof(address);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // Whether (r, g, b) is white blended with `colour` at an opacity in [0.04, 0.62], the range
 // the page shades words with (the swatches of the legend use 0.6).
@@ -107,13 +90,8 @@ class PageRenderTest : public ::testing::Test {
     if (chromium_.empty()) return;
     temp_ = std::make_unique<testing::TempDir>();
     const auto config = temp_->path() / "tiny.toml";
-    write_file_atomic(config,
-                      "backbone = \"" + (testing::hf_fixtures_dir() / "electra").string() +
-                          "\"\n"
-                          "tasks = [\"empathy\", \"distress\", \"emotion\"]\n"
-                          "head_bias_init = \"train_targets\"\n"
-                          "batch_size = 8\nepochs = 1\nmax_length = 64\nlearning_rate = 1e-3\n"
-                          "train_limit = 16\ndev_limit = 8\nmax_steps = 2\n");
+    write_file_atomic(config, testing::tiny_electra_config(
+                                  64, "max_steps = 2\nhead_bias_init = \"train_targets\"\n"));
     const auto run = temp_->path() / "run";
     const auto trained = run_cli("--threads 1 --log-level warn train " +
                                  shell_quote(config.string()) + " --data " +
@@ -121,7 +99,7 @@ class PageRenderTest : public ::testing::Test {
                                  " --no-progress --seeds 1 --out " + shell_quote(run.string()));
     ASSERT_EQ(trained.exit_code, 0) << trained.err;
 
-    port_ = free_port();
+    port_ = testing::free_port();
     ASSERT_GT(port_, 0);
     log_ = temp_->path() / "serve.log";
     const std::vector<std::string> args = {testing::cli_path().string(), "--threads", "1",

@@ -14,7 +14,7 @@
 #include "common/test_paths.h"
 #include "data/wassa.h"
 #include "eval/submission.h"
-#include "serve/ensemble_predictor.h"
+#include "predict/ensemble_predictor.h"
 
 namespace emotune {
 namespace {
@@ -32,12 +32,7 @@ class PredictCliTest : public ::testing::Test {
   static void SetUpTestSuite() {
     temp_ = std::make_unique<testing::TempDir>();
     const auto config = temp_->path() / "tiny.toml";
-    write_file_atomic(config,
-                      "backbone = \"" + (testing::hf_fixtures_dir() / "electra").string() +
-                          "\"\n"
-                          "tasks = [\"empathy\", \"distress\", \"emotion\"]\n"
-                          "batch_size = 8\nepochs = 1\nmax_length = 64\nlearning_rate = 1e-3\n"
-                          "train_limit = 16\ndev_limit = 8\n");
+    write_file_atomic(config, testing::tiny_electra_config(64));
     for (const char* seed : {"7", "8"}) {
       const auto run = temp_->path() / (std::string("run-") + seed);
       const auto result = run_cli(
@@ -254,7 +249,7 @@ TEST_F(PredictCliTest, EnsembleOfSingleTrackRuns) {
     EXPECT_EQ(answers.has_regression, regression);
     EXPECT_EQ(answers.has_emotion, !regression);
     // The serving path loads the same folder.
-    const auto served = serve::load_predictor(out)->predict({{"An essay about a flood."}});
+    const auto served = predict::load_predictor(out)->predict({{"An essay about a flood."}});
     ASSERT_EQ(served.size(), 1u);
     EXPECT_EQ(served[0].empathy.has_value(), regression);
     EXPECT_EQ(served[0].emotion.has_value(), !regression);
@@ -335,11 +330,11 @@ TEST_F(PredictCliTest, VanillaRunsPredictEnsembleAndServe) {
   EXPECT_TRUE(fs::exists(track1 / "predictions_EMP.tsv"));
 
   // Served: the Track I system answers both columns; each vanilla run answers its own.
-  const auto system = serve::load_predictor(track1);
+  const auto system = predict::load_predictor(track1);
   EXPECT_EQ(system->info().tasks, (std::vector<std::string>{"empathy", "distress"}));
   const auto answer = system->predict({{"I felt sad reading about the fire."}});
   ASSERT_TRUE(answer[0].empathy && answer[0].distress);
-  const auto alone = serve::load_predictor(runs["empathy"])->predict({{"I felt sad."}});
+  const auto alone = predict::load_predictor(runs["empathy"])->predict({{"I felt sad."}});
   EXPECT_TRUE(alone[0].empathy && !alone[0].distress);
 
   // Predict through the Track I folder, and the report takes the vanilla runs and the pair.

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
-#include "common/files.h"
 #include "cli/headless_browser.h"
+#include "common/files.h"
 #include "common/test_paths.h"
 
 namespace emotune {
@@ -36,12 +36,7 @@ class ReportRenderTest : public ::testing::Test {
     if (chromium_.empty()) return;
     temp_ = std::make_unique<testing::TempDir>();
     const auto config = temp_->path() / "tiny.toml";
-    write_file_atomic(config,
-                      "backbone = \"" + (testing::hf_fixtures_dir() / "electra").string() +
-                          "\"\n"
-                          "tasks = [\"empathy\", \"distress\", \"emotion\"]\n"
-                          "batch_size = 8\nepochs = 1\nmax_length = 32\nlearning_rate = 1e-3\n"
-                          "train_limit = 16\ndev_limit = 8\nmax_steps = 2\n");
+    write_file_atomic(config, testing::tiny_electra_config(32, "max_steps = 2\n"));
     std::string runs;
     for (const char* seed : {"3", "4"}) {
       const auto run = temp_->path() / (std::string("electra-seed-") + seed);

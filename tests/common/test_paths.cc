@@ -1,5 +1,8 @@
 #include "common/test_paths.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 #include <atomic>
@@ -93,6 +96,33 @@ CommandResult run_command(const std::string& command_line) {
 
 CommandResult run_cli(const std::string& arguments) {
   return run_command(shell_quote(cli_path().string()) + " " + arguments);
+}
+
+std::string tiny_electra_config(int max_length, const std::string& extra) {
+  return "backbone = \"" + (hf_fixtures_dir() / "electra").string() +
+         "\"\n"
+         "tasks = [\"empathy\", \"distress\", \"emotion\"]\n"
+         "batch_size = 8\nepochs = 1\nmax_length = " +
+         std::to_string(max_length) +
+         "\nlearning_rate = 1e-3\n"
+         "train_limit = 16\ndev_limit = 8\n" +
+         extra;
+}
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t size = sizeof(address);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 }  // namespace emotune::testing

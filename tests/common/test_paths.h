@@ -46,4 +46,12 @@ CommandResult run_cli(const std::string& arguments);
 // Single-quotes a string for /bin/sh.
 std::string shell_quote(const std::string& s);
 
+// A training config (TOML text) for the tiny ELECTRA fixture: all three tasks, batch 8, one
+// epoch over 16 train and 8 dev essays of at most `max_length` tokens, then `extra` (lines).
+std::string tiny_electra_config(int max_length, const std::string& extra = "");
+
+// A free TCP port on 127.0.0.1: bound and closed again, so nothing listens there until a
+// server (or a child process) takes it.
+int free_port();
+
 }  // namespace emotune::testing

@@ -5,19 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 
 namespace emotune::data {
 
-// The Error message of a call that must throw one.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an emotune::Error";
-  return {};
-}
+using emotune::testing::error_of;
 
 }  // namespace emotune::data

@@ -1,10 +1,6 @@
 #pragma once
 
-// Shared by the distributed tests: a tiny backbone, a config file for CLI runs, free ports.
-
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
+// Shared by the distributed tests: a tiny backbone, a config file for CLI runs.
 
 #include <filesystem>
 #include <string>
@@ -13,27 +9,15 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "train/config.h"
-#include "common/json_file.h"
 #include "train/train_helpers.h"
 
 namespace emotune::train::testing {
 
-// A port nobody listens on right now (bound to port 0, then released).
-inline int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  socklen_t length = sizeof(address);
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using emotune::testing::free_port;
 
 // The tiny backbone without dropout, so runs with different batch splits compute the same
 // function and can be compared.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "eval/ensemble.h"
 #include "eval/metrics.h"
 
@@ -13,14 +14,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 // A member over labels anger, fear, joy whose emotion is the argmax of its probabilities
 // (first among equals), as a single model's output is.

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "eval/metrics.h"
@@ -16,14 +17,7 @@ namespace {
 using emotune::testing::TempDir;
 using ::testing::HasSubstr;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 TEST(GoldStandard, ReadsTheTwelveColumnDevFileFromTheDataDirectory) {
   const auto path = emotune::testing::data_dir() / "wassa2021" / "goldstandard_dev_2022.tsv";

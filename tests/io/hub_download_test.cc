@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 
@@ -288,15 +289,7 @@ std::vector<std::string> files_under(const fs::path& dir) {
   return names;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an emotune::Error";
-  return {};
-}
+using emotune::testing::error_of;
 
 class HubDownloadTest : public ::testing::Test {
  protected:

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "io/utf8.h"
@@ -14,17 +15,7 @@ namespace {
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-// The Error message of a call that must throw.
-template <typename Fn>
-std::string error_of(Fn&& fn) {
-  try {
-    fn();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "expected an emotune::Error";
-  return {};
-}
+using emotune::testing::error_of;
 
 TEST(Tsv, SplitsOnTabsAndTracksLines) {
   const auto table = parse_tsv("a\tb\tc\n1\t2\t3\nx\t\tz\n", "mem.tsv");

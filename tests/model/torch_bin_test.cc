@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "io/checkpoint_files.h"
@@ -25,14 +26,7 @@ fs::path fixture(const std::string& name) {
   return emotune::testing::source_dir() / "tests" / "fixtures" / "torch_bin" / name;
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 void expect_same_tensors(const std::map<std::string, torch::Tensor>& actual,
                          const std::map<std::string, torch::Tensor>& expected) {

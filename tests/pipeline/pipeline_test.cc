@@ -7,11 +7,12 @@
 #include <filesystem>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
 #include "pipeline/pipeline.h"
 #include "pipeline/reproduce.h"
-#include "common/json_file.h"
 
 namespace emotune::pipeline {
 namespace {
@@ -20,15 +21,7 @@ namespace fs = std::filesystem;
 using emotune::testing::source_dir;
 using ::testing::HasSubstr;
 
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 TEST(MemberRef, ParsesBestAndRankedSeeds) {
   EXPECT_EQ(parse_member_ref("multitask-electra-large").rank, 1);

@@ -1,4 +1,4 @@
-// Explanations of a run (serve/explainer.h), POST /v1/explain and the page's files
+// Explanations of a run (predict/explainer.h), POST /v1/explain and the page's files
 // (serve/web_routes.h), and `emotune explain`, on best/ folders made from the fixture encoders.
 
 #include <gtest/gtest.h>
@@ -19,9 +19,9 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
-#include "serve/explainer.h"
+#include "predict/explainer.h"
+#include "predict/run_predictor.h"
 #include "serve/fake_predictor.h"
-#include "serve/run_predictor.h"
 #include "serve/server.h"
 #include "serve/web_routes.h"
 #include "train/run_dir.h"
@@ -76,7 +76,7 @@ class ExplainerFamilyTest : public ::testing::TestWithParam<std::string> {};
 TEST_P(ExplainerFamilyTest, WordsCoverTheEssayAndAttributionsAddUp) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", GetParam(), 64, kAllTasks);
-  serve::RunExplainer explainer(folder, {1, "cpu"});
+  predict::RunExplainer explainer(folder, {1, "cpu"});
   ASSERT_EQ(explainer.output_names().size(), 9u);
   const auto explanation = explainer.explain({kEssay}, {});
   ASSERT_EQ(explanation.outputs.size(), 9u);
@@ -107,9 +107,9 @@ TEST_P(ExplainerFamilyTest, WordsCoverTheEssayAndAttributionsAddUp) {
   EXPECT_EQ(explanation.prediction.token_count, explanation.pieces.size() + 2);
 
   // The prediction is the reference forward's: the predictor's reference kernels agree.
-  serve::RunPredictorOptions reference;
-  reference.kernels = serve::Kernels::reference;
-  serve::RunPredictor predictor(folder, reference);
+  predict::RunPredictorOptions reference;
+  reference.kernels = predict::Kernels::reference;
+  predict::RunPredictor predictor(folder, reference);
   const auto predicted = predictor.predict({{kEssay}}).front();
   EXPECT_NEAR(*explanation.prediction.empathy, *predicted.empathy, 1e-5);
   EXPECT_NEAR(explanation.outputs[0].value, *predicted.empathy, 1e-5);
@@ -123,8 +123,8 @@ INSTANTIATE_TEST_SUITE_P(Families, ExplainerFamilyTest,
 TEST(Explainer, WordsPastMaxLengthAreMarkedAndGetNothing) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "bert", 6, kAllTasks);
-  serve::RunExplainer explainer(folder, {1, "cpu"});
-  serve::ExplainOptions options;
+  predict::RunExplainer explainer(folder, {1, "cpu"});
+  predict::ExplainOptions options;
   options.outputs = {"distress", "emotion:fear"};
   options.method.steps = 8;
   const auto explanation = explainer.explain({"one two three four five six seven"}, options);
@@ -137,7 +137,7 @@ TEST(Explainer, WordsPastMaxLengthAreMarkedAndGetNothing) {
     EXPECT_EQ(explanation.words[w].truncated, w >= 4) << w;
     if (w >= 4) EXPECT_EQ(explanation.words[w].attributions, (std::vector<double>{0.0, 0.0}));
   }
-  serve::ExplainOptions unknown;
+  predict::ExplainOptions unknown;
   unknown.outputs = {"emotion:bliss"};
   EXPECT_THROW(explainer.explain({"x"}, unknown), Error);
 }
@@ -145,10 +145,10 @@ TEST(Explainer, WordsPastMaxLengthAreMarkedAndGetNothing) {
 TEST(Explainer, ARunWithoutEmotionOffersOnlyItsOutputs) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 32, {model::Task::empathy});
-  serve::RunExplainer explainer(folder, {1, "cpu"});
+  predict::RunExplainer explainer(folder, {1, "cpu"});
   EXPECT_EQ(explainer.output_names(), (std::vector<std::string>{"empathy"}));
   const auto explanation = explainer.explain({"So sad."}, {});
-  const auto answer = serve::explanation_json(explanation, 3);
+  const auto answer = predict::explanation_json(explanation, 3);
   EXPECT_EQ(answer["id"], 3);
   EXPECT_TRUE(answer["prediction"].contains("empathy"));
   EXPECT_FALSE(answer["prediction"].contains("emotion"));
@@ -166,14 +166,14 @@ class ExplainServer : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = std::make_unique<testing::TempDir>();
     const auto folder = make_model_folder(dir_->path() / "best", "electra", 32, kAllTasks);
-    explainer_ = std::make_shared<serve::RunExplainer>(folder, serve::RunExplainerOptions{1, "cpu"});
+    explainer_ = std::make_shared<predict::RunExplainer>(folder, predict::RunExplainerOptions{1, "cpu"});
   }
   static void TearDownTestSuite() {
     explainer_.reset();
     dir_.reset();
   }
 
-  void start(std::shared_ptr<serve::Explainer> explainer, serve::ServerOptions options = {}) {
+  void start(std::shared_ptr<predict::Explainer> explainer, serve::ServerOptions options = {}) {
     server_ = std::make_unique<serve::Server>(std::make_shared<testing::FakePredictor>(), options,
                                               std::move(explainer));
     port_ = server_->bind("127.0.0.1", 0);
@@ -196,13 +196,13 @@ class ExplainServer : public ::testing::Test {
   }
 
   static std::unique_ptr<testing::TempDir> dir_;
-  static std::shared_ptr<serve::RunExplainer> explainer_;
+  static std::shared_ptr<predict::RunExplainer> explainer_;
   std::unique_ptr<serve::Server> server_;
   std::thread thread_;
   int port_ = 0;
 };
 std::unique_ptr<testing::TempDir> ExplainServer::dir_;
-std::shared_ptr<serve::RunExplainer> ExplainServer::explainer_;
+std::shared_ptr<predict::RunExplainer> ExplainServer::explainer_;
 
 void expect_error(const httplib::Result& result, int status, const std::string& fragment) {
   ASSERT_TRUE(result) << "no response";

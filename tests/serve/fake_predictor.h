@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
-#include "serve/predictor.h"
+#include "predict/predictor.h"
 
 namespace emotune::testing {
 
@@ -17,29 +17,29 @@ namespace emotune::testing {
 // caught: empathy = characters, distress = sum of bytes mod 1000, emotion = class
 // (characters mod 7) with probability 0.4 and 0.1 for the others; "tokens" = words + 2,
 // truncated past `max_length` tokens. Text "fail" makes the whole call throw.
-class FakePredictor : public serve::Predictor {
+class FakePredictor : public predict::Predictor {
  public:
   explicit FakePredictor(std::size_t max_length = 16) {
     info_.tasks = {"empathy", "distress", "emotion"};
     info_.backbone = "fake";
-    info_.emotion_labels.assign(serve::emotion_label_names().begin(),
-                                serve::emotion_label_names().end());
+    info_.emotion_labels.assign(predict::emotion_label_names().begin(),
+                                predict::emotion_label_names().end());
     info_.max_length = max_length;
     info_.version = "fake-1";
   }
 
-  static serve::EssayPrediction expected(const std::string& text, std::size_t max_length) {
-    serve::EssayPrediction p;
+  static predict::EssayPrediction expected(const std::string& text, std::size_t max_length) {
+    predict::EssayPrediction p;
     p.empathy = static_cast<double>(text.size());
     long sum = 0;
     for (const unsigned char c : text) sum += c;
     p.distress = static_cast<double>(sum % 1000);
-    std::array<double, serve::kEmotionCount> probabilities;
+    std::array<double, predict::kEmotionCount> probabilities;
     probabilities.fill(0.1);
-    const std::size_t label = text.size() % serve::kEmotionCount;
+    const std::size_t label = text.size() % predict::kEmotionCount;
     probabilities[label] = 0.4;
     p.emotion_probabilities = probabilities;
-    p.emotion = serve::emotion_label_names()[label];
+    p.emotion = predict::emotion_label_names()[label];
     std::size_t words = 0;
     bool in_word = false;
     for (const char c : text) {
@@ -51,10 +51,10 @@ class FakePredictor : public serve::Predictor {
     return p;
   }
 
-  const serve::ModelInfo& info() const override { return info_; }
+  const predict::ModelInfo& info() const override { return info_; }
 
-  std::vector<serve::EssayPrediction> predict(
-      const std::vector<serve::EssayInput>& essays) override {
+  std::vector<predict::EssayPrediction> predict(
+      const std::vector<predict::EssayInput>& essays) override {
     {
       std::unique_lock lock(mutex_);
       ++calls_;
@@ -62,7 +62,7 @@ class FakePredictor : public serve::Predictor {
       changed_.wait(lock, [this] { return !gate_closed_; });
     }
     if (delay_.count() > 0) std::this_thread::sleep_for(delay_);
-    std::vector<serve::EssayPrediction> out;
+    std::vector<predict::EssayPrediction> out;
     for (const auto& essay : essays) {
       if (essay.text == "fail") throw Error("fake predictor failure");
       out.push_back(expected(essay.text, info_.max_length));
@@ -90,7 +90,7 @@ class FakePredictor : public serve::Predictor {
   void set_delay(std::chrono::milliseconds delay) { delay_ = delay; }
 
  private:
-  serve::ModelInfo info_;
+  predict::ModelInfo info_;
   std::mutex mutex_;
   std::condition_variable changed_;
   int calls_ = 0;

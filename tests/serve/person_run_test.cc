@@ -22,11 +22,11 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/explainer.h"
+#include "predict/prediction_run.h"
+#include "predict/run_predictor.h"
 #include "runtime/threads.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/explainer.h"
-#include "serve/prediction_run.h"
-#include "serve/run_predictor.h"
 #include "serve/server.h"
 #include "train/config.h"
 #include "train/dataset.h"
@@ -67,9 +67,9 @@ train::TrainHooks quiet() {
   return hooks;
 }
 
-std::vector<serve::EssayInput> dev_essays(std::size_t count) {
+std::vector<predict::EssayInput> dev_essays(std::size_t count) {
   const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
-  std::vector<serve::EssayInput> essays;
+  std::vector<predict::EssayInput> essays;
   for (std::size_t i = 0; i < count && i < dev.rows.size(); ++i)
     essays.push_back({dev.rows[i].text, data::person_values(dev.rows[i])});
   return essays;
@@ -77,7 +77,7 @@ std::vector<serve::EssayInput> dev_essays(std::size_t count) {
 
 // The same writers with other person values: personal distress and age moved, gender and
 // education codes switched.
-std::vector<serve::EssayInput> other_persons(std::vector<serve::EssayInput> essays) {
+std::vector<predict::EssayInput> other_persons(std::vector<predict::EssayInput> essays) {
   for (auto& essay : essays) {
     auto& person = *essay.person;
     person.iri.personal_distress = 6.0 - person.iri.personal_distress;
@@ -125,7 +125,7 @@ TEST_F(PersonRunTest, TrainsWritesTheRunAndPredictionsFollowThePersonValues) {
   EXPECT_TRUE(fs::exists(run() / "summary.json"));
   EXPECT_EQ(train::load_run_config(run()).inputs, (std::vector<std::string>{"text", "person"}));
 
-  serve::RunPredictor predictor(run());
+  predict::RunPredictor predictor(run());
   EXPECT_TRUE(predictor.info().needs_person());
   const auto essays = dev_essays(kDevRows);
   const auto a = predictor.predict(essays);
@@ -149,9 +149,9 @@ TEST_F(PersonRunTest, TrainsWritesTheRunAndPredictionsFollowThePersonValues) {
 
   // `predict --split dev` reads the person columns from the WASSA files; the same answers.
   const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
-  auto records = serve::wassa_essays(dev);
+  auto records = predict::wassa_essays(dev);
   records.resize(kDevRows);
-  const auto through_split = serve::predict_essays(predictor, records);
+  const auto through_split = predict::predict_essays(predictor, records);
   for (std::size_t i = 0; i < kDevRows; ++i)
     EXPECT_NEAR(through_split.empathy[i], *a[i].empathy, 1e-9) << i;
 
@@ -242,7 +242,7 @@ TEST_F(PersonRunTest, TrainSplitWithoutPersonColumnsIsAnErrorNamingFileAndLine) 
 
 // (3) Predicting without person fields is a clear error naming what is missing, on every path.
 TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
-  serve::RunPredictor predictor(run());
+  predict::RunPredictor predictor(run());
   auto essays = dev_essays(3);
   essays[1].person.reset();
   try {
@@ -255,9 +255,9 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
     EXPECT_NE(message.find("iri_personal_distress"), std::string::npos) << message;
   }
   // `predict --input` without person columns.
-  std::vector<serve::EssayRecord> records = {{"x1", "I am sad.", std::nullopt}};
+  std::vector<predict::EssayRecord> records = {{"x1", "I am sad.", std::nullopt}};
   try {
-    serve::predict_essays(predictor, records);
+    predict::predict_essays(predictor, records);
     FAIL() << "no error";
   } catch (const Error& e) {
     const std::string message = e.what();
@@ -266,10 +266,10 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
   }
 
   // serve: 400 naming the missing key, or the missing field of a partial "person" object.
-  auto shared = std::make_shared<serve::RunPredictor>(run());
+  auto shared = std::make_shared<predict::RunPredictor>(run());
   serve::ServerOptions options;
   options.batching.max_wait = std::chrono::milliseconds(1);
-  serve::Server server(shared, options, std::make_shared<serve::RunExplainer>(run()));
+  serve::Server server(shared, options, std::make_shared<predict::RunExplainer>(run()));
   const int port = server.bind("127.0.0.1", 0);
   std::thread running([&] { server.run(); });
   httplib::Client client("127.0.0.1", port);
@@ -328,12 +328,12 @@ TEST_F(PersonRunTest, MissingPersonValuesAreClearErrors) {
 // reference forward, within the tolerance of text-only runs (RunPredictorTest: 1e-5).
 TEST_F(PersonRunTest, FastAndReferenceKernelsAgree) {
   const auto essays = dev_essays(kDevRows);
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions options;
   options.forward_batch = 4;
-  options.kernels = serve::Kernels::reference;
-  const auto want = serve::RunPredictor(run(), options).predict(essays);
-  options.kernels = serve::Kernels::fast;
-  serve::RunPredictor fast(run(), options);
+  options.kernels = predict::Kernels::reference;
+  const auto want = predict::RunPredictor(run(), options).predict(essays);
+  options.kernels = predict::Kernels::fast;
+  predict::RunPredictor fast(run(), options);
   EXPECT_NE(fast.info().version.find("fast kernels"), std::string::npos) << fast.info().version;
   const auto got = fast.predict(essays);
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -347,22 +347,22 @@ TEST_F(PersonRunTest, FastAndReferenceKernelsAgree) {
 // explain: the person vector is held fixed (not attributed); the words still add up to the
 // output's change from the baseline, and an essay without person values is an error.
 TEST_F(PersonRunTest, ExplainHoldsThePersonVectorFixed) {
-  serve::RunExplainer explainer(run());
+  predict::RunExplainer explainer(run());
   EXPECT_TRUE(explainer.info().needs_person());
   const auto essays = dev_essays(1);
-  serve::ExplainOptions options;
+  predict::ExplainOptions options;
   options.outputs = {"empathy"};
   const auto explanation = explainer.explain(essays[0], options);
-  serve::RunPredictorOptions reference;
-  reference.kernels = serve::Kernels::reference;
-  const auto predicted = serve::RunPredictor(run(), reference).predict(essays);
+  predict::RunPredictorOptions reference;
+  reference.kernels = predict::Kernels::reference;
+  const auto predicted = predict::RunPredictor(run(), reference).predict(essays);
   EXPECT_NEAR(*explanation.prediction.empathy, *predicted[0].empathy, 1e-5);
   ASSERT_EQ(explanation.outputs.size(), 1u);
   EXPECT_NEAR(explanation.outputs[0].value, *predicted[0].empathy, 1e-5);
   EXPECT_LT(std::abs(explanation.outputs[0].completeness_gap), 2e-3);
   const auto other = explainer.explain(other_persons(essays)[0], options);
   EXPECT_NE(other.outputs[0].value, explanation.outputs[0].value);
-  serve::EssayInput bare{essays[0].text, std::nullopt};
+  predict::EssayInput bare{essays[0].text, std::nullopt};
   EXPECT_THROW(explainer.explain(bare, options), Error);
 }
 
@@ -393,7 +393,7 @@ TEST_F(PersonRunTest, PredictEnsembleReportAndExplainCommands) {
                             " --split dev --out " + shell_quote(ensemble.string()));
   ASSERT_EQ(result.exit_code, 0) << result.err;
   // The ensemble folder serves essays through its members: it needs person values too.
-  const auto predictor = serve::load_predictor(ensemble, serve::RunPredictorOptions{});
+  const auto predictor = predict::load_predictor(ensemble, predict::RunPredictorOptions{});
   EXPECT_TRUE(predictor->info().needs_person());
   EXPECT_EQ(predictor->predict(dev_essays(2)).size(), 2u);
 
@@ -454,12 +454,12 @@ TEST_P(PersonFamilyTest, KernelsAgreeAndPersonValuesMatter) {
                          {"max_length", 40}});
 
   const auto essays = dev_essays(6);
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions options;
   options.forward_batch = 4;
-  options.kernels = serve::Kernels::reference;
-  const auto want = serve::RunPredictor(folder, options).predict(essays);
-  options.kernels = serve::Kernels::fast;
-  serve::RunPredictor fast(folder, options);
+  options.kernels = predict::Kernels::reference;
+  const auto want = predict::RunPredictor(folder, options).predict(essays);
+  options.kernels = predict::Kernels::fast;
+  predict::RunPredictor fast(folder, options);
   const auto got = fast.predict(essays);
   const auto moved = fast.predict(other_persons(essays));
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -474,14 +474,14 @@ TEST_P(PersonFamilyTest, KernelsAgreeAndPersonValuesMatter) {
   manifest["person"]["dimension"] = 5;
   write_json(folder / "emotune.json", manifest);
   try {
-    serve::RunPredictor broken(folder, options);
+    predict::RunPredictor broken(folder, options);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("person.dimension"), std::string::npos) << e.what();
   }
   fs::remove(folder / data::kPersonStandardizationFile);
   try {
-    serve::RunPredictor broken(folder, options);
+    predict::RunPredictor broken(folder, options);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find(std::string(data::kPersonStandardizationFile)),

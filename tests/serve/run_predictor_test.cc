@@ -16,8 +16,8 @@
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
-#include "common/error.h"
 #include "common/devices.h"
+#include "common/error.h"
 #include "common/files.h"
 #include "common/json_file.h"
 #include "common/test_paths.h"
@@ -25,10 +25,10 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
-#include "serve/ensemble_predictor.h"
-#include "serve/run_predictor.h"
-#include "serve/server.h"
+#include "predict/ensemble_predictor.h"
+#include "predict/run_predictor.h"
 #include "runtime/cpu_capabilities.h"
+#include "serve/server.h"
 #include "text/tokenizer.h"
 #include "train/run_dir.h"
 
@@ -76,9 +76,9 @@ fs::path make_model_folder(const fs::path& folder, const std::string& family,
   return folder;
 }
 
-std::vector<serve::EssayInput> wassa_essays(std::size_t count) {
+std::vector<predict::EssayInput> wassa_essays(std::size_t count) {
   const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
-  std::vector<serve::EssayInput> essays;
+  std::vector<predict::EssayInput> essays;
   for (std::size_t i = 0; i < count && i < dev.rows.size(); ++i) {
     essays.push_back({dev.rows[i].text});
   }
@@ -136,13 +136,13 @@ TEST_P(RunPredictorTest, BatchedSortedAnswersEqualOneAtATimeForwardPasses) {
   testing::TempDir dir;
   constexpr std::size_t kMaxLength = 40;
   const auto folder = make_model_folder(dir / "run" / "seed-3" / "best", GetParam(), kMaxLength);
-  for (const auto kernels : {serve::Kernels::fast, serve::Kernels::reference}) {
-    SCOPED_TRACE(serve::kernels_name(kernels));
-    serve::RunPredictorOptions options;
+  for (const auto kernels : {predict::Kernels::fast, predict::Kernels::reference}) {
+    SCOPED_TRACE(predict::kernels_name(kernels));
+    predict::RunPredictorOptions options;
     options.threads = 2;
     options.forward_batch = 4;
     options.kernels = kernels;
-    serve::RunPredictor predictor(dir / "run", options);  // a run folder: its only seed's best/
+    predict::RunPredictor predictor(dir / "run", options);  // a run folder: its only seed's best/
     EXPECT_EQ(predictor.info().tasks, (std::vector<std::string>{"empathy", "distress", "emotion"}));
     EXPECT_EQ(predictor.info().max_length, kMaxLength);
     EXPECT_EQ(predictor.info().backbone, GetParam() == "roberta" ? "roberta" : GetParam());
@@ -177,7 +177,7 @@ INSTANTIATE_TEST_SUITE_P(Families, RunPredictorTest,
 TEST(RunPredictor, ServerAnswersEqualTheDirectPredictions) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 64);
-  auto predictor = std::make_shared<serve::RunPredictor>(folder);
+  auto predictor = std::make_shared<predict::RunPredictor>(folder);
   const auto essays = wassa_essays(6);
   const auto direct = predictor->predict(essays);
 
@@ -212,29 +212,13 @@ TEST(RunPredictor, ServerAnswersEqualTheDirectPredictions) {
   EXPECT_EQ(json::parse(info->body)["backbone"], "electra");
 }
 
-// A free TCP port on 127.0.0.1 (the kernel's choice, released again for the child to take).
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t size = sizeof(address);
-  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    if (fd >= 0) ::close(fd);
-    return -1;
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 // `emotune serve` as a process: SIGTERM while a request waits in the micro-batcher lets that
 // request finish with its answer, then the program exits 0.
 TEST(ServeCommand, SigtermFinishesTheRequestInFlightThenExitsZero) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 32);
-  const int port = free_port();
+  const int port = testing::free_port();
   ASSERT_GT(port, 0);
   const auto log = (dir / "serve.log").string();
   const std::vector<std::string> args = {
@@ -313,17 +297,17 @@ TEST(ServeCommand, SigtermFinishesTheRequestInFlightThenExitsZero) {
 // same on every CPU: int8 quantizes to 7 bits where the CPU has no VNNI, and bf16 is refused
 // (skipped here, with the reason) where it has no native bf16. CTest runs these again under
 // ONEDNN_MAX_CPU_ISA=AVX2 (`serve_avx2`), so both kinds of CPU are covered on either.
-void expect_close_to_fp32(serve::Kernels kernels, serve::Precision precision) {
+void expect_close_to_fp32(predict::Kernels kernels, predict::Precision precision) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 64);
   const auto essays = wassa_essays(20);
-  serve::RunPredictorOptions reference_options;
-  reference_options.kernels = serve::Kernels::reference;
-  const auto want = serve::RunPredictor(folder, reference_options).predict(essays);
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions reference_options;
+  reference_options.kernels = predict::Kernels::reference;
+  const auto want = predict::RunPredictor(folder, reference_options).predict(essays);
+  predict::RunPredictorOptions options;
   options.kernels = kernels;
   options.precision = precision;
-  serve::RunPredictor predictor(folder, options);
+  predict::RunPredictor predictor(folder, options);
   const auto got = predictor.predict(essays);
   double worst = 0;
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -335,12 +319,12 @@ void expect_close_to_fp32(serve::Kernels kernels, serve::Precision precision) {
     }
     EXPECT_EQ(got[i].token_count, want[i].token_count);
   }
-  const auto name = serve::kernels_name(kernels) + " " + serve::precision_name(precision);
+  const auto name = predict::kernels_name(kernels) + " " + predict::precision_name(precision);
   std::printf("%s: max |difference| to reference fp32 %.4f (%s)\n", name.c_str(), worst,
               predictor.info().version.c_str());
   EXPECT_LT(worst, 0.1) << name;
   EXPECT_GT(worst, 0.0) << name << ": it really ran in another precision";
-  EXPECT_NE(predictor.info().version.find(serve::precision_name(precision)), std::string::npos);
+  EXPECT_NE(predictor.info().version.find(predict::precision_name(precision)), std::string::npos);
 }
 
 // Where bf16 is refused: both kernels say so, naming the CPU feature; then the test skips.
@@ -349,13 +333,13 @@ void skip_where_bf16_is_refused() {
   if (refusal.empty()) return;
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 32);
-  for (const auto kernels : {serve::Kernels::fast, serve::Kernels::reference}) {
-    serve::RunPredictorOptions options;
+  for (const auto kernels : {predict::Kernels::fast, predict::Kernels::reference}) {
+    predict::RunPredictorOptions options;
     options.kernels = kernels;
-    options.precision = serve::Precision::bf16;
+    options.precision = predict::Precision::bf16;
     try {
-      serve::RunPredictor predictor(folder, options);
-      ADD_FAILURE() << serve::kernels_name(kernels) << " bf16 ran without native bf16";
+      predict::RunPredictor predictor(folder, options);
+      ADD_FAILURE() << predict::kernels_name(kernels) << " bf16 ran without native bf16";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("AVX512_BF16"), std::string::npos) << e.what();
     }
@@ -364,43 +348,43 @@ void skip_where_bf16_is_refused() {
 }
 
 TEST(RunPredictor, Int8StaysCloseToFp32) {
-  expect_close_to_fp32(serve::Kernels::fast, serve::Precision::int8);
+  expect_close_to_fp32(predict::Kernels::fast, predict::Precision::int8);
 }
 
 TEST(RunPredictor, Bf16StaysCloseToFp32OrIsRefused) {
   skip_where_bf16_is_refused();
   if (IsSkipped() || HasFailure()) return;
-  expect_close_to_fp32(serve::Kernels::fast, serve::Precision::bf16);
-  expect_close_to_fp32(serve::Kernels::reference, serve::Precision::bf16);
+  expect_close_to_fp32(predict::Kernels::fast, predict::Precision::bf16);
+  expect_close_to_fp32(predict::Kernels::reference, predict::Precision::bf16);
 }
 
 TEST(RunPredictor, UnavailableCombinationsAreClearErrors) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 32);
-  serve::RunPredictorOptions options;
-  options.kernels = serve::Kernels::reference;
-  options.precision = serve::Precision::int8;
-  EXPECT_THROW(serve::RunPredictor(folder, options), Error);
+  predict::RunPredictorOptions options;
+  options.kernels = predict::Kernels::reference;
+  options.precision = predict::Precision::int8;
+  EXPECT_THROW(predict::RunPredictor(folder, options), Error);
   const auto albert = make_model_folder(dir / "albert", "albert", 32);
-  options.kernels = serve::Kernels::fast;  // ALBERT has no fast kernels: reference, no int8
-  EXPECT_THROW(serve::RunPredictor(albert, options), Error);
-  options.precision = serve::Precision::fp32;
-  EXPECT_NE(serve::RunPredictor(albert, options).info().version.find("reference kernels"),
+  options.kernels = predict::Kernels::fast;  // ALBERT has no fast kernels: reference, no int8
+  EXPECT_THROW(predict::RunPredictor(albert, options), Error);
+  options.precision = predict::Precision::fp32;
+  EXPECT_NE(predict::RunPredictor(albert, options).info().version.find("reference kernels"),
             std::string::npos);
   options.device = "gpu";
-  EXPECT_THROW(serve::RunPredictor(folder, options), Error);
+  EXPECT_THROW(predict::RunPredictor(folder, options), Error);
   if (!torch::cuda::is_available()) {
     options.device = "cuda:0";
     try {
-      serve::RunPredictor predictor(folder, options);
+      predict::RunPredictor predictor(folder, options);
       FAIL() << "no error";
     } catch (const Error& e) {
       EXPECT_NE(std::string(e.what()).find("cuda:0"), std::string::npos) << e.what();
     }
   }
-  EXPECT_THROW(serve::parse_kernels("turbo"), Error);
-  EXPECT_EQ(serve::parse_kernels(serve::kernels_name(serve::Kernels::reference)),
-            serve::Kernels::reference);
+  EXPECT_THROW(predict::parse_kernels("turbo"), Error);
+  EXPECT_EQ(predict::parse_kernels(predict::kernels_name(predict::Kernels::reference)),
+            predict::Kernels::reference);
 }
 
 TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {
@@ -411,10 +395,10 @@ TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {
   write_file_atomic(dir / "ens" / "ensemble.json",
                     R"({"members": ["../a", "../b"], "regression_weights": [3, 1]})");
   const auto essays = wassa_essays(8);
-  auto ensemble = serve::load_predictor(dir / "ens");
+  auto ensemble = predict::load_predictor(dir / "ens");
   EXPECT_EQ(ensemble->info().backbone, "electra+bert");
   EXPECT_EQ(ensemble->info().max_length, 48u);
-  serve::RunPredictor a(dir / "a"), b(dir / "b");
+  predict::RunPredictor a(dir / "a"), b(dir / "b");
   const auto pa = a.predict(essays), pb = b.predict(essays), pe = ensemble->predict(essays);
   ASSERT_EQ(pe.size(), essays.size());
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -426,15 +410,15 @@ TEST(EnsemblePredictor, CombinesMembersAsTheEvalEnsembleDoes) {
       EXPECT_NEAR((*pe[i].emotion_probabilities)[k], mean[k], 1e-9);
     }
     const auto best = std::max_element(mean.begin(), mean.end()) - mean.begin();
-    EXPECT_EQ(*pe[i].emotion, serve::emotion_label_names()[static_cast<std::size_t>(best)]);
+    EXPECT_EQ(*pe[i].emotion, predict::emotion_label_names()[static_cast<std::size_t>(best)]);
     EXPECT_EQ(pe[i].truncated, pa[i].truncated || pb[i].truncated);
     EXPECT_EQ(pe[i].token_count, std::max(pa[i].token_count, pb[i].token_count));
   }
   write_file_atomic(dir / "ens" / "ensemble.json",
                     R"({"members": ["../a", "../b"], "emotion_weights": [1]})");
-  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  EXPECT_THROW(predict::load_predictor(dir / "ens"), Error);
   write_file_atomic(dir / "ens" / "ensemble.json", R"({"members": []})");
-  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  EXPECT_THROW(predict::load_predictor(dir / "ens"), Error);
 }
 
 TEST(EnsemblePredictor, ReadsTheManifestThatEmotuneEnsembleWrites) {
@@ -452,8 +436,8 @@ TEST(EnsemblePredictor, ReadsTheManifestThatEmotuneEnsembleWrites) {
       {"split", "dev"}};
   write_file_atomic(dir / "ens" / "ensemble.json", manifest.dump(2));
   const auto essays = wassa_essays(6);
-  auto ensemble = serve::load_predictor(dir / "ens");
-  serve::RunPredictor a(dir / "a"), b(dir / "b");
+  auto ensemble = predict::load_predictor(dir / "ens");
+  predict::RunPredictor a(dir / "a"), b(dir / "b");
   const auto pa = a.predict(essays), pb = b.predict(essays), pe = ensemble->predict(essays);
   ASSERT_EQ(pe.size(), essays.size());
   for (std::size_t i = 0; i < essays.size(); ++i) {
@@ -465,18 +449,18 @@ TEST(EnsemblePredictor, ReadsTheManifestThatEmotuneEnsembleWrites) {
   auto broken = manifest;
   broken["members"][1].erase("regression_weight");
   write_file_atomic(dir / "ens" / "ensemble.json", broken.dump());
-  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  EXPECT_THROW(predict::load_predictor(dir / "ens"), Error);
   broken = manifest;
   broken["method"] = "median";
   write_file_atomic(dir / "ens" / "ensemble.json", broken.dump());
-  EXPECT_THROW(serve::load_predictor(dir / "ens"), Error);
+  EXPECT_THROW(predict::load_predictor(dir / "ens"), Error);
 }
 
 TEST(RunPredictor, FolderErrorsNameTheFileAndWhatWasExpected) {
   testing::TempDir dir;
   fs::create_directories(dir / "empty");
   try {
-    serve::RunPredictor predictor(dir / "empty");
+    predict::RunPredictor predictor(dir / "empty");
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("no model found"), std::string::npos) << e.what();
@@ -485,15 +469,15 @@ TEST(RunPredictor, FolderErrorsNameTheFileAndWhatWasExpected) {
   write_file_atomic(folder / "emotune.json",
                     R"({"tasks": ["joy"], "max_length": 32, "model_type": "electra"})");
   try {
-    serve::RunPredictor predictor(folder);
+    predict::RunPredictor predictor(folder);
     FAIL() << "no error";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("unknown task \"joy\""), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("emotune.json"), std::string::npos) << e.what();
   }
   write_file_atomic(folder / "emotune.json", "{");
-  EXPECT_THROW(serve::RunPredictor{folder}, Error);
-  EXPECT_THROW(serve::parse_precision("int4"), Error);
+  EXPECT_THROW(predict::RunPredictor{folder}, Error);
+  EXPECT_THROW(predict::parse_precision("int4"), Error);
 }
 
 // Predictions and the HTTP service on each device (tests/common/devices.h): the fast fp32 and
@@ -507,27 +491,27 @@ TEST_P(RunPredictorOnDevice, PredictionsAndServiceMatchTheCpuReference) {
   testing::TempDir dir;
   const auto folder = make_model_folder(dir / "best", "electra", 64);
   const auto essays = wassa_essays(12);
-  serve::RunPredictorOptions cpu_options;
-  cpu_options.kernels = serve::Kernels::reference;
-  const auto want = serve::RunPredictor(folder, cpu_options).predict(essays);
+  predict::RunPredictorOptions cpu_options;
+  cpu_options.kernels = predict::Kernels::reference;
+  const auto want = predict::RunPredictor(folder, cpu_options).predict(essays);
   struct Case {
-    serve::Kernels kernels;
-    serve::Precision precision;
+    predict::Kernels kernels;
+    predict::Precision precision;
     double tolerance;
   };
   const double fp32_tolerance = GetParam() == "cpu" ? 1e-5 : 1e-4;
   // The fast kernels' attention on CUDA uses TF32 tensor cores (tests/model/device_golden_test.cc).
   const double fast_fp32_tolerance = GetParam() == "cpu" ? fp32_tolerance : 2e-3;
   for (const auto& [kernels, precision, tolerance] :
-       {Case{serve::Kernels::fast, serve::Precision::fp32, fast_fp32_tolerance},
-        Case{serve::Kernels::reference, serve::Precision::fp32, fp32_tolerance},
-        Case{serve::Kernels::fast, serve::Precision::bf16, 0.05}}) {
-    serve::RunPredictorOptions options;
+       {Case{predict::Kernels::fast, predict::Precision::fp32, fast_fp32_tolerance},
+        Case{predict::Kernels::reference, predict::Precision::fp32, fp32_tolerance},
+        Case{predict::Kernels::fast, predict::Precision::bf16, 0.05}}) {
+    predict::RunPredictorOptions options;
     options.kernels = kernels;
     options.precision = precision;
     options.device = GetParam();
-    serve::RunPredictor predictor(folder, options);
-    const auto name = serve::kernels_name(kernels) + " " + serve::precision_name(precision);
+    predict::RunPredictor predictor(folder, options);
+    const auto name = predict::kernels_name(kernels) + " " + predict::precision_name(precision);
     EXPECT_NE(predictor.info().version.find(GetParam()), std::string::npos)
         << name << ": " << predictor.info().version;
     const auto got = predictor.predict(essays);
@@ -547,11 +531,11 @@ TEST_P(RunPredictorOnDevice, PredictionsAndServiceMatchTheCpuReference) {
     EXPECT_LE(worst, tolerance) << name;
   }
 
-  serve::RunPredictorOptions options;
+  predict::RunPredictorOptions options;
   options.device = GetParam();
   serve::ServerOptions server_options;
   server_options.batching.max_wait = std::chrono::milliseconds(1);
-  serve::Server server(std::make_shared<serve::RunPredictor>(folder, options), server_options);
+  serve::Server server(std::make_shared<predict::RunPredictor>(folder, options), server_options);
   const int port = server.bind("127.0.0.1", 0);
   std::thread running([&] { server.run(); });
   httplib::Client client("127.0.0.1", port);

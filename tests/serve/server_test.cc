@@ -67,9 +67,9 @@ void expect_answer(const json& answer, const std::string& text, std::size_t max_
   EXPECT_DOUBLE_EQ(answer.at("distress").get<double>(), *expected.distress) << text;
   EXPECT_EQ(answer.at("emotion").at("label").get<std::string>(), *expected.emotion) << text;
   const auto& probabilities = answer.at("emotion").at("probabilities");
-  ASSERT_EQ(probabilities.size(), serve::kEmotionCount);
-  for (std::size_t k = 0; k < serve::kEmotionCount; ++k) {
-    EXPECT_DOUBLE_EQ(probabilities.at(serve::emotion_label_names()[k]).get<double>(),
+  ASSERT_EQ(probabilities.size(), predict::kEmotionCount);
+  for (std::size_t k = 0; k < predict::kEmotionCount; ++k) {
+    EXPECT_DOUBLE_EQ(probabilities.at(predict::emotion_label_names()[k]).get<double>(),
                      (*expected.emotion_probabilities)[k]);
   }
   EXPECT_EQ(answer.at("truncated").get<bool>(), expected.truncated) << text;
@@ -343,7 +343,7 @@ TEST(MicroBatcher, MergesQueuedRequestsAndKeepsOrder) {
   options.max_batch = 8;
   options.max_wait = std::chrono::milliseconds(200);
   serve::MicroBatcher batcher(predictor, options, &metrics);
-  std::vector<std::future<std::vector<serve::EssayPrediction>>> futures;
+  std::vector<std::future<std::vector<predict::EssayPrediction>>> futures;
   for (int i = 0; i < 4; ++i) {
     futures.push_back(batcher.submit({{std::string(static_cast<std::size_t>(i + 1), 'a')},
                                       {std::string(static_cast<std::size_t>(10 + i), 'b')}}));

@@ -10,13 +10,14 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/test_paths.h"
+#include "io/utf8.h"
 #include "text/bpe_merges.h"
 #include "text/byte_bpe.h"
 #include "text/gpt2_pretokenizer.h"
 #include "text/token_goldens.h"
 #include "text/tokenizer.h"
-#include "io/utf8.h"
 
 namespace emotune::text {
 namespace {
@@ -46,16 +47,7 @@ void copy_roberta(const fs::path& to, const std::string& config) {
   if (!config.empty()) write(to / "tokenizer_config.json", config);
 }
 
-// Runs `load` and returns the Error's message ("" when nothing was thrown).
-template <typename F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "";
-}
+using emotune::testing::error_of;
 
 TEST(ByteBpe, MatchesRobertaGoldens) {
   EXPECT_EQ(roberta().algorithm(), "byte_bpe");

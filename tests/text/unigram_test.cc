@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "text/albert_normalizer.h"
@@ -41,14 +42,7 @@ void copy_tokenizer_files(const std::filesystem::path& to) {
   }
 }
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 TEST(UnigramGolden, MatchesAllFixtureTexts) {
   testing::expect_matches_token_goldens(albert(), "albert");

@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "common/error_of.h"
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "train/config.h"
@@ -11,14 +12,7 @@ namespace {
 namespace fs = std::filesystem;
 using emotune::testing::TempDir;
 
-std::string error_of(const std::function<void()>& action) {
-  try {
-    action();
-  } catch (const Error& error) {
-    return error.what();
-  }
-  return "(no error)";
-}
+using emotune::testing::error_of;
 
 TEST(Config, ReadsNestedTablesListsAndDefaults) {
   TempDir temp;

@@ -7,15 +7,15 @@
 #include <cstddef>
 #include <string>
 
-#include "serve/explainer.h"
+#include "predict/explainer.h"
 
-namespace emotune::serve {
+namespace emotune::report {
 
 // <p class="attributed"> with one <span class="word"> per word (title: its attribution);
 // `output` indexes explanation.outputs.
-std::string attribution_html(const Explanation& explanation, std::size_t output);
+std::string attribution_html(const predict::Explanation& explanation, std::size_t output);
 
 // The two legend swatches and their meaning.
 std::string attribution_legend_html();
 
-}  // namespace emotune::serve
+}  // namespace emotune::report

@@ -3,9 +3,9 @@
 #include <filesystem>
 
 #include "baseline/linear_member.h"
-#include "serve/predictor.h"
+#include "predict/predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 // A linear member (baseline::LinearModel, written by `emotune baseline --out`) answering as a
 // Predictor, so `predict`, `ensemble`, `report` and `serve` treat it like a fine-tuned run.
@@ -26,4 +26,4 @@ class LinearPredictor : public Predictor {
 // True when `dir` holds a linear member's emotune.json.
 bool is_linear_model(const std::filesystem::path& dir);
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

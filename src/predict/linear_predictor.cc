@@ -1,11 +1,11 @@
-#include "serve/linear_predictor.h"
+#include "predict/linear_predictor.h"
 
 #include <fmt/format.h>
 
 #include "common/error.h"
 #include "common/files.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 LinearPredictor::LinearPredictor(const std::filesystem::path& dir)
     : model_(baseline::LinearModel::load(dir)) {
@@ -52,4 +52,4 @@ bool is_linear_model(const std::filesystem::path& dir) {
   return baseline::is_linear_run(dir);
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

@@ -1,4 +1,4 @@
-#include "serve/explainer.h"
+#include "predict/explainer.h"
 
 #include <algorithm>
 
@@ -10,13 +10,13 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "predict/run_predictor.h"
 #include "runtime/device.h"
 #include "runtime/threads.h"
-#include "serve/run_predictor.h"
 #include "text/tokenizer.h"
 #include "text/word_spans.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -281,4 +281,4 @@ ExplainOptions parse_explain_options(const json& request, const Explainer& expla
   return options;
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

@@ -1,4 +1,4 @@
-#include "serve/run_predictor.h"
+#include "predict/run_predictor.h"
 
 #include <algorithm>
 #include <numeric>
@@ -21,7 +21,7 @@
 #include "runtime/threads.h"
 #include "text/tokenizer.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -281,4 +281,4 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
   return predictions;
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

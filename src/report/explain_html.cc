@@ -1,4 +1,4 @@
-#include "serve/explain_html.h"
+#include "report/explain_html.h"
 
 #include <algorithm>
 #include <cmath>
@@ -8,14 +8,14 @@
 #include "common/error.h"
 #include "eval/svg.h"
 
-namespace emotune::serve {
+namespace emotune::report {
 
 namespace {
 constexpr const char* kRaises = "230, 97, 1";
 constexpr const char* kLowers = "94, 60, 153";
 }  // namespace
 
-std::string attribution_html(const Explanation& explanation, std::size_t output) {
+std::string attribution_html(const predict::Explanation& explanation, std::size_t output) {
   if (output >= explanation.outputs.size()) {
     throw Error(fmt::format("attribution view: output {} of {}", output, explanation.outputs.size()));
   }
@@ -46,4 +46,4 @@ std::string attribution_legend_html() {
       kRaises, kLowers);
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::report

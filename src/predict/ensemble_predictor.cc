@@ -1,4 +1,4 @@
-#include "serve/ensemble_predictor.h"
+#include "predict/ensemble_predictor.h"
 
 #include <algorithm>
 
@@ -9,9 +9,9 @@
 #include "common/files.h"
 #include "eval/stacking.h"
 #include "io/run_files.h"
-#include "serve/linear_predictor.h"
+#include "predict/linear_predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 namespace fs = std::filesystem;
 using nlohmann::json;
@@ -229,4 +229,4 @@ std::shared_ptr<Predictor> load_predictor(const fs::path& dir, const RunPredicto
   return std::make_shared<RunPredictor>(dir, options);
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

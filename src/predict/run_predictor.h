@@ -12,9 +12,9 @@
 #include "io/run_files.h"
 #include "model/heads.h"
 #include "model/inference_encoder.h"
-#include "serve/predictor.h"
+#include "predict/predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 // How the encoder computes: fp32 (reference numerics), bf16, int8 (see
 // model/inference_encoder.h).
@@ -98,4 +98,4 @@ class RunPredictor : public Predictor {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

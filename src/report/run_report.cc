@@ -1,4 +1,4 @@
-#include "serve/run_report.h"
+#include "report/run_report.h"
 
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
@@ -10,11 +10,11 @@
 #include "eval/report.h"
 #include "eval/svg.h"
 #include "io/run_files.h"
-#include "serve/explain_html.h"
-#include "serve/explainer.h"
-#include "serve/prediction_run.h"
+#include "predict/explainer.h"
+#include "predict/prediction_run.h"
+#include "report/explain_html.h"
 
-namespace emotune::serve {
+namespace emotune::report {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -23,7 +23,7 @@ namespace {
 struct ScoredMember {
   std::string name;
   fs::path dir;
-  MemberScores scores;
+  predict::MemberScores scores;
 };
 
 // The paper's Table 2 (dev) and its test results, for comparison.
@@ -77,13 +77,13 @@ eval::ReportSection attribution_section(const ReportRequest& request,
       continue;  // a prediction folder: no model to explain
     }
     ++explained;
-    RunExplainer explainer(folder, {request.predictor.threads, request.predictor.device});
-    ExplainOptions options;
+    predict::RunExplainer explainer(folder, {request.predictor.threads, request.predictor.device});
+    predict::ExplainOptions options;
     for (const auto& name : explainer.output_names()) {
       if (!name.starts_with("emotion:")) options.outputs.push_back(name);
     }
     for (const auto& task : explainer.info().tasks) {
-      if (task == "emotion") options.outputs.push_back(kPredictedEmotion);
+      if (task == "emotion") options.outputs.push_back(predict::kPredictedEmotion);
     }
     options.method.steps = request.explain_steps;
     for (std::size_t i = 0; i < request.explain_essays && i < dev.rows.size(); ++i) {
@@ -117,12 +117,12 @@ std::vector<fs::path> write_report(const ReportRequest& request) {
   if (request.members.empty()) throw Error("report: give at least one run or ensemble folder");
   const auto train = data::load_wassa(request.data_dir, data::Split::train);
   const auto dev = data::load_wassa(request.data_dir, data::Split::dev);
-  const auto gold = gold_standard(dev);
+  const auto gold = predict::gold_standard(dev);
 
   std::vector<ScoredMember> members;
   for (const auto& dir : request.members) {
-    const auto predictions = member_predictions(dir, dev, request.predictor);
-    members.push_back({member_name(dir), dir, score_predictions(predictions, gold)});
+    const auto predictions = predict::member_predictions(dir, dev, request.predictor);
+    members.push_back({predict::member_name(dir), dir, predict::score_predictions(predictions, gold)});
   }
 
   const fs::path out_dir =
@@ -271,4 +271,4 @@ std::vector<fs::path> write_report(const ReportRequest& request) {
   return written;
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::report

@@ -9,7 +9,7 @@
 #include "common/emotions.h"
 #include "data/person.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 // The emotion classes, in the order of EssayPrediction::emotion_probabilities.
 inline constexpr std::size_t kEmotionCount = kNumEmotions;
@@ -65,4 +65,4 @@ class Predictor {
   virtual std::vector<EssayPrediction> predict(const std::vector<EssayInput>& essays) = 0;
 };
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

@@ -7,10 +7,10 @@
 
 #include "eval/ensemble.h"
 #include "eval/stacking.h"
-#include "serve/predictor.h"
-#include "serve/run_predictor.h"
+#include "predict/predictor.h"
+#include "predict/run_predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 // Several trained models answering as one, combined exactly as `emotune` combines prediction
 // files (eval::ensemble: weighted mean of empathy/distress; prob-sum or vote for emotion).
@@ -46,4 +46,4 @@ class EnsemblePredictor : public Predictor {
 std::shared_ptr<Predictor> load_predictor(const std::filesystem::path& dir,
                                           const RunPredictorOptions& options = {});
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

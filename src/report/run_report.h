@@ -7,15 +7,15 @@
 #include <string>
 #include <vector>
 
-#include "serve/run_predictor.h"
+#include "predict/run_predictor.h"
 
-namespace emotune::serve {
+namespace emotune::report {
 
 struct ReportRequest {
   std::vector<std::filesystem::path> members;  // run, prediction or ensemble folders
   std::filesystem::path data_dir;
   std::filesystem::path out_html;
-  RunPredictorOptions predictor;  // for members whose dev predictions must be computed
+  predict::RunPredictorOptions predictor;  // for members whose dev predictions must be computed
   // The attribution view: the first `explain_essays` dev essays explained by the first
   // `explain_members` run members (ensemble and prediction folders are skipped), each output
   // the member predicts (emotion: the predicted class) at `explain_steps` integrated-gradients
@@ -29,4 +29,4 @@ struct ReportRequest {
 // files written (the HTML first).
 std::vector<std::filesystem::path> write_report(const ReportRequest& request);
 
-}  // namespace emotune::serve
+}  // namespace emotune::report

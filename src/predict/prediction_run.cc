@@ -1,4 +1,4 @@
-#include "serve/prediction_run.h"
+#include "predict/prediction_run.h"
 
 #include <algorithm>
 #include <cmath>
@@ -14,14 +14,14 @@
 #include "common/files.h"
 #include "common/json_file.h"
 #include "data/person.h"
-#include "io/run_files.h"
-#include "serve/ensemble_predictor.h"
 #include "eval/metrics.h"
 #include "eval/stacking.h"
+#include "io/run_files.h"
 #include "io/tsv.h"
 #include "io/utf8.h"
+#include "predict/ensemble_predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 namespace fs = std::filesystem;
 using nlohmann::json;
 
@@ -482,9 +482,10 @@ eval::Predictions member_predictions(const fs::path& dir, const data::WassaSplit
 
 EnsembleMethod parse_ensemble_method(const std::string& name) {
   if (name == "mean") return EnsembleMethod::mean;
-  if (name == "prob-sum") return EnsembleMethod::prob_sum;
-  if (name == "vote") return EnsembleMethod::vote;
   if (name == "stack") return EnsembleMethod::stack;
+  for (const auto method : {EnsembleMethod::prob_sum, EnsembleMethod::vote}) {
+    if (name == eval::to_string(emotion_combination(method))) return method;
+  }
   throw Error("unknown ensemble method '" + name + "'; expected mean, prob-sum, vote or stack");
 }
 
@@ -492,14 +493,20 @@ std::string ensemble_method_name(EnsembleMethod method) {
   switch (method) {
     case EnsembleMethod::mean:
       return "mean";
-    case EnsembleMethod::prob_sum:
-      return "prob-sum";
-    case EnsembleMethod::vote:
-      return "vote";
     case EnsembleMethod::stack:
       return "stack";
+    case EnsembleMethod::prob_sum:
+    case EnsembleMethod::vote:
+      return std::string(eval::to_string(emotion_combination(method)));
   }
   return "?";
+}
+
+eval::EmotionCombination emotion_combination(EnsembleMethod method) {
+  // "mean" averages the regression values and the class probabilities; for emotions that is the
+  // same decision as prob-sum.
+  return method == EnsembleMethod::vote ? eval::EmotionCombination::vote
+                                        : eval::EmotionCombination::prob_sum;
 }
 
 OutOfFold member_out_of_fold(const fs::path& dir, const data::WassaSplit& train) {
@@ -633,11 +640,7 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
   if (!request.weights.empty() && request.optimize_weights) {
     throw Error("give either weights or optimize_weights, not both");
   }
-  // "mean" averages the regression values and the class probabilities; for emotions that is the
-  // same decision as prob-sum.
-  const auto combination = request.method == EnsembleMethod::vote
-                               ? eval::EmotionCombination::vote
-                               : eval::EmotionCombination::prob_sum;
+  const auto combination = emotion_combination(request.method);
   std::vector<eval::Predictions> members;
   for (const auto& member : request.members)
     members.push_back(member_predictions(member, split, request.predictor));
@@ -703,4 +706,4 @@ void write_ensemble_folder(const fs::path& dir, const EnsembleResult& result, da
   write_json(dir / "ensemble.json", result.description);
 }
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

@@ -20,9 +20,9 @@
 #include <nlohmann/json.hpp>
 
 #include "model/attribution.h"
-#include "serve/predictor.h"
+#include "predict/predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 // Names the probability of whichever emotion the model predicts for the essay.
 inline constexpr const char* kPredictedEmotion = "emotion:predicted";
@@ -117,4 +117,4 @@ inline constexpr std::size_t kMaxExplainSteps = 256;
 ExplainOptions parse_explain_options(const nlohmann::json& request, const Explainer& explainer,
                                      const ExplainOptions& defaults = {});
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict

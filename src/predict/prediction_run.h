@@ -21,10 +21,10 @@
 #include "eval/ensemble.h"
 #include "eval/metrics.h"
 #include "eval/submission.h"
-#include "serve/predictor.h"
-#include "serve/run_predictor.h"
+#include "predict/predictor.h"
+#include "predict/run_predictor.h"
 
-namespace emotune::serve {
+namespace emotune::predict {
 
 struct EssayRecord {
   std::string id;
@@ -90,9 +90,14 @@ eval::Predictions member_predictions(const std::filesystem::path& dir,
 std::string member_name(const std::filesystem::path& dir);
 
 // stack: weights learned on the members' out-of-fold train predictions (eval/stacking.h).
+// eval's two emotion combinations (prob-sum, vote; their names are eval's) plus "mean" (the
+// average of regression values and of class probabilities) and "stack" (a blend fitted on
+// the members' out-of-fold train predictions, eval/stacking.h).
 enum class EnsembleMethod { mean, prob_sum, vote, stack };
 EnsembleMethod parse_ensemble_method(const std::string& name);  // mean | prob-sum | vote | stack
 std::string ensemble_method_name(EnsembleMethod method);
+// How a method decides emotions: vote for vote, the probabilities' sum for the others.
+eval::EmotionCombination emotion_combination(EnsembleMethod method);
 
 struct EnsembleRequest {
   std::vector<std::filesystem::path> members;
@@ -131,4 +136,4 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
 void write_ensemble_folder(const std::filesystem::path& dir, const EnsembleResult& result,
                            data::Split split);
 
-}  // namespace emotune::serve
+}  // namespace emotune::predict
