@@ -106,7 +106,9 @@ void run_ensemble(const EnsembleCliOptions& options, const GlobalOptions& global
           .add_option("members", options->members,
                       "Run folders, prediction folders (from `emotune predict` for the same "
                       "split) or ensemble folders. A run folder's predictions are read from "
-                      "RUN/predictions/<split>/ or computed there from its best model")
+                      "RUN/predictions/<split>/ or computed there from its best model. Members "
+                      "may predict different tasks: each task combines the members that "
+                      "predict it (a Track I run + a Track II run = one system for both)")
           ->required();
       command
           .add_option("--out", options->out,

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <functional>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -40,18 +41,15 @@ void check_compatible(std::span<const Predictions> members) {
                          row + 1, member.ids[row], first.ids[row]));
       }
     }
-    // Regression members may differ in which of empathy/distress they predict (vanilla runs
-    // pair into a Track I system); emotion and regression presence must agree.
-    if (member.has_regression != first.has_regression || member.has_emotion != first.has_emotion) {
-      auto tasks = [](const Predictions& p) {
-        return std::string(p.has_regression ? "empathy/distress" : "") +
-               (p.has_regression && p.has_emotion ? " + " : "") + (p.has_emotion ? "emotion" : "");
-      };
-      fail(fmt::format("tasks {} instead of {}", tasks(member), tasks(first)));
-    }
-    if (member.has_emotion && member.labels != first.labels) {
+    // Members may differ in their tasks: each column combines the members that predict it
+    // (a vanilla empathy run and a vanilla distress run pair into a Track I system; a Track I
+    // run and a Track II run into one system for both tracks). Emotion members share labels.
+    const Predictions* labelled = nullptr;
+    for (std::size_t k = 0; k < m && !labelled; ++k)
+      if (members[k].has_emotion) labelled = &members[k];
+    if (member.has_emotion && labelled && member.labels != labelled->labels) {
       fail(fmt::format("labels ({}) instead of ({})", fmt::join(member.labels, ", "),
-                       fmt::join(first.labels, ", ")));
+                       fmt::join(labelled->labels, ", ")));
     }
   }
 }
@@ -103,16 +101,20 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
   check_compatible(members);
   const Predictions& first = members.front();
   const std::size_t rows = first.size();
-  if (!first.has_regression && !options.regression_weights.empty()) {
+  const bool any_regression = std::any_of(members.begin(), members.end(),
+                                          [](const Predictions& p) { return p.has_regression; });
+  const bool any_emotion = std::any_of(members.begin(), members.end(),
+                                       [](const Predictions& p) { return p.has_emotion; });
+  if (!any_regression && !options.regression_weights.empty()) {
     throw Error("ensemble: regression weights given, but the members predict no empathy/distress");
   }
-  if (!first.has_emotion && !options.emotion_weights.empty()) {
+  if (!any_emotion && !options.emotion_weights.empty()) {
     throw Error("ensemble: emotion weights given, but the members predict no emotion");
   }
   Predictions out;
   out.ids = first.ids;
-  out.has_regression = first.has_regression;
-  out.has_emotion = first.has_emotion;
+  out.has_regression = any_regression;
+  out.has_emotion = any_emotion;
   if (out.has_regression) {
     const auto w = normalized_weights(options.regression_weights, members.size());
     // Each column is the weighted mean over the members that predict it.
@@ -140,9 +142,23 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
     out.distress_column = combine(&Predictions::has_distress, &Predictions::distress, "distress");
   }
   if (out.has_emotion) {
-    const auto w = normalized_weights(options.emotion_weights, members.size());
-    const std::size_t classes = first.labels.size();
-    out.labels = first.labels;
+    // The weights of the members that predict emotions, normalised among them (when every
+    // member does, as they are: dividing by their sum, 1 up to rounding, would move last bits).
+    auto w = normalized_weights(options.emotion_weights, members.size());
+    if (!std::all_of(members.begin(), members.end(),
+                     [](const Predictions& p) { return p.has_emotion; })) {
+      double total = 0;
+      for (std::size_t m = 0; m < members.size(); ++m) {
+        if (!members[m].has_emotion) w[m] = 0;
+        total += w[m];
+      }
+      if (total <= 0) throw Error("ensemble: every member that predicts emotion has weight 0");
+      for (auto& weight : w) weight /= total;
+    }
+    const auto& labelled = *std::find_if(members.begin(), members.end(),
+                                         [](const Predictions& p) { return p.has_emotion; });
+    const std::size_t classes = labelled.labels.size();
+    out.labels = labelled.labels;
     out.probabilities.assign(rows, std::vector<double>(classes, 0.0));
     out.emotion.resize(rows);
     std::vector<double> votes(classes);
@@ -150,6 +166,7 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
       auto& probabilities = out.probabilities[row];
       std::fill(votes.begin(), votes.end(), 0.0);
       for (std::size_t m = 0; m < members.size(); ++m) {
+        if (!members[m].has_emotion) continue;
         for (std::size_t c = 0; c < classes; ++c) {
           probabilities[c] += w[m] * members[m].probabilities[row][c];
         }
@@ -181,6 +198,19 @@ void check_gold_rows(std::span<const Predictions> members, const GoldStandard& g
     throw Error(fmt::format("ensemble weights: members have {} rows but the gold standard {}",
                             members.front().size(), gold.size()));
   }
+}
+
+// Whether a member with a positive weight predicts the column, or no member predicts it.
+template <typename Has>
+bool has_weighted_member(std::span<const Predictions> members, const std::vector<double>& weights,
+                         Has has) {
+  bool any = false;
+  for (std::size_t m = 0; m < members.size(); ++m) {
+    if (!has(members[m])) continue;
+    any = true;
+    if (weights[m] > 0) return true;
+  }
+  return !any;
 }
 
 // Coordinate search: from equal weights, try for one weight at a time 0 (dropping the member),
@@ -226,12 +256,17 @@ WeightFit coordinate_search(std::size_t members,
 WeightFit optimize_regression_weights(std::span<const Predictions> members,
                                       const GoldStandard& gold) {
   check_gold_rows(members, gold);
-  if (!members.front().has_regression) {
+  if (std::none_of(members.begin(), members.end(),
+                   [](const Predictions& p) { return p.has_regression; })) {
     throw Error("ensemble weights: the members have no empathy/distress predictions");
   }
   return coordinate_search(members.size(), [&](const std::vector<double>& weights) {
     EnsembleOptions options;
     options.regression_weights = weights;
+    // A candidate that leaves a column without a weighted member is no candidate.
+    if (!has_weighted_member(members, weights, std::mem_fn(&Predictions::has_empathy)) ||
+        !has_weighted_member(members, weights, std::mem_fn(&Predictions::has_distress)))
+      return -std::numeric_limits<double>::infinity();
     const auto combined = ensemble(members, options);
     double sum = 0;
     int columns = 0;
@@ -250,10 +285,13 @@ WeightFit optimize_regression_weights(std::span<const Predictions> members,
 WeightFit optimize_emotion_weights(std::span<const Predictions> members, const GoldStandard& gold,
                                    EmotionCombination combination) {
   check_gold_rows(members, gold);
-  if (!members.front().has_emotion) {
+  if (std::none_of(members.begin(), members.end(),
+                   [](const Predictions& p) { return p.has_emotion; })) {
     throw Error("ensemble weights: the members have no emotion predictions");
   }
   return coordinate_search(members.size(), [&](const std::vector<double>& weights) {
+    if (!has_weighted_member(members, weights, [](const Predictions& p) { return p.has_emotion; }))
+      return -std::numeric_limits<double>::infinity();
     EnsembleOptions options;
     options.combination = combination;
     options.emotion_weights = weights;

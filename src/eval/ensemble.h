@@ -2,10 +2,12 @@
 
 // Combining several models' predictions for the same essays into one.
 //
-// Members must cover the same rows (same ids in the same order), the same tasks and, for
-// emotions, the same labels in the same order; anything else is an Error naming the member
-// and the first difference. Regression members may differ in which of empathy/distress they
-// predict: a vanilla empathy run and a vanilla distress run pair into a Track I system.
+// Members must cover the same rows (same ids in the same order) and, for emotions, the same
+// labels in the same order; anything else is an Error naming the member and the first
+// difference. Members may differ in their tasks: each column combines the members that
+// predict it (a vanilla empathy run and a vanilla distress run pair into a Track I system; a
+// Track I run and a Track II run into one system for both tracks), the weights renormalised
+// among them.
 //  - empathy/distress: per column, the (weighted) mean over the members that predict it;
 //  - emotion, prob-sum: the (weighted) sum of the members' class probabilities, then the
 //    argmax; a tie goes to the lower class index;

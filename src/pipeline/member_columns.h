@@ -1,5 +1,5 @@
 #pragma once
-// A member's predictions on a split, per task, cached in its run folder.
+// A member's predictions on a split, per task (predict's prediction folders are the cache).
 
 #include <filesystem>
 #include <optional>
@@ -25,11 +25,9 @@ struct MemberColumns {
 // emotune.json.
 std::vector<model::Task> model_tasks(const std::filesystem::path& folder);
 
-// Step 2. The predictions of the model in `folder` for `split`, computed once and cached:
-// through predict::member_predictions (FOLDER/predictions/<split>/) for models predicting both
-// regression tasks or neither, else (one regression task, e.g. a vanilla empathy model) as
-// FOLDER/predictions/<split>/<task>.tsv. A model with one regression task and emotions is an
-// Error (emotune's prediction files hold both regression columns or none).
+// Step 2. The predictions of the model in `folder` for `split`, per task: predict's
+// member_predictions, computed once and cached in FOLDER/predictions/<split>/ (a vanilla model
+// has its one regression column there).
 MemberColumns member_columns(const std::filesystem::path& folder, const data::WassaSplit& split,
                              const predict::RunPredictorOptions& options = {});
 

@@ -329,14 +329,10 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
     spdlog::info("quickstart: checkpoints under {}; running the paper's pipeline (reproduce)",
                  options.models_root.string());
     ReproduceOptions reproduce_options;
+    static_cast<PipelineOptions&>(reproduce_options) = options;
     reproduce_options.models_root = options.models_root;
-    reproduce_options.data_dir = options.data_dir;
-    reproduce_options.out_dir = options.out_dir;
     reproduce_options.seeds = options.seeds;
     reproduce_options.overrides = options.overrides;
-    reproduce_options.predictor = options.predictor;
-    reproduce_options.hooks = options.hooks;
-    reproduce_options.write_report = options.write_report;
     QuickstartResult result;
     result.pipeline = reproduce(reproduce_options);
     result.table = result.pipeline.comparison;
@@ -487,13 +483,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   }
 
   spdlog::info("quickstart 5/6: {} systems", spec.systems.size());
-  PipelineOptions pipeline_options;
-  pipeline_options.data_dir = options.data_dir;
-  pipeline_options.out_dir = out;
-  pipeline_options.predictor = options.predictor;
-  pipeline_options.hooks = options.hooks;
-  pipeline_options.write_report = options.write_report;
-  result.pipeline = build_pipeline(members, outcomes, spec, pipeline_options);
+  result.pipeline = build_pipeline(members, outcomes, spec, options);
 
   const auto stacked = build_linear_and_stacked(options, members, result.pipeline);
 

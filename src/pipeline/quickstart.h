@@ -40,9 +40,10 @@
 
 namespace emotune::pipeline {
 
-struct QuickstartOptions {
-  std::filesystem::path data_dir;
-  std::filesystem::path out_dir = "runs/quickstart";
+// The pipeline's own options (data, output folder, predictor, hooks, report) plus the quick
+// start's plan.
+struct QuickstartOptions : PipelineOptions {
+  QuickstartOptions() { out_dir = "runs/quickstart"; }
   std::filesystem::path configs_dir = "configs/quick";  // multitask.toml, emotion.toml
   std::filesystem::path systems_file = "configs/ensembles/paper.toml";  // the paper's numbers
   std::filesystem::path models_root;  // set: run `reproduce` on these checkpoints instead
@@ -71,9 +72,6 @@ struct QuickstartOptions {
   std::size_t parallel_jobs = 1;       // child processes at once (with `program`)
   int child_threads = 1;               // --threads of each child
   std::vector<std::string> overrides;  // key=value for every fine-tuning config
-  predict::RunPredictorOptions predictor;
-  train::TrainHooks hooks;
-  bool write_report = true;
   // Linear members (text, text + person features, person features) and per track a system
   // stacked on out-of-fold train predictions; submitted when better on dev.
   bool stacking = true;

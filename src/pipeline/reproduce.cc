@@ -100,13 +100,7 @@ PipelineResult reproduce(const ReproduceOptions& options) {
                    : fmt::format("systems {}", fmt::join(selection.systems, ", ")),
                options.out_dir.string());
 
-  PipelineOptions pipeline;
-  pipeline.data_dir = options.data_dir;
-  pipeline.out_dir = options.out_dir;
-  pipeline.predictor = options.predictor;
-  pipeline.hooks = options.hooks;
-  pipeline.write_report = options.write_report;
-  return run_pipeline(selection.members, spec, pipeline, selection.systems);
+  return run_pipeline(selection.members, spec, options, selection.systems);
 }
 
 }  // namespace emotune::pipeline

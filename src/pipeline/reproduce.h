@@ -15,19 +15,17 @@
 
 namespace emotune::pipeline {
 
-struct ReproduceOptions {
+// The pipeline's own options (data, output folder, predictor, hooks, report) plus what picks
+// and adjusts the paper's members.
+struct ReproduceOptions : PipelineOptions {
+  ReproduceOptions() { out_dir = "reproduce"; }
   std::filesystem::path configs_dir = "configs/paper";
   std::filesystem::path systems_file = "configs/ensembles/paper.toml";
   std::filesystem::path models_root;  // required: ${models_root} of the configs' backbones
-  std::filesystem::path data_dir;
-  std::filesystem::path out_dir = "reproduce";
   std::string device;                  // empty = the configs' (cpu)
   std::vector<std::int64_t> seeds;     // empty = the configs'
   std::vector<std::string> only;       // member or system names; empty = everything
   std::vector<std::string> overrides;  // key=value applied to every member after the above
-  predict::RunPredictorOptions predictor;
-  train::TrainHooks hooks;
-  bool write_report = true;
 };
 
 // The members and systems `only` selects: a member name selects that member (and the systems

@@ -76,16 +76,22 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
   }
   // Two shapes: hand-written manifests list folder names (weights in parallel arrays);
   // `emotune ensemble` writes one object per member with its path and normalised weights.
-  std::vector<double> member_regression_weights, member_emotion_weights;
+  // A member's weight for a task it does not predict is absent (nullopt).
+  std::vector<std::optional<double>> member_regression_weights, member_emotion_weights;
   for (const auto& member : manifest["members"]) {
     fs::path folder;
     if (member.is_string()) {
       folder = member.get<std::string>();
+      member_regression_weights.push_back(std::nullopt);
+      member_emotion_weights.push_back(std::nullopt);
     } else if (member.is_object() && member.contains("path") && member["path"].is_string()) {
       folder = member["path"].get<std::string>();
       for (const auto& [key, weights] : {std::pair{"regression_weight", &member_regression_weights},
                                          std::pair{"emotion_weight", &member_emotion_weights}}) {
-        if (!member.contains(key)) continue;
+        if (!member.contains(key)) {
+          weights->push_back(std::nullopt);
+          continue;
+        }
         if (!member[key].is_number()) {
           throw Error(fmt::format("{}: key 'members': '{}' of {} must be a number", file.string(),
                                   key, member.dump()));
@@ -110,22 +116,17 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
                               file.string(), stack_->member_count, members_.size()));
     }
   }
-  // Members agree on having emotion and on having a regression task; regression members may
-  // differ in which of empathy/distress they predict (a vanilla empathy run and a vanilla
-  // distress run answer as one Track I system).
+  // Members may differ in their tasks: each task combines the members that predict it (a
+  // vanilla empathy run and a vanilla distress run answer as one Track I system, a Track I run
+  // and a Track II run as one system for both tracks).
   const auto& first = members_.front()->info();
   const auto regression = [](const ModelInfo& info) {
     return has_task(info, "empathy") || has_task(info, "distress");
   };
-  for (const auto& member : members_) {
-    const auto& info = member->info();
-    if (stack_) break;  // a stack uses the tasks it was fitted for (eval::apply_stack)
-    if (regression(info) != regression(first) ||
-        has_task(info, "emotion") != has_task(first, "emotion")) {
-      throw Error(fmt::format("{}: members have different tasks ({} vs {})", file.string(),
-                              fmt::join(first.tasks, ","), fmt::join(info.tasks, ",")));
-    }
-  }
+  const auto any_member = [&](auto has) {
+    return std::any_of(members_.begin(), members_.end(),
+                       [&](const auto& member) { return has(member->info()); });
+  };
   std::vector<std::string> tasks;
   for (const char* task : {"empathy", "distress", "emotion"}) {
     for (const auto& member : members_) {
@@ -141,8 +142,9 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     if (stack_->distress) tasks.emplace_back("distress");
     if (!stack_->emotion_weights.empty()) tasks.emplace_back("emotion");
   }
-  const bool with_regression = regression(first) && !stack_;
-  const bool with_emotion = has_task(first, "emotion") && !stack_;
+  const bool with_regression = any_member(regression) && !stack_;
+  const bool with_emotion =
+      any_member([](const ModelInfo& info) { return has_task(info, "emotion"); }) && !stack_;
   // "method" is what `emotune ensemble` writes (mean | prob-sum | vote); "combination" the
   // hand-written key. "mean" averages the regression outputs and sums probabilities.
   for (const char* key : {"combination", "method"}) {
@@ -157,11 +159,29 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     ensemble_options_.combination = eval::parse_emotion_combination(
         value == "mean" ? std::string("prob-sum") : value.get<std::string>());
   }
-  const auto per_member = [&](std::vector<double> weights, const char* key) {
-    if (weights.empty()) return weights;
-    if (weights.size() != members_.size()) {
-      throw Error(fmt::format("{}: key 'members': '{}' given for {} of {} members", file.string(),
-                              key, weights.size(), members_.size()));
+  // Per-member weights: every member that predicts the task has one, or none does; a member
+  // without the task counts 0 (eval::ensemble combines each task over its members only).
+  const auto per_member = [&](const std::vector<std::optional<double>>& given, const char* key,
+                              const char* task) {
+    std::vector<double> weights;
+    const auto predicts_task = [&](std::size_t m) {
+      const auto& info = members_[m]->info();
+      return std::string(task) == "regression" ? regression(info) : has_task(info, task);
+    };
+    bool any_predicts = false;
+    for (std::size_t m = 0; m < members_.size(); ++m) any_predicts = any_predicts || predicts_task(m);
+    // Older `emotune ensemble` wrote both weights for every member (issue #20): a weight for a
+    // task no member predicts is ignored.
+    if (!any_predicts ||
+        std::none_of(given.begin(), given.end(), [](const auto& w) { return w.has_value(); }))
+      return weights;
+    for (std::size_t m = 0; m < members_.size(); ++m) {
+      const bool predicts = predicts_task(m);
+      if (predicts && !given[m]) {
+        throw Error(fmt::format("{}: key 'members': member {} predicts {} but has no '{}'",
+                                file.string(), m + 1, task, key));
+      }
+      weights.push_back(predicts ? given[m].value_or(0.0) : 0.0);
     }
     eval::normalized_weights(weights, members_.size());
     return weights;
@@ -171,16 +191,22 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
   const auto regression_weights =
       manifest.contains("regression_weights")
           ? read_weights(manifest, "regression_weights", members_.size(), file)
-          : per_member(member_regression_weights, "regression_weight");
+          : per_member(member_regression_weights, "regression_weight", "regression");
   const auto emotion_weights =
       manifest.contains("emotion_weights")
           ? read_weights(manifest, "emotion_weights", members_.size(), file)
-          : per_member(member_emotion_weights, "emotion_weight");
+          : per_member(member_emotion_weights, "emotion_weight", "emotion");
   if (with_regression) ensemble_options_.regression_weights = regression_weights;
   if (with_emotion) ensemble_options_.emotion_weights = emotion_weights;
 
   info_ = first;
   info_.tasks = tasks;
+  for (const auto& member : members_) {
+    if (has_task(member->info(), "emotion")) {
+      info_.emotion_labels = member->info().emotion_labels;
+      break;
+    }
+  }
   info_.inputs = {"text"};
   for (const auto& member : members_)
     if (member->info().needs_person()) info_.inputs = {"text", "person"};

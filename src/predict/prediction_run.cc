@@ -652,8 +652,12 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
   options.combination = combination;
   // Weights only for the tasks the members predict: eval::ensemble rejects the others.
   const auto given_weights = eval::normalized_weights(request.weights, members.size());
-  if (members.front().has_regression) options.regression_weights = given_weights;
-  if (members.front().has_emotion) options.emotion_weights = given_weights;
+  const bool any_regression = std::any_of(members.begin(), members.end(),
+                                          [](const auto& p) { return p.has_regression; });
+  const bool any_emotion =
+      std::any_of(members.begin(), members.end(), [](const auto& p) { return p.has_emotion; });
+  if (any_regression) options.regression_weights = given_weights;
+  if (any_emotion) options.emotion_weights = given_weights;
   json fit = nullptr;
   if (request.optimize_weights) {
     if (dev == nullptr) throw Error("optimize_weights needs the dev split");
@@ -666,12 +670,12 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
     }
     const auto gold = gold_standard(*dev);
     fit = json::object();
-    if (members.front().has_regression) {
+    if (any_regression) {
       const auto regression = eval::optimize_regression_weights(dev_members, gold);
       options.regression_weights = regression.weights;
       fit["regression_dev_avg_pearson"] = regression.score;
     }
-    if (members.front().has_emotion) {
+    if (any_emotion) {
       const auto emotion = eval::optimize_emotion_weights(dev_members, gold, combination);
       options.emotion_weights = emotion.weights;
       fit["emotion_dev_macro_f1"] = emotion.score;

@@ -39,23 +39,10 @@ constexpr std::int64_t kDefaultSteps = 10000;
 constexpr std::int64_t kCalibrationSteps = 8;
 
 // Everything that defines the run; stored in snapshot/state.json so --resume repeats it.
-struct Recipe {
+struct Recipe : PretrainHyperparameters {
   std::string data_dir;
   json discriminator_config;
   json generator_config;
-  std::int64_t max_length = 128;
-  std::int64_t batch_size = 32;
-  std::int64_t seed = 1;
-  double learning_rate = 1e-4;
-  std::int64_t warmup_steps = 0;
-  std::optional<double> warmup_ratio;  // when set, the warm-up is this share of the schedule
-  double weight_decay = 0.01;
-  double max_grad_norm = 1.0;
-  double mask_probability = 0.15;
-  double rtd_weight = 50.0;
-  std::int64_t snapshot_every_steps = 200;
-  std::int64_t log_every_steps = 10;
-  std::size_t text_limit = 0;
   std::string from;
 };
 
@@ -444,19 +431,7 @@ Run prepare_new_run(const PretrainOptions& options) {
   else
     r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio);
   (void)parse_config(r.generator_config, "generator config");
-  r.max_length = options.max_length;
-  r.batch_size = options.batch_size;
-  r.seed = options.seed;
-  r.learning_rate = options.learning_rate;
-  r.warmup_steps = options.warmup_steps;
-  r.warmup_ratio = options.warmup_ratio;
-  r.weight_decay = options.weight_decay;
-  r.max_grad_norm = options.max_grad_norm;
-  r.mask_probability = options.mask_probability;
-  r.rtd_weight = options.rtd_weight;
-  r.snapshot_every_steps = options.snapshot_every_steps;
-  r.log_every_steps = options.log_every_steps;
-  r.text_limit = options.text_limit;
+  static_cast<PretrainHyperparameters&>(r) = options;
   r.from = options.from.empty() ? "" : fs::absolute(options.from).string();
   run.position.total_steps =
       options.steps > 0 ? options.steps : (options.budget_minutes > 0 ? 0 : kDefaultSteps);

@@ -19,20 +19,9 @@
 
 namespace emotune::train {
 
-struct PretrainOptions {
-  std::filesystem::path data_dir;  // wassa2021/ + goemotions/ (train files only are read)
-  std::filesystem::path out_dir;   // the checkpoint folder written (and its snapshot/)
-  // Discriminator shape: "tiny" (4 layers, 128 hidden), "mini" (4 layers, 256 hidden), "small"
-  // (ELECTRA-Small), "base"
-  // (ELECTRA-Base) or a config.json file. Ignored with `from`.
-  std::string config = "small";
-  std::filesystem::path vocab_dir;  // tokenizer folder (`emotune vocab`); default: from's
-  std::filesystem::path from;       // an ELECTRA checkpoint to continue pre-training
-  bool resume = false;              // continue out_dir/snapshot
-  double budget_minutes = 0;        // stop cleanly after this much wall time (0 = none)
-  // Optimizer steps of the schedule. 0 = as many as the budget allows (estimated from the
-  // first steps' speed and then fixed), or 10 000 without a budget.
-  std::int64_t steps = 0;
+// The hyper-parameters that define a pre-training run. They are stored in its snapshot, so
+// that --resume repeats them whatever the command line says.
+struct PretrainHyperparameters {
   std::int64_t max_length = 128;  // tokens per packed sequence, [CLS] and [SEP]s included
   std::int64_t batch_size = 32;
   std::int64_t seed = 1;
@@ -48,11 +37,27 @@ struct PretrainOptions {
   double max_grad_norm = 1.0;
   double mask_probability = 0.15;
   double rtd_weight = 50.0;
-  // Generator hidden size (and heads, intermediate size) as a fraction of the discriminator's.
-  double generator_ratio = 0.25;
   std::int64_t snapshot_every_steps = 200;  // also at the end and at the budget
   std::int64_t log_every_steps = 10;        // lines of log.jsonl
   std::size_t text_limit = 0;               // first N texts per source (0 = all), for tests
+};
+
+struct PretrainOptions : PretrainHyperparameters {
+  std::filesystem::path data_dir;  // wassa2021/ + goemotions/ (train files only are read)
+  std::filesystem::path out_dir;   // the checkpoint folder written (and its snapshot/)
+  // Discriminator shape: "tiny" (4 layers, 128 hidden), "mini" (4 layers, 256 hidden), "small"
+  // (ELECTRA-Small), "base"
+  // (ELECTRA-Base) or a config.json file. Ignored with `from`.
+  std::string config = "small";
+  std::filesystem::path vocab_dir;  // tokenizer folder (`emotune vocab`); default: from's
+  std::filesystem::path from;       // an ELECTRA checkpoint to continue pre-training
+  bool resume = false;              // continue out_dir/snapshot
+  double budget_minutes = 0;        // stop cleanly after this much wall time (0 = none)
+  // Optimizer steps of the schedule. 0 = as many as the budget allows (estimated from the
+  // first steps' speed and then fixed), or 10 000 without a budget.
+  std::int64_t steps = 0;
+  // Generator hidden size (and heads, intermediate size) as a fraction of the discriminator's.
+  double generator_ratio = 0.25;
   std::string device = "cpu";
 };
 

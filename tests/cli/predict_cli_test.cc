@@ -261,17 +261,54 @@ TEST_F(PredictCliTest, EnsembleOfSingleTrackRuns) {
     EXPECT_NE(read_file(html).find(out.filename().string()), std::string::npos) << tasks;
   }
 
-  // Members with different tasks (a Track I-only and a Track II-only run) have nothing to
-  // average: a clear error naming the member, not a folder that fails later.
-  const auto mixed_result =
-      run_cli("--threads 1 ensemble " + shell_quote(dir("track-empathy,distress-7").string()) +
-              " " + shell_quote(dir("track-emotion-7").string()) + data_option() +
-              " --split dev --out " + shell_quote(dir("ens-mixed").string()));
-  EXPECT_EQ(mixed_result.exit_code, 1);
-  EXPECT_NE(mixed_result.err.find("member 2 differs from member 1: tasks emotion"),
-            std::string::npos)
-      << mixed_result.err;
-  EXPECT_FALSE(fs::exists(dir("ens-mixed") / "ensemble.json"));
+  // Members with different tasks (a Track I-only and a Track II-only run) make one system for
+  // both tracks: each task combines the members that predict it, in predict, serve and report.
+  const auto track1 = dir("track-empathy,distress-7");
+  const auto track2 = dir("track-emotion-7");
+  const auto mixed = dir("ens-mixed");
+  const auto mixed_result = run_cli("--threads 1 ensemble " + shell_quote(track1.string()) + " " +
+                                    shell_quote(track2.string()) + data_option() +
+                                    " --split dev --weights 1,3 --out " +
+                                    shell_quote(mixed.string()));
+  ASSERT_EQ(mixed_result.exit_code, 0) << mixed_result.err;
+  const auto mixed_manifest = nlohmann::json::parse(read_file(mixed / "ensemble.json"));
+  EXPECT_TRUE(mixed_manifest["members"][0].contains("regression_weight"));
+  EXPECT_FALSE(mixed_manifest["members"][0].contains("emotion_weight"));
+  EXPECT_TRUE(mixed_manifest["members"][1].contains("emotion_weight"));
+  EXPECT_FALSE(mixed_manifest["members"][1].contains("regression_weight"));
+  const auto mixed_dev = eval::read_predictions(mixed / "predictions.tsv");
+  EXPECT_TRUE(mixed_dev.has_both_regression());
+  EXPECT_TRUE(mixed_dev.has_emotion);
+  EXPECT_EQ(mixed_dev.size(), dev_rows_);
+
+  const auto mixed_pred = dir("ens-pred-mixed");
+  const auto predicted =
+      run_cli("--threads 1 predict " + shell_quote(mixed.string()) + " --input " +
+              shell_quote(dir("in.tsv").string()) + " --out " + shell_quote(mixed_pred.string()));
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  const auto answers = eval::read_predictions(mixed_pred / "predictions.tsv");
+  EXPECT_TRUE(answers.has_both_regression());
+  EXPECT_TRUE(answers.has_emotion);
+
+  // Served: empathy/distress are the Track I member's own, emotions the Track II member's.
+  const std::vector<predict::EssayInput> essay = {{"An essay about a flood."}};
+  const auto served = predict::load_predictor(mixed)->predict(essay);
+  const auto from_track1 = predict::load_predictor(track1)->predict(essay);
+  const auto from_track2 = predict::load_predictor(track2)->predict(essay);
+  ASSERT_EQ(served.size(), 1u);
+  ASSERT_TRUE(served[0].empathy && served[0].distress && served[0].emotion);
+  EXPECT_NEAR(*served[0].empathy, *from_track1[0].empathy, 1e-9);
+  EXPECT_NEAR(*served[0].distress, *from_track1[0].distress, 1e-9);
+  EXPECT_EQ(*served[0].emotion, *from_track2[0].emotion);
+  for (std::size_t c = 0; c < predict::kEmotionCount; ++c) {
+    EXPECT_NEAR((*served[0].emotion_probabilities)[c], (*from_track2[0].emotion_probabilities)[c],
+                1e-9);
+  }
+  const auto mixed_html = dir("report-mixed") / "report.html";
+  const auto reported = run_cli("--threads 1 report " + shell_quote(mixed.string()) +
+                                data_option() + " --out " + shell_quote(mixed_html.string()));
+  ASSERT_EQ(reported.exit_code, 0) << reported.err;
+  EXPECT_NE(read_file(mixed_html).find("ens-mixed"), std::string::npos);
 
   // An ensemble.json written before the fix (both weights on an emotion-only ensemble) still
   // loads in predict and serve: weights for absent tasks are ignored.

@@ -143,10 +143,6 @@ TEST(Ensemble, RejectsMembersThatDoNotMatch) {
   no_emotion.labels.clear();
   no_emotion.emotion.clear();
   no_emotion.probabilities.clear();
-  EXPECT_THAT(error_of([&] {
-                ensemble(std::vector{a, no_emotion});
-              }),
-              HasSubstr("tasks empathy/distress instead of empathy/distress + emotion"));
   EnsembleOptions emotion_weights;
   emotion_weights.emotion_weights = {1, 2};
   EXPECT_THAT(error_of([&] {
@@ -171,6 +167,50 @@ TEST(Ensemble, RejectsMembersThatDoNotMatch) {
               HasSubstr("1 weights for 2 members"));
   options.regression_weights = {0, 0};
   EXPECT_THAT(error_of([&] { ensemble(std::vector{a, a}, options); }), HasSubstr("all weights"));
+}
+
+// A Track I member and a Track II member make one system for both tracks; with a member that
+// predicts everything, each task is combined over the members that predict it, weights
+// renormalised among them.
+TEST(Ensemble, MembersWithDifferentTasksCombinePerTask) {
+  const auto both = member({4, 1}, {2, 6}, {{0.6, 0.4, 0}, {0.2, 0.8, 0}});
+  auto track1 = member({2, 3}, {4, 2}, {{1, 0, 0}, {1, 0, 0}});
+  track1.has_emotion = false;
+  track1.labels.clear();
+  track1.emotion.clear();
+  track1.probabilities.clear();
+  auto track2 = member({}, {}, {{0, 0, 1}, {0, 1, 0}});
+  track2.has_regression = false;
+
+  const auto separate = ensemble(std::vector{track1, track2});
+  EXPECT_TRUE(separate.has_both_regression());
+  EXPECT_TRUE(separate.has_emotion);
+  EXPECT_EQ(separate.empathy, track1.empathy);
+  EXPECT_EQ(separate.distress, track1.distress);
+  EXPECT_EQ(separate.probabilities, track2.probabilities);
+  EXPECT_EQ(separate.emotion, track2.emotion);
+  EXPECT_EQ(separate.labels, track2.labels);
+
+  EnsembleOptions options;
+  options.regression_weights = {1, 3, 4};  // track2's 4 has nothing to weigh
+  options.emotion_weights = {1, 4, 3};     // track1's 4 has nothing to weigh
+  const auto three = ensemble(std::vector{both, track1, track2}, options);
+  EXPECT_DOUBLE_EQ(three.empathy[0], 0.25 * 4 + 0.75 * 2);
+  EXPECT_DOUBLE_EQ(three.distress[1], 0.25 * 6 + 0.75 * 2);
+  EXPECT_DOUBLE_EQ(three.probabilities[0][kJoy], 0.75);
+  EXPECT_DOUBLE_EQ(three.probabilities[0][kAnger], 0.25 * 0.6);
+  EXPECT_EQ(three.emotion[0], kJoy);
+
+  // Weights fitted on gold keep every task with a weighted member.
+  GoldStandard gold;
+  gold.empathy = {3, 2};
+  gold.distress = {3, 4};
+  gold.emotion = {kJoy, kFear};
+  const auto regression = optimize_regression_weights(std::vector{track1, track2}, gold);
+  EXPECT_GT(regression.weights[0], 0);
+  const auto emotion =
+      optimize_emotion_weights(std::vector{track1, track2}, gold, EmotionCombination::prob_sum);
+  EXPECT_GT(emotion.weights[1], 0);
 }
 
 TEST(Ensemble, ParsesMethodNames) {

@@ -15,7 +15,6 @@
 #include "common/test_paths.h"
 #include "data/wassa.h"
 #include "eval/submission.h"
-#include "io/tsv.h"
 
 namespace emotune {
 namespace {
@@ -138,12 +137,15 @@ TEST_F(ReproduceCliTest, BuildsTheSystemsFromTheMembersThatExist) {
       eval::read_predictions(out() / "systems" / "dev" / "track1" / "predictions.tsv");
   const auto roberta = eval::read_predictions(run("multitask-roberta-large") / "predictions" /
                                               "dev" / "predictions.tsv");
-  const auto vanilla =
-      io::read_tsv(run("vanilla-electra-large-empathy") / "predictions" / "dev" / "empathy.tsv");
-  ASSERT_EQ(vanilla.rows.size(), dev.rows.size());
+  // A vanilla member's cache is a prediction folder with its one regression column.
+  const auto vanilla = eval::read_predictions(run("vanilla-electra-large-empathy") /
+                                              "predictions" / "dev" / "predictions.tsv");
+  ASSERT_EQ(vanilla.size(), dev.rows.size());
+  EXPECT_TRUE(vanilla.has_empathy());
+  EXPECT_FALSE(vanilla.has_distress());
   for (std::size_t row = 0; row < dev.rows.size(); row += 29) {
-    const double value = std::stod(vanilla.rows[row].fields[vanilla.column("empathy")]);
-    EXPECT_NEAR(track1.empathy[row], (roberta.empathy[row] + value) / 2, 1e-6) << row;
+    EXPECT_NEAR(track1.empathy[row], (roberta.empathy[row] + vanilla.empathy[row]) / 2, 1e-6)
+        << row;
   }
   EXPECT_FALSE(track1.has_emotion);
 
@@ -219,8 +221,9 @@ TEST_F(ReproduceCliTest, OptionMistakesAreClearErrors) {
   EXPECT_THAT(result.err, HasSubstr("nowhere: the models root is not a folder"));
 }
 
-// The issue's bad inputs, on the runs trained above: members of different tasks or label
-// orders, predictions of different lengths or ids, and a missing split.
+// The issue's bad inputs, on the runs trained above: members of different label orders,
+// predictions of different lengths or ids, and a missing split (members of different tasks
+// combine per task).
 TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   ASSERT_EQ(first_.exit_code, 0) << first_.out << first_.err;
   const std::string data = " --data " + shell_quote(testing::data_dir().string());
@@ -231,12 +234,14 @@ TEST_F(ReproduceCliTest, EnsemblesOfMismatchedMembersAreClearErrors) {
   const auto emotion_run = run("emotion-electra-base-ba");
   const auto multitask_run = run("multitask-electra-large");
 
-  // Runs trained for different tasks.
+  // Runs trained for different tasks are no mismatch: they make one system for both tracks,
+  // each task from the members that predict it (issue #20).
   auto result = ensemble(emotion_run, multitask_run, " --split dev");
-  EXPECT_EQ(result.exit_code, 1);
-  EXPECT_THAT(
-      result.err,
-      HasSubstr("member 2 differs from member 1: tasks empathy/distress instead of emotion"));
+  EXPECT_EQ(result.exit_code, 0) << result.err;
+  const auto both = eval::read_predictions(temp_->path() / "bad-ensemble" / "predictions.tsv");
+  EXPECT_TRUE(both.has_both_regression());
+  EXPECT_TRUE(both.has_emotion);
+  fs::remove_all(temp_->path() / "bad-ensemble");
 
   // The same labels in another order (a run whose probability columns are permuted).
   const auto permuted = temp_->path() / "permuted";
