@@ -141,9 +141,10 @@ json ModelManifest::to_json() const {
   document["inputs"] = inputs;
   if (kind == ModelKind::transformer) document["max_length"] = max_length;
   if (person) {
-    document["person"] = {{"dimension", person->dimension},
-                          {"features", person->features},
-                          {"standardization", person->standardization_file}};
+    document["person"] = {{"dimension", person->dimension}};
+    if (!person->features.empty()) document["person"]["features"] = person->features;
+    if (!person->standardization_file.empty())
+      document["person"]["standardization"] = person->standardization_file;
   }
   return document;
 }

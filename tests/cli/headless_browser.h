@@ -66,4 +66,18 @@ inline Image read_png(const std::filesystem::path& file) {
   return out;
 }
 
+// A `width` × `height` screenshot taken by `run` (a test's chromium(arguments)) into `file`, read
+// back; an empty image and a test failure when the browser failed or wrote nothing.
+template <typename Run>
+Image screenshot(Run&& run, const std::filesystem::path& file, int width, int height) {
+  const auto result = run("--screenshot=" + shell_quote(file.string()) +
+                          " --window-size=" + std::to_string(width) + "," + std::to_string(height));
+  if (result.exit_code != 0 || !std::filesystem::exists(file)) {
+    ADD_FAILURE() << "no screenshot " << file << " (exit " << result.exit_code << "): "
+                  << result.err;
+    return {};
+  }
+  return read_png(file);
+}
+
 }  // namespace emotune::testing

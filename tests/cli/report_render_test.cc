@@ -21,7 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 using testing::find_chromium;
-using testing::read_png;
 using testing::run_cli;
 using testing::run_command;
 using testing::shell_quote;
@@ -115,11 +114,7 @@ TEST_F(ReportRenderTest, TheAttributionViewShadesEveryWordOfTheFirstDevEssays) {
 
 TEST_F(ReportRenderTest, TheScreenshotShowsBarsAndHeatMapCells) {
   const auto shot = temp_->path() / "report.png";
-  const auto result = chromium("--screenshot=" + shell_quote(shot.string()) + " --window-size=" +
-                               std::to_string(kWidth) + "," + std::to_string(kHeight));
-  ASSERT_EQ(result.exit_code, 0) << result.err;
-  ASSERT_TRUE(fs::exists(shot)) << result.err;
-  const auto image = read_png(shot);
+  const auto image = testing::screenshot(chromium, shot, kWidth, kHeight);
   ASSERT_EQ(image.width, kWidth);
   ASSERT_EQ(image.height, kHeight);
 

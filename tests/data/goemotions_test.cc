@@ -15,11 +15,6 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-const fs::path& data() {
-  static const fs::path dir = emotune::testing::data_dir();
-  return dir;
-}
-
 std::size_t sum(const EmotionCounts& counts) {
   return std::accumulate(counts.begin(), counts.end(), std::size_t{0});
 }

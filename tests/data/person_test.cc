@@ -18,11 +18,6 @@ namespace fs = std::filesystem;
 using ::testing::AllOf;
 using ::testing::HasSubstr;
 
-const fs::path& data() {
-  static const fs::path dir = emotune::testing::data_dir();
-  return dir;
-}
-
 TEST(PersonReal, EverySplitCarriesThePersonColumns) {
   for (const auto split : {Split::train, Split::dev, Split::test}) {
     const auto loaded = load_wassa(data(), split);

@@ -76,15 +76,4 @@ inline double mean_abs_difference(const std::filesystem::path& a, const std::fil
   return count > 0 ? total / count : 0.0;
 }
 
-inline void expect_identical_tensors(const std::filesystem::path& a,
-                                     const std::filesystem::path& b) {
-  const auto left = model::load_tensors(a);
-  const auto right = model::load_tensors(b);
-  ASSERT_EQ(left.size(), right.size());
-  for (const auto& [name, tensor] : left) {
-    ASSERT_TRUE(right.count(name)) << name;
-    EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
-  }
-}
-
 }  // namespace emotune::train::testing

@@ -28,6 +28,7 @@
 #include "predict/run_predictor.h"
 #include "runtime/threads.h"
 #include "serve/server.h"
+#include "serve/model_folders.h"
 #include "train/config.h"
 #include "train/dataset.h"
 #include "train/run_dir.h"
@@ -441,17 +442,7 @@ TEST_P(PersonFamilyTest, KernelsAgreeAndPersonValuesMatter) {
                                           model::Task::emotion};
   model::TaskModel task_model(model::load_encoder(backbone, encoder_options), tasks, 0.0,
                               static_cast<std::int64_t>(encoder.dimension()));
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
-  model::save_tensors(folder / "model.safetensors", tensors);
-  write_json(folder / "emotune.json",
-                    json{{"model_type", task_model->encoder().model_type()},
-                         {"weight_prefix", task_model->encoder().weight_prefix()},
-                         {"tasks", {"empathy", "distress", "emotion"}},
-                         {"inputs", json::array({"text", "person"})},
-                         {"person", {{"dimension", encoder.dimension()}}},
-                         {"emotion_labels", model::emotion_labels()},
-                         {"max_length", 40}});
+  testing::save_model_folder(folder, task_model, 40);
 
   const auto essays = dev_essays(6);
   predict::RunPredictorOptions options;

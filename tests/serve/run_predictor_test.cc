@@ -30,6 +30,7 @@
 #include "runtime/cpu_capabilities.h"
 #include "serve/server.h"
 #include "text/tokenizer.h"
+#include "serve/model_folders.h"
 #include "train/run_dir.h"
 
 extern char** environ;
@@ -64,15 +65,7 @@ fs::path make_model_folder(const fs::path& folder, const std::string& family,
     for (auto& parameter : task_model->parameters())
       parameter.add_(torch::randn_like(parameter) * 0.02);
   }
-  std::map<std::string, torch::Tensor> tensors;
-  for (auto& [name, tensor] : task_model->export_tensors()) tensors.emplace(name, tensor.detach());
-  model::save_tensors(folder / "model.safetensors", tensors);
-  write_json(folder / "emotune.json",
-                    json{{"model_type", task_model->encoder().model_type()},
-                         {"weight_prefix", task_model->encoder().weight_prefix()},
-                         {"tasks", {"empathy", "distress", "emotion"}},
-                         {"emotion_labels", model::emotion_labels()},
-                         {"max_length", max_length}});
+  testing::save_model_folder(folder, task_model, static_cast<std::int64_t>(max_length));
   return folder;
 }
 

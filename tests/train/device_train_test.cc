@@ -31,12 +31,6 @@ namespace {
 
 using model::Task;
 
-nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  return nlohmann::json::parse(in);
-}
-
 struct StepsResult {
   std::vector<double> losses;                    // before each update
   std::map<std::string, torch::Tensor> params;  // after the last update, float32 on the CPU

@@ -23,12 +23,6 @@ namespace {
 
 using model::Task;
 
-nlohmann::json read_json(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  if (!in) throw std::runtime_error("cannot open " + path.string());
-  return nlohmann::json::parse(in);
-}
-
 // Largest violation of |a - b| <= atol + rtol·|b| (<= 0 means within tolerance).
 double excess(const torch::Tensor& actual, const torch::Tensor& expected, double atol,
               double rtol) {

@@ -18,12 +18,14 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "common/json_file.h"
+#include "train/train_helpers.h"
 
 namespace emotune::train {
 namespace {
 
 namespace fs = std::filesystem;
 using emotune::testing::TempDir;
+using testing::expect_same_tensors;
 using ::testing::HasSubstr;
 
 fs::path fixture(const std::string& name) {
@@ -72,16 +74,6 @@ nlohmann::json expected_generator_config(const PretrainOptions& options) {
 }
 std::string last_layer(const nlohmann::json& config) {
   return std::to_string(config.at("num_hidden_layers").get<int>() - 1);
-}
-
-void expect_same_tensors(const fs::path& a, const fs::path& b) {
-  const auto left = model::load_tensors(a);
-  const auto right = model::load_tensors(b);
-  ASSERT_EQ(left.size(), right.size());
-  for (const auto& [name, tensor] : left) {
-    ASSERT_TRUE(right.contains(name)) << name;
-    EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
-  }
 }
 
 TEST(Pretrain, LossFallsOverTheFirstSteps) {

@@ -6,6 +6,8 @@
 #include <map>
 #include <string>
 
+#include <gtest/gtest.h>
+
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
@@ -45,6 +47,17 @@ inline TrainConfig tiny_config(const std::filesystem::path& backbone) {
   config.dev_limit = 16;
   config.seeds = {7};
   return config;
+}
+
+// Two safetensors files hold the same tensors, bit for bit.
+inline void expect_same_tensors(const std::filesystem::path& a, const std::filesystem::path& b) {
+  const auto left = model::load_tensors(a);
+  const auto right = model::load_tensors(b);
+  ASSERT_EQ(left.size(), right.size());
+  for (const auto& [name, tensor] : left) {
+    ASSERT_TRUE(right.contains(name)) << name;
+    EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
+  }
 }
 
 }  // namespace emotune::train::testing

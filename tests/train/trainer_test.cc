@@ -24,6 +24,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using emotune::testing::TempDir;
+using testing::expect_same_tensors;
 
 std::vector<nlohmann::json> read_lines(const fs::path& file) {
   std::vector<nlohmann::json> lines;
@@ -31,16 +32,6 @@ std::vector<nlohmann::json> read_lines(const fs::path& file) {
   std::string line;
   while (std::getline(in, line)) lines.push_back(nlohmann::json::parse(line));
   return lines;
-}
-
-void expect_same_tensors(const fs::path& a, const fs::path& b) {
-  const auto left = model::load_tensors(a);
-  const auto right = model::load_tensors(b);
-  ASSERT_EQ(left.size(), right.size());
-  for (const auto& [name, tensor] : left) {
-    ASSERT_TRUE(right.count(name)) << name;
-    EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
-  }
 }
 
 TrainHooks quiet() {
