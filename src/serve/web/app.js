@@ -12,7 +12,14 @@ const state = { info: null, text: "", prediction: null, explanations: new Map(),
 const RAISES_RGB = "230, 97, 1";
 const LOWERS_RGB = "94, 60, 153";
 
-const EMOTION_LABELS = ["anger", "disgust", "fear", "joy", "neutral", "sadness", "surprise"];
+// The model's emotion classes as GET /v1/model reports them (the server owns the list), else
+// those of the prediction shown.
+function emotionLabels() {
+  if (state.info && Array.isArray(state.info.emotion_labels) && state.info.emotion_labels.length)
+    return state.info.emotion_labels;
+  const emotion = state.prediction && state.prediction.emotion;
+  return emotion ? Object.keys(emotion.probabilities) : [];
+}
 
 function titleCase(word) {
   return word.charAt(0).toUpperCase() + word.slice(1);
@@ -62,7 +69,7 @@ function tasks() {
 function outputNames() {
   const names = [];
   for (const task of ["empathy", "distress"]) if (tasks().includes(task)) names.push(task);
-  if (tasks().includes("emotion")) for (const label of EMOTION_LABELS) names.push(`emotion:${label}`);
+  if (tasks().includes("emotion")) for (const label of emotionLabels()) names.push(`emotion:${label}`);
   return names;
 }
 
@@ -93,7 +100,7 @@ function renderPrediction(prediction) {
   }
   emotion.hidden = false;
   $("emotion-label").textContent = prediction.emotion.label;
-  for (const label of EMOTION_LABELS) {
+  for (const label of emotionLabels()) {
     const p = prediction.emotion.probabilities[label] || 0;
     const item = document.createElement("li");
     item.className = "emotion-bar" + (label === prediction.emotion.label ? " predicted" : "");
