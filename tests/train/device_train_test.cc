@@ -25,6 +25,7 @@
 #include "model/heads.h"
 #include "runtime/torch_compat.h"
 #include "train/optim.h"
+#include "train/train_helpers.h"
 
 namespace emotune::train {
 namespace {
@@ -69,13 +70,7 @@ class ReferenceBatch {
     named.emplace_back("head.weight", task_model->head(Task::empathy)->weight);
     named.emplace_back("head.bias", task_model->head(Task::empathy)->bias);
 
-    const auto& options_json = golden_.at("optimizer");
-    AdamWOptions options;
-    options.lr = options_json.at("lr").get<double>();
-    options.beta1 = options_json.at("betas").at(0).get<double>();
-    options.beta2 = options_json.at("betas").at(1).get<double>();
-    options.eps = options_json.at("eps").get<double>();
-    options.weight_decay = options_json.at("weight_decay").get<double>();
+    auto options = testing::adamw_options_of(golden_.at("optimizer"));
     if (lr) options.lr = *lr;
     AdamW optimizer(named, options);
 

@@ -17,6 +17,7 @@
 #include "model/encoder.h"
 #include "model/heads.h"
 #include "train/optim.h"
+#include "train/train_helpers.h"
 
 namespace emotune::train {
 namespace {
@@ -32,7 +33,7 @@ double excess(const torch::Tensor& actual, const torch::Tensor& expected, double
 }
 
 void run_training_golden(const std::string& kind) {
-  const auto root = testing::hf_fixtures_dir();
+  const auto root = emotune::testing::hf_fixtures_dir();
   const auto golden = read_json(root / "golden" / ("electra_train_" + kind + ".json"));
   const auto tensors =
       model::load_tensors(root / "golden" / ("electra_train_" + kind + ".safetensors"));
@@ -73,14 +74,7 @@ void run_training_golden(const std::string& kind) {
     ASSERT_TRUE(by_name.count(name)) << "no parameter named " << name;
   }
 
-  const auto& options_json = golden.at("optimizer");
-  AdamWOptions options;
-  options.lr = options_json.at("lr").get<double>();
-  options.beta1 = options_json.at("betas").at(0).get<double>();
-  options.beta2 = options_json.at("betas").at(1).get<double>();
-  options.eps = options_json.at("eps").get<double>();
-  options.weight_decay = options_json.at("weight_decay").get<double>();
-  AdamW optimizer(named, options);
+  AdamW optimizer(named, testing::adamw_options_of(golden.at("optimizer")));
 
   model::TaskTargets targets;
   targets[task] = classification ? tensors.at("labels") : tensors.at("targets");

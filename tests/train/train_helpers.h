@@ -7,11 +7,13 @@
 #include <string>
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include "common/test_paths.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "train/config.h"
+#include "train/optim.h"
 
 namespace emotune::train::testing {
 
@@ -58,6 +60,17 @@ inline void expect_same_tensors(const std::filesystem::path& a, const std::files
     ASSERT_TRUE(right.contains(name)) << name;
     EXPECT_TRUE(torch::equal(tensor, right.at(name))) << name;
   }
+}
+
+// The optimizer settings of a reference-stack golden ({"lr", "betas", "eps", "weight_decay"}).
+inline AdamWOptions adamw_options_of(const nlohmann::json& golden_optimizer) {
+  AdamWOptions options;
+  options.lr = golden_optimizer.at("lr").get<double>();
+  options.beta1 = golden_optimizer.at("betas").at(0).get<double>();
+  options.beta2 = golden_optimizer.at("betas").at(1).get<double>();
+  options.eps = golden_optimizer.at("eps").get<double>();
+  options.weight_decay = golden_optimizer.at("weight_decay").get<double>();
+  return options;
 }
 
 }  // namespace emotune::train::testing
