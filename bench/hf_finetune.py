@@ -26,7 +26,9 @@ Modes:
   ensemble  seed ensemble of `train` outputs (mean of regression outputs, sum of emotion
             probabilities then argmax, as `emotune ensemble`) in the official format
   speed     training essays/s over a fixed number of steps and inference essays/s over the dev
-            essays, printed as one JSON line (bench/minilm_speed.sh interleaves it with emotune)
+            essays (PyTorch eager; with --int8 PyTorch's dynamic int8; with --onnx ONNX Runtime
+            fp32 and int8 on the same model), printed as one JSON line (bench/minilm_speed.sh
+            interleaves it with emotune)
 
 Example:
   python3 bench/hf_finetune.py train configs/minilm/multitask.toml --out runs/hf/mt --seeds 1,2,3
@@ -575,7 +577,72 @@ def cmd_speed(args):
         predict(quantized, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
         seconds = time.perf_counter() - started
         figures["predict_int8_essays_per_s"] = len(dev_ids) / seconds
+    if args.onnx:
+        figures.update(onnx_runtime_speed(model, tokenizer, dev, config, args, pad_id))
     print(json.dumps(figures), flush=True)
+
+
+def onnx_runtime_speed(model, tokenizer, dev, config, args, pad_id):
+    """ONNX Runtime's best CPU configuration on the same model and essays: the model exported
+    with dynamic batch and length, every graph optimization (ORT_ENABLE_ALL: attention and
+    layer-norm fusion), --threads intra-op threads, length-sorted batches of --predict-batch,
+    one warm-up batch; fp32, and with onnxruntime.quantization's dynamic int8 (weights int8,
+    activations quantized per call), the peer of `emotune predict --precision int8`. Timed
+    like predict: tokenization and inference of the dev essays."""
+    import os
+    import tempfile
+
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    class Outputs(torch.nn.Module):  # the task dict as a tuple of tensors, in task order
+        def __init__(self, inner):
+            super().__init__()
+            self.inner = inner
+
+        def forward(self, input_ids, attention_mask):
+            outputs = self.inner(input_ids, attention_mask)
+            return tuple(torch.softmax(outputs[t], -1) if t == "emotion" else outputs[t] for t in sorted(outputs))
+
+    folder = tempfile.mkdtemp()
+    fp32_path = os.path.join(folder, "model.onnx")
+    example = collate([[pad_id + 1] * 8, [pad_id + 1] * 5], [0, 1], pad_id)
+    wrapped = Outputs(model.eval())
+    axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
+    try:  # the TorchScript exporter; newer torch defaults to the dynamo one (needs onnxscript)
+        torch.onnx.export(wrapped, example, fp32_path, input_names=["input_ids", "attention_mask"],
+                          dynamic_axes=axes, opset_version=17, dynamo=False)
+    except TypeError:
+        torch.onnx.export(wrapped, example, fp32_path, input_names=["input_ids", "attention_mask"],
+                          dynamic_axes=axes, opset_version=17)
+    int8_path = os.path.join(folder, "model.int8.onnx")
+    quantize_dynamic(fp32_path, int8_path, weight_type=QuantType.QInt8)
+
+    figures = {"onnxruntime_version": ort.__version__}
+    for name, path in (("onnxruntime_fp32", fp32_path), ("onnxruntime_int8", int8_path)):
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.intra_op_num_threads = args.threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        session = ort.InferenceSession(path, options, providers=["CPUExecutionProvider"])
+
+        def run(ids_list):
+            order = sorted(range(len(ids_list)), key=lambda i: len(ids_list[i]))
+            for start in range(0, len(order), args.predict_batch):
+                input_ids, mask = collate(ids_list, order[start : start + args.predict_batch], pad_id)
+                session.run(None, {"input_ids": input_ids.numpy().astype(np.int64),
+                                   "attention_mask": mask.numpy().astype(np.int64)})
+
+        warm = tokenizer([e["text"] for e in dev[:16]], truncation=True, max_length=config["max_length"])
+        run(warm["input_ids"])
+        started = time.perf_counter()
+        ids = tokenizer([e["text"] for e in dev], truncation=True, max_length=config["max_length"])["input_ids"]
+        run(ids)
+        figures[name + "_essays_per_s"] = len(ids) / (time.perf_counter() - started)
+    return figures
 
 
 def main():
@@ -596,6 +663,9 @@ def main():
             p.add_argument("--predict-batch", type=int, default=16, help="as emotune predict's --batch-size")
             p.add_argument("--int8", action="store_true",
                            help="also predict with torch.ao.quantization.quantize_dynamic (int8 Linear layers)")
+            p.add_argument("--onnx", action="store_true",
+                           help="also predict with ONNX Runtime (the model exported to ONNX; fp32 and "
+                                "dynamic int8), its best CPU configuration")
     p = sub.add_parser("ensemble")
     p.add_argument("seed_dirs", nargs="+")
     p.add_argument("--out", required=True)

@@ -7,7 +7,8 @@
 # bench/hf_finetune.py speed --int8 (the same STEPS batches, then the dev essays in fp32 and with
 # PyTorch's dynamic int8). Both sides time
 # only the work (emotune's log lines "essays/s"; the script's JSON), not start-up or loading.
-# Prints one line per measurement and the load average before each round.
+# Prints one line per measurement and the load average before each round; the HF line also has
+# ONNX Runtime's figures (onnxruntime_fp32/int8_essays_per_s) when onnxruntime is installed.
 # EMOTUNE names the emotune binary; several, separated by spaces (e.g. a Debian-libtorch build and
 # a libtorch 2.x one: EMOTUNE="build/emotune build-torch2/emotune"), each run in every round, the
 # lines then naming the binary.
@@ -16,6 +17,10 @@ config=${1:?config}; rounds=${2:-3}; steps=${3:-30}; threads=${4:-2}
 read -r -a emotunes <<<"${EMOTUNE:-build/emotune}"
 data=${EMOTUNE_DATA:-../shared/data}
 python=${PYTHON:-python3}
+# ONNX Runtime joins when its wheel is installed (pip install onnxruntime onnx): the same model
+# exported, fp32 and dynamic int8, in its best CPU configuration (bench/hf_finetune.py --onnx).
+onnx=()
+"$python" -c "import onnxruntime, onnx" 2>/dev/null && onnx=(--onnx)
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 for round in $(seq 1 "$rounds"); do
@@ -35,5 +40,5 @@ for round in $(seq 1 "$rounds"); do
     done
   done
   "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
-    --steps "$steps" --int8 2>/dev/null | sed 's/^/huggingface: /'
+    --steps "$steps" --int8 "${onnx[@]+"${onnx[@]}"}" 2>/dev/null | sed 's/^/huggingface: /'
 done
