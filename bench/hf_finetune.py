@@ -609,7 +609,9 @@ def onnx_runtime_speed(model, tokenizer, dev, config, args, pad_id):
     folder = tempfile.mkdtemp()
     fp32_path = os.path.join(folder, "model.onnx")
     example = collate([[pad_id + 1] * 8, [pad_id + 1] * 5], [0, 1], pad_id)
-    wrapped = Outputs(model.eval())
+    # The wrapper in eval mode too: the exporter restores the wrapper's mode afterwards, and
+    # restoring train mode would switch dropout back on inside the model.
+    wrapped = Outputs(model).eval()
     axes = {"input_ids": {0: "batch", 1: "length"}, "attention_mask": {0: "batch", 1: "length"}}
     try:  # the TorchScript exporter; newer torch defaults to the dynamo one (needs onnxscript)
         torch.onnx.export(wrapped, example, fp32_path, input_names=["input_ids", "attention_mask"],
