@@ -32,7 +32,7 @@ bool register_command(const std::string& name, const std::string& description, C
   return true;
 }
 
-bool has_command(const char* name) {
+bool has_command(std::string_view name) {
   const auto& commands = registry();
   return std::any_of(commands.begin(), commands.end(),
                      [&](const Registration& command) { return command.name == name; });

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <string_view>
+
 namespace emotune::cli {
 
 // Builds the command line from every subcommand registered in this program (command.h), parses
@@ -7,6 +9,6 @@ namespace emotune::cli {
 int run_app(int argc, char** argv);
 
 // Whether this program registered a subcommand of that name.
-bool has_command(const char* name);
+bool has_command(std::string_view name);
 
 }  // namespace emotune::cli

@@ -37,7 +37,7 @@ std::optional<std::string_view> subcommand_of(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   const auto command = subcommand_of(argc, argv);
-  if (command && emotune::cli::has_command(std::string(*command).c_str())) {
+  if (command && emotune::cli::has_command(*command)) {
     return emotune::cli::run_app(argc, argv);
   }
   std::error_code error;

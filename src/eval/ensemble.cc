@@ -26,32 +26,44 @@ void check_compatible(std::span<const Predictions> members) {
   if (members.empty()) throw Error("ensemble: no members");
   const Predictions& first = members.front();
   validate(first);
+  // Members may differ in their tasks: each column combines the members that predict it (a
+  // vanilla empathy run and a vanilla distress run pair into a Track I system; a Track I run
+  // and a Track II run into one system for both tracks). Emotion members share labels.
+  const auto labelled = std::find_if(members.begin(), members.end(),
+                                     [](const Predictions& p) { return p.has_emotion; });
   for (std::size_t m = 1; m < members.size(); ++m) {
     const Predictions& member = members[m];
     validate(member);
-    auto fail = [m](const std::string& what) {
-      throw Error(fmt::format("ensemble: member {} differs from member 1: {}", m + 1, what));
+    auto fail = [m](std::size_t other, const std::string& what) {
+      throw Error(
+          fmt::format("ensemble: member {} differs from member {}: {}", m + 1, other + 1, what));
     };
     if (member.size() != first.size()) {
-      fail(fmt::format("{} rows instead of {}", member.size(), first.size()));
+      fail(0, fmt::format("{} rows instead of {}", member.size(), first.size()));
     }
     for (std::size_t row = 0; row < first.size(); ++row) {
       if (member.ids[row] != first.ids[row]) {
-        fail(fmt::format("row {} has id '{}' instead of '{}' (same ids in the same order needed)",
-                         row + 1, member.ids[row], first.ids[row]));
+        fail(0, fmt::format("row {} has id '{}' instead of '{}' (same ids in the same order "
+                            "needed)",
+                            row + 1, member.ids[row], first.ids[row]));
       }
     }
-    // Members may differ in their tasks: each column combines the members that predict it
-    // (a vanilla empathy run and a vanilla distress run pair into a Track I system; a Track I
-    // run and a Track II run into one system for both tracks). Emotion members share labels.
-    const Predictions* labelled = nullptr;
-    for (std::size_t k = 0; k < m && !labelled; ++k)
-      if (members[k].has_emotion) labelled = &members[k];
-    if (member.has_emotion && labelled && member.labels != labelled->labels) {
-      fail(fmt::format("labels ({}) instead of ({})", fmt::join(member.labels, ", "),
+    if (member.has_emotion && member.labels != labelled->labels) {
+      fail(static_cast<std::size_t>(labelled - members.begin()),
+           fmt::format("labels ({}) instead of ({})", fmt::join(member.labels, ", "),
                        fmt::join(labelled->labels, ", ")));
     }
   }
+}
+
+bool any_regression(std::span<const Predictions> members) {
+  return std::any_of(members.begin(), members.end(),
+                     [](const Predictions& p) { return p.has_regression; });
+}
+
+bool any_emotion(std::span<const Predictions> members) {
+  return std::any_of(members.begin(), members.end(),
+                     [](const Predictions& p) { return p.has_emotion; });
 }
 
 std::vector<double> normalized_weights(std::span<const double> weights, std::size_t members) {
@@ -101,20 +113,16 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
   check_compatible(members);
   const Predictions& first = members.front();
   const std::size_t rows = first.size();
-  const bool any_regression = std::any_of(members.begin(), members.end(),
-                                          [](const Predictions& p) { return p.has_regression; });
-  const bool any_emotion = std::any_of(members.begin(), members.end(),
-                                       [](const Predictions& p) { return p.has_emotion; });
-  if (!any_regression && !options.regression_weights.empty()) {
-    throw Error("ensemble: regression weights given, but the members predict no empathy/distress");
-  }
-  if (!any_emotion && !options.emotion_weights.empty()) {
-    throw Error("ensemble: emotion weights given, but the members predict no emotion");
-  }
   Predictions out;
   out.ids = first.ids;
-  out.has_regression = any_regression;
-  out.has_emotion = any_emotion;
+  out.has_regression = any_regression(members);
+  out.has_emotion = any_emotion(members);
+  if (!out.has_regression && !options.regression_weights.empty()) {
+    throw Error("ensemble: regression weights given, but the members predict no empathy/distress");
+  }
+  if (!out.has_emotion && !options.emotion_weights.empty()) {
+    throw Error("ensemble: emotion weights given, but the members predict no emotion");
+  }
   if (out.has_regression) {
     const auto w = normalized_weights(options.regression_weights, members.size());
     // Each column is the weighted mean over the members that predict it.
@@ -256,8 +264,7 @@ WeightFit coordinate_search(std::size_t members,
 WeightFit optimize_regression_weights(std::span<const Predictions> members,
                                       const GoldStandard& gold) {
   check_gold_rows(members, gold);
-  if (std::none_of(members.begin(), members.end(),
-                   [](const Predictions& p) { return p.has_regression; })) {
+  if (!any_regression(members)) {
     throw Error("ensemble weights: the members have no empathy/distress predictions");
   }
   return coordinate_search(members.size(), [&](const std::vector<double>& weights) {
@@ -285,8 +292,7 @@ WeightFit optimize_regression_weights(std::span<const Predictions> members,
 WeightFit optimize_emotion_weights(std::span<const Predictions> members, const GoldStandard& gold,
                                    EmotionCombination combination) {
   check_gold_rows(members, gold);
-  if (std::none_of(members.begin(), members.end(),
-                   [](const Predictions& p) { return p.has_emotion; })) {
+  if (!any_emotion(members)) {
     throw Error("ensemble weights: the members have no emotion predictions");
   }
   return coordinate_search(members.size(), [&](const std::vector<double>& weights) {

@@ -46,6 +46,10 @@ Predictions ensemble(std::span<const Predictions> members, const EnsembleOptions
 // Throws unless the members can be combined (see above).
 void check_compatible(std::span<const Predictions> members);
 
+// Whether any member predicts empathy/distress, or emotions (the ensemble then does).
+bool any_regression(std::span<const Predictions> members);
+bool any_emotion(std::span<const Predictions> members);
+
 // Weights divided by their sum; Error when a weight is negative or not finite, when all are
 // 0, or when their count differs from `members`. Empty gives equal weights.
 std::vector<double> normalized_weights(std::span<const double> weights, std::size_t members);

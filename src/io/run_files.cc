@@ -46,6 +46,14 @@ const json& required(const fs::path& file, const json& document, const char* key
   return document[key];
 }
 
+// An optional string key: `fallback` when absent, an Error naming the key when not a string.
+std::string optional_string(const fs::path& file, const json& object, const char* key,
+                            std::string_view where, std::string fallback = "") {
+  if (!object.contains(key)) return fallback;
+  if (!object[key].is_string()) bad_key(file, where, "expected a string");
+  return object[key].get<std::string>();
+}
+
 std::vector<std::string> string_array(const fs::path& file, const json& value,
                                       std::string_view key) {
   if (!value.is_array() || value.empty() ||
@@ -91,7 +99,8 @@ ModelManifest ModelManifest::read(const fs::path& folder) {
   for (const auto& name : tasks) {
     const auto task = name.is_string() ? parse_task(name.get<std::string>()) : std::nullopt;
     if (!task) bad_key(file, "tasks", fmt::format("unknown task {}", name.dump()));
-    if (manifest.has_task(*task)) bad_key(file, "tasks", fmt::format("{} given twice", name.dump()));
+    if (manifest.has_task(*task))
+      bad_key(file, "tasks", fmt::format("{} given twice", name.dump()));
     manifest.tasks.push_back(*task);
   }
 
@@ -120,7 +129,8 @@ ModelManifest ModelManifest::read(const fs::path& folder) {
       info.dimension = dimension.get<std::int64_t>();
       if (person.contains("features"))
         info.features = string_array(file, person["features"], "person.features");
-      info.standardization_file = person.value("standardization", "");
+      info.standardization_file =
+          optional_string(file, person, "standardization", "person.standardization");
       manifest.person = std::move(info);
     }
   }
@@ -182,15 +192,7 @@ RunSummary RunSummary::of_seeds(std::string selection_metric, json seeds, const 
                                 {"max", *std::max_element(list.begin(), list.end())}};
   }
 
-  std::int64_t best_seed = summary.seeds.at(0).at("seed").get<std::int64_t>();
-  double best_score = -std::numeric_limits<double>::infinity();
-  for (const auto& entry : summary.seeds) {
-    const double score = entry.at("best").at("score").get<double>();
-    if (score > best_score) {
-      best_score = score;
-      best_seed = entry.at("seed").get<std::int64_t>();
-    }
-  }
+  const auto [best_score, best_seed] = summary.ranked_seeds().front();
   summary.best_seed = best_seed;
   summary.best_score = best_score;
   summary.best_model = (run_dir / fmt::format("seed-{}", best_seed) / "best").string();
@@ -203,16 +205,24 @@ std::vector<std::int64_t> RunSummary::seed_numbers() const {
   return out;
 }
 
-std::vector<std::int64_t> RunSummary::seeds_by_score() const {
+std::vector<std::pair<double, std::int64_t>> RunSummary::ranked_seeds() const {
   std::vector<std::pair<double, std::int64_t>> ranked;
   for (const auto& entry : seeds) {
     ranked.emplace_back(entry.at("best").at("score").get<double>(),
                         entry.at("seed").get<std::int64_t>());
   }
+  // A NaN score ranks last (as -infinity), so the order stays a strict weak one.
+  const auto key = [](double score) {
+    return std::isnan(score) ? -std::numeric_limits<double>::infinity() : score;
+  };
   std::stable_sort(ranked.begin(), ranked.end(),
-                   [](const auto& a, const auto& b) { return a.first > b.first; });
+                   [&](const auto& a, const auto& b) { return key(a.first) > key(b.first); });
+  return ranked;
+}
+
+std::vector<std::int64_t> RunSummary::seeds_by_score() const {
   std::vector<std::int64_t> out;
-  for (const auto& [score, seed] : ranked) out.push_back(seed);
+  for (const auto& [score, seed] : ranked_seeds()) out.push_back(seed);
   return out;
 }
 
@@ -226,8 +236,15 @@ RunSummary RunSummary::read(const fs::path& run_dir) {
   RunSummary summary;
   summary.kind = read_kind(file, document);
   if (document.contains("statistics")) {
-    if (!document["statistics"].is_object()) bad_key(file, "statistics", "expected an object");
-    summary.statistics = document["statistics"];
+    const auto& statistics = document["statistics"];
+    const auto numbers = [](const json& stats) {
+      return stats.is_object() && std::all_of(stats.begin(), stats.end(),
+                                              [](const json& v) { return v.is_number(); });
+    };
+    if (!statistics.is_object() || !std::all_of(statistics.begin(), statistics.end(), numbers))
+      bad_key(file, "statistics",
+              "expected {\"mean\", \"std\", \"min\", \"max\"} numbers per metric");
+    summary.statistics = statistics;
   }
   if (summary.kind == ModelKind::transformer) {
     const auto& seeds = required(file, document, "seeds");
@@ -243,15 +260,19 @@ RunSummary RunSummary::read(const fs::path& run_dir) {
       }
     }
     summary.seeds = seeds;
-    summary.selection_metric = document.value("selection_metric", "");
-    if (document.contains("best_seed") && document["best_seed"].is_number_integer())
+    summary.selection_metric =
+        optional_string(file, document, "selection_metric", "selection_metric");
+    if (document.contains("best_seed")) {
+      if (!document["best_seed"].is_number_integer())
+        bad_key(file, "best_seed", "expected an integer");
       summary.best_seed = document["best_seed"].get<std::int64_t>();
-    if (document.contains("best_score") && document["best_score"].is_number())
-      summary.best_score = document["best_score"].get<double>();
-    if (document.contains("best_model")) {
-      if (!document["best_model"].is_string()) bad_key(file, "best_model", "expected a string");
-      summary.best_model = document["best_model"].get<std::string>();
     }
+    // JSON has no infinities: a best score of -inf (no finite score) was written as null.
+    if (document.contains("best_score") && !document["best_score"].is_null()) {
+      if (!document["best_score"].is_number()) bad_key(file, "best_score", "expected a number");
+      summary.best_score = document["best_score"].get<double>();
+    }
+    summary.best_model = optional_string(file, document, "best_model", "best_model");
   }
   for (const char* key : {"kind", "selection_metric", "seeds", "best_seed", "best_score",
                           "best_model", "statistics"})

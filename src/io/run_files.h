@@ -12,6 +12,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -77,7 +78,9 @@ struct RunSummary {
                              const std::filesystem::path& run_dir);
 
   std::vector<std::int64_t> seed_numbers() const;
-  // Seeds by their best dev score, best first; equal scores keep the seeds' order.
+  // (best dev score, seed) by score, best first; equal scores keep the seeds' order.
+  std::vector<std::pair<double, std::int64_t>> ranked_seeds() const;
+  // The seeds of ranked_seeds().
   std::vector<std::int64_t> seeds_by_score() const;
 
   static bool present_in(const std::filesystem::path& run_dir);

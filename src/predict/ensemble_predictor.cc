@@ -120,12 +120,13 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
   // vanilla empathy run and a vanilla distress run answer as one Track I system, a Track I run
   // and a Track II run as one system for both tracks).
   const auto& first = members_.front()->info();
-  const auto regression = [](const ModelInfo& info) {
+  const auto predicts_regression = [](const ModelInfo& info) {
     return has_task(info, "empathy") || has_task(info, "distress");
   };
-  const auto any_member = [&](auto has) {
+  const auto predicts_emotion = [](const ModelInfo& info) { return has_task(info, "emotion"); };
+  const auto any_member = [&](auto predicts) {
     return std::any_of(members_.begin(), members_.end(),
-                       [&](const auto& member) { return has(member->info()); });
+                       [&](const auto& member) { return predicts(member->info()); });
   };
   std::vector<std::string> tasks;
   for (const char* task : {"empathy", "distress", "emotion"}) {
@@ -142,9 +143,8 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
     if (stack_->distress) tasks.emplace_back("distress");
     if (!stack_->emotion_weights.empty()) tasks.emplace_back("emotion");
   }
-  const bool with_regression = any_member(regression) && !stack_;
-  const bool with_emotion =
-      any_member([](const ModelInfo& info) { return has_task(info, "emotion"); }) && !stack_;
+  const bool with_regression = !stack_ && any_member(predicts_regression);
+  const bool with_emotion = !stack_ && any_member(predicts_emotion);
   // "method" is what `emotune ensemble` writes (mean | prob-sum | vote); "combination" the
   // hand-written key. "mean" averages the regression outputs and sums probabilities.
   for (const char* key : {"combination", "method"}) {
@@ -162,26 +162,20 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
   // Per-member weights: every member that predicts the task has one, or none does; a member
   // without the task counts 0 (eval::ensemble combines each task over its members only).
   const auto per_member = [&](const std::vector<std::optional<double>>& given, const char* key,
-                              const char* task) {
+                              const char* task, auto predicts) {
     std::vector<double> weights;
-    const auto predicts_task = [&](std::size_t m) {
-      const auto& info = members_[m]->info();
-      return std::string(task) == "regression" ? regression(info) : has_task(info, task);
-    };
-    bool any_predicts = false;
-    for (std::size_t m = 0; m < members_.size(); ++m) any_predicts = any_predicts || predicts_task(m);
     // Older `emotune ensemble` wrote both weights for every member (issue #20): a weight for a
     // task no member predicts is ignored.
-    if (!any_predicts ||
+    if (!any_member(predicts) ||
         std::none_of(given.begin(), given.end(), [](const auto& w) { return w.has_value(); }))
       return weights;
     for (std::size_t m = 0; m < members_.size(); ++m) {
-      const bool predicts = predicts_task(m);
-      if (predicts && !given[m]) {
+      const bool member_predicts = predicts(members_[m]->info());
+      if (member_predicts && !given[m]) {
         throw Error(fmt::format("{}: key 'members': member {} predicts {} but has no '{}'",
                                 file.string(), m + 1, task, key));
       }
-      weights.push_back(predicts ? given[m].value_or(0.0) : 0.0);
+      weights.push_back(member_predicts ? *given[m] : 0.0);
     }
     eval::normalized_weights(weights, members_.size());
     return weights;
@@ -191,11 +185,12 @@ EnsemblePredictor::EnsemblePredictor(const fs::path& dir, const RunPredictorOpti
   const auto regression_weights =
       manifest.contains("regression_weights")
           ? read_weights(manifest, "regression_weights", members_.size(), file)
-          : per_member(member_regression_weights, "regression_weight", "regression");
+          : per_member(member_regression_weights, "regression_weight", "regression",
+                       predicts_regression);
   const auto emotion_weights =
       manifest.contains("emotion_weights")
           ? read_weights(manifest, "emotion_weights", members_.size(), file)
-          : per_member(member_emotion_weights, "emotion_weight", "emotion");
+          : per_member(member_emotion_weights, "emotion_weight", "emotion", predicts_emotion);
   if (with_regression) ensemble_options_.regression_weights = regression_weights;
   if (with_emotion) ensemble_options_.emotion_weights = emotion_weights;
 

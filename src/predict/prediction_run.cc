@@ -652,10 +652,8 @@ EnsembleResult build_ensemble(const EnsembleRequest& request, const data::WassaS
   options.combination = combination;
   // Weights only for the tasks the members predict: eval::ensemble rejects the others.
   const auto given_weights = eval::normalized_weights(request.weights, members.size());
-  const bool any_regression = std::any_of(members.begin(), members.end(),
-                                          [](const auto& p) { return p.has_regression; });
-  const bool any_emotion =
-      std::any_of(members.begin(), members.end(), [](const auto& p) { return p.has_emotion; });
+  const bool any_regression = eval::any_regression(members);
+  const bool any_emotion = eval::any_emotion(members);
   if (any_regression) options.regression_weights = given_weights;
   if (any_emotion) options.emotion_weights = given_weights;
   json fit = nullptr;

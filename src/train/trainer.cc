@@ -439,21 +439,27 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   }
   if (coordinator) keep_first_lines(metrics_file, progress.metrics_lines);
 
-  const SeedRun run{config,     data,         seed,          seed_dir,  parallel,
-                    device,     dtype,        pad_id,        train_encoded, dev_encoded,
-                    task_model, optimizer,    parameters,    total_steps};
+  const SeedRun run{config,        data,        seed,       seed_dir,  parallel,
+                    device,        dtype,       pad_id,     train_encoded,
+                    dev_encoded,   task_model,  optimizer,  parameters, total_steps};
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);
   // Time in training steps alone (batch building to optimizer update, no evaluation or
   // snapshots), for throughput comparisons (bench/minilm_speed.sh); only logged.
   double step_seconds = 0.0;
   std::int64_t rows_trained = 0;
+  // An epoch's batches follow from (seed, epoch) alone: built once per epoch.
+  std::vector<std::vector<std::size_t>> batches;
+  std::int64_t batches_epoch = -1;
   while (!progress.finished) {
     const auto step_start = std::chrono::steady_clock::now();
-    const auto order = epoch_order(train_encoded.size(), static_cast<std::uint64_t>(seed),
-                                   static_cast<std::uint64_t>(progress.epoch));
-    const auto batches =
-        make_batches(order, batch_size, train_encoded, config.length_bucketing,
-                     static_cast<std::uint64_t>(seed), static_cast<std::uint64_t>(progress.epoch));
+    if (batches_epoch != progress.epoch) {
+      const auto order = epoch_order(train_encoded.size(), static_cast<std::uint64_t>(seed),
+                                     static_cast<std::uint64_t>(progress.epoch));
+      batches = make_batches(order, batch_size, train_encoded, config.length_bucketing,
+                             static_cast<std::uint64_t>(seed),
+                             static_cast<std::uint64_t>(progress.epoch));
+      batches_epoch = progress.epoch;
+    }
     const auto& global_batch = batches.at(static_cast<std::size_t>(progress.batch_in_epoch));
     const double loss_value = train_step(run, global_batch, progress.step);
     step_seconds +=

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "common/files.h"
+#include "common/error_of.h"
 #include "common/json_file.h"
 #include "common/test_paths.h"
 
@@ -99,6 +100,9 @@ TEST(ModelManifest, BadFilesNameTheFileAndTheKey) {
               HasSubstr("key 'dimension' is missing"));
   EXPECT_THAT(manifest_error(folder, R"({"kind": "forest", "model_type": "x", "tasks": ["emotion"]})"),
               HasSubstr("key 'kind'"));
+  EXPECT_THAT(manifest_error(folder, ok_start + R"("tasks": ["emotion"], )"
+                                                R"("person": {"dimension": 3, "standardization": 7}})"),
+              HasSubstr("key 'person.standardization': expected a string"));
 }
 
 TEST(RunSummary, SeedsGiveStatisticsBestSeedAndRanks) {
@@ -138,6 +142,17 @@ TEST(RunSummary, BadSeedEntriesAreClearErrors) {
   }
   write_file_atomic(temp / "summary.json", R"({"statistics": {}})");
   EXPECT_THROW((void)RunSummary::read(temp.path()), Error);  // a transformer run has seeds
+  const std::string seeds = R"("seeds": [{"seed": 1, "best": {"score": 0.5}}])";
+  for (const auto& [body, key] :
+       {std::pair{"{" + seeds + R"(, "best_seed": "1"})", "key 'best_seed'"},
+        std::pair{"{" + seeds + R"(, "best_score": "high"})", "key 'best_score'"},
+        std::pair{"{" + seeds + R"(, "selection_metric": 3})", "key 'selection_metric'"},
+        std::pair{"{" + seeds + R"(, "statistics": {"score": 0.5}})", "key 'statistics'"}}) {
+    write_file_atomic(temp / "summary.json", body);
+    EXPECT_THAT(emotune::testing::error_of([&] { (void)RunSummary::read(temp.path()); }),
+                AllOf(HasSubstr("summary.json"), HasSubstr(key)))
+        << body;
+  }
   write_file_atomic(temp / "summary.json", R"({"kind": "linear", "statistics": {}, "dev": {}})");
   EXPECT_EQ(RunSummary::read(temp.path()).kind, ModelKind::linear);
 }
