@@ -5,6 +5,8 @@
 
 Reads RUN_DIR/log.jsonl (and pretraining.json for the unigram reference) and writes
 OUT-generator.svg (top-1 accuracy at [MASK] positions, with the unigram level dashed),
+OUT-mlm.svg (the generator's MLM loss, with the unigram entropy dashed: below it, the
+generator uses context even while its top-1 is still the most frequent token),
 OUT-rtd-gain.svg (prior entropy minus RTD loss, nats) and OUT-rtd-accuracy-gain.svg
 (RTD accuracy minus that of calling every token original), against the optimizer step
 (not minutes: the development machine is shared, so its speed varies).
@@ -121,6 +123,11 @@ def main():
           series("generator_mask_accuracy"),
           [("unigram", unigram)] if unigram is not None else [],
           out.with_name(out.name + "-generator.svg"))
+    entropy = next((c["unigram_entropy_nats"] for _, _, c in runs
+                    if "unigram_entropy_nats" in c), None)
+    chart("Generator MLM loss", "nats", series("mlm_loss"),
+          [("unigram entropy", entropy)] if entropy is not None else [],
+          out.with_name(out.name + "-mlm.svg"))
     chart("RTD gain over the prior (prior entropy - RTD loss)", "nats",
           series("rtd_gain_nats"), [], out.with_name(out.name + "-rtd-gain.svg"))
     chart("RTD accuracy minus (1 - replaced share)", "accuracy gain",

@@ -109,6 +109,12 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
                       "Weight of the discriminator loss (loss = MLM + w · RTD)")
           ->capture_default_str();
       command
+          .add_option("--init", o.initialization,
+                      "New weights: fan-in (std 1/sqrt(hidden) per model, what small models "
+                      "need to learn from context) or config (the config's initializer_range)")
+          ->check(CLI::IsMember({"fan-in", "config"}))
+          ->capture_default_str();
+      command
           .add_option("--generator-ratio", o.generator_ratio,
                       "Generator hidden/intermediate size as a share of the discriminator's")
           ->capture_default_str();

@@ -57,6 +57,7 @@ json to_json(const Recipe& r) {
               {"warmup_steps", r.warmup_steps},
               {"warmup_ratio", r.warmup_ratio ? json(*r.warmup_ratio) : json(nullptr)},
               {"weight_decay", r.weight_decay},
+              {"initialization", r.initialization},
               {"max_grad_norm", r.max_grad_norm},
               {"mask_probability", r.mask_probability},
               {"rtd_weight", r.rtd_weight},
@@ -83,6 +84,8 @@ Recipe recipe_from_json(const json& j) {
   if (j.contains("warmup_ratio") && !j.at("warmup_ratio").is_null())
     r.warmup_ratio = j.at("warmup_ratio").get<double>();
   r.weight_decay = j.at("weight_decay").get<double>();
+  // Snapshots before the option drew from the configs' initializer_range.
+  r.initialization = j.value("initialization", "config");
   r.max_grad_norm = j.at("max_grad_norm").get<double>();
   r.mask_probability = j.at("mask_probability").get<double>();
   r.rtd_weight = j.at("rtd_weight").get<double>();
@@ -372,6 +375,14 @@ void check_options(const PretrainOptions& o) {
     throw Error(fmt::format("generator ratio must be in (0, 1], got {}", o.generator_ratio));
   if (o.snapshot_every_steps < 1 || o.log_every_steps < 1)
     throw Error("snapshot and log intervals must be ≥ 1 step");
+  if (o.initialization != "fan-in" && o.initialization != "config")
+    throw Error(fmt::format("--init must be fan-in or config, got '{}'", o.initialization));
+}
+
+// std 1/sqrt(hidden), to 4 digits so that config.json reads well.
+double fan_in_initializer_range(const json& config) {
+  const auto hidden = config.at("hidden_size").get<double>();
+  return std::round(1e4 / std::sqrt(hidden)) / 1e4;
 }
 
 json discriminator_config_of(const PretrainOptions& options, std::int64_t tokenizer_vocab) {
@@ -426,10 +437,19 @@ Run prepare_new_run(const PretrainOptions& options) {
   if (options.max_length > disc.max_position_embeddings)
     throw Error(fmt::format("--max-length {} exceeds the model's max_position_embeddings {}",
                             options.max_length, disc.max_position_embeddings));
-  if (!options.from.empty() && fs::is_regular_file(options.from / "generator" / "config.json"))
+  const bool generator_from_checkpoint =
+      !options.from.empty() && fs::is_regular_file(options.from / "generator" / "config.json");
+  if (generator_from_checkpoint)
     r.generator_config = read_json(options.from / "generator" / "config.json");
   else
     r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio);
+  // Only models drawn afresh: a checkpoint's config keeps the range its weights came from.
+  if (options.initialization == "fan-in") {
+    if (options.from.empty())
+      r.discriminator_config["initializer_range"] = fan_in_initializer_range(r.discriminator_config);
+    if (!generator_from_checkpoint)
+      r.generator_config["initializer_range"] = fan_in_initializer_range(r.generator_config);
+  }
   (void)parse_config(r.generator_config, "generator config");
   static_cast<PretrainHyperparameters&>(r) = options;
   r.from = options.from.empty() ? "" : fs::absolute(options.from).string();

@@ -34,6 +34,11 @@ struct PretrainHyperparameters {
   // When set, the warm-up is this share of the schedule instead (and warmup_steps is ignored).
   std::optional<double> warmup_ratio;
   double weight_decay = 0.01;
+  // How new weights are drawn: "fan-in" = normal with std 1/sqrt(hidden) of each model (its
+  // config.json then records that initializer_range), "config" = the config's
+  // initializer_range (BERT's 0.02, tuned for hidden 768). At hidden 64-128, 0.02 leaves
+  // attention uniform and the discriminator on its prior (docs/pretraining.md).
+  std::string initialization = "fan-in";
   double max_grad_norm = 1.0;
   double mask_probability = 0.15;
   double rtd_weight = 50.0;
