@@ -2,7 +2,7 @@
 """HuggingFace's ElectraForPreTraining alone on the real corpus (reference, no emotune).
 
     python3 scripts/rtd_real_corpus_check.py --vocab DIR [--data ../shared/data] [--init 0.0884]
-        [--lr 1e-3] [--heads 4] [--minutes 12]
+        [--lr 1e-3] [--heads 4] [--batch 32] [--hidden 128] [--minutes 12]
 
 No generator: 15% of the non-special tokens of the training texts (WASSA train essays and
 GoEmotions train comments, packed into 128-token sequences like `emotune pretrain`) are replaced
@@ -28,6 +28,8 @@ p.add_argument("--init", type=float, default=0.0884)
 p.add_argument("--lr", type=float, default=1e-3)
 p.add_argument("--minutes", type=float, default=10)
 p.add_argument("--heads", type=int, default=4)
+p.add_argument("--batch", type=int, default=32)
+p.add_argument("--hidden", type=int, default=128)
 a = p.parse_args()
 torch.set_num_threads(1); torch.manual_seed(1); random.seed(1)
 tok = BertTokenizerFast.from_pretrained(a.vocab)
@@ -49,8 +51,8 @@ special = torch.tensor([tok.cls_token_id, tok.sep_token_id, tok.pad_token_id, to
 counts[special] = 0
 unigram = counts / counts.sum()
 print("sequences", seqs.shape, "unigram entropy", float(-(unigram[unigram>0]*unigram[unigram>0].log()).sum()), flush=True)
-cfg = ElectraConfig(vocab_size=V, embedding_size=128, hidden_size=128, num_hidden_layers=4, num_attention_heads=a.heads,
-    intermediate_size=512, max_position_embeddings=512, initializer_range=a.init)
+cfg = ElectraConfig(vocab_size=V, embedding_size=128, hidden_size=a.hidden, num_hidden_layers=4, num_attention_heads=a.heads,
+    intermediate_size=4 * a.hidden, max_position_embeddings=512, initializer_range=a.init)
 model = ElectraForPreTraining(cfg)
 ex = [q for n,q in model.named_parameters() if "LayerNorm" in n or n.endswith(".bias")]
 de = [q for n,q in model.named_parameters() if not ("LayerNorm" in n or n.endswith(".bias"))]
@@ -59,7 +61,7 @@ t0 = time.time(); step = 0; win = []
 while time.time() - t0 < a.minutes * 60:
     lr = a.lr * min(1.0, (step + 1) / 200)
     for g in opt.param_groups: g["lr"] = lr
-    batch = seqs[torch.randint(0, seqs.shape[0], (32,))]
+    batch = seqs[torch.randint(0, seqs.shape[0], (a.batch,))]
     sel = (torch.rand(batch.shape) < 0.15) & ~torch.isin(batch, special)
     draws = torch.multinomial(unigram, batch.numel(), replacement=True).view(batch.shape)
     inp = torch.where(sel, draws, batch)
