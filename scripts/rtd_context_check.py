@@ -20,6 +20,7 @@ import time
 
 import torch
 from transformers import ElectraConfig, ElectraForPreTraining
+
 p = argparse.ArgumentParser(description="RTD on a permutation language with HF ElectraForPreTraining")
 p.add_argument("--lr", type=float, default=3e-3)
 p.add_argument("--steps", type=int, default=600)

@@ -83,8 +83,8 @@ torch::Tensor special_table() {
 // The discriminator: 2 layers, hidden 64, dropout 0. The generator: the same shape.
 // Weights start at std 1/sqrt(hidden) (0.125 here), not BERT's 0.02: that value suits hidden
 // 768, and at hidden 64 it leaves attention uniform and the discriminator's two-layer head's
-// output ~0.01, a saddle the discriminator did not leave in 1 800 steps (pretrain.cc's presets
-// follow the same rule; docs/pretraining.md has the measurements).
+// output ~0.01, a saddle the discriminator did not leave in 1 800 steps (`emotune pretrain
+// --init fan-in`, its default, follows the same rule; docs/pretraining.md has the measurements).
 io::HfConfig small_config(std::int64_t hidden, std::int64_t heads) {
   const double initializer_range = 1.0 / std::sqrt(static_cast<double>(hidden));
   const json config{{"model_type", "electra"},
@@ -229,8 +229,9 @@ TEST(PretrainContext, GeneratorPredictsMaskedTokensFromTheirNeighbours) {
   const auto d = diagnose(mlm.counts, 0.0);
   fmt::print("MLM top-1 at [MASK] {:.3f} (unigram {:.3f}), loss {:.3f}\n",
              d.generator_mask_accuracy, kUnigramAccuracy, mlm.loss.item<double>());
-  // 1/40 = 0.025 without context, ln 40 = 3.69 nats. Measured: 0.22 and 2.17 nats after these
-  // 300 steps (the neighbours fix a masked token, so more steps approach 1).
+  // 1/40 = 0.025 without context, ln 40 = 3.69 nats. Measured: 0.466 and 1.57 nats after these
+  // 300 steps (0.22 and 2.17 with the 0.02 init; the neighbours fix a masked token, so more
+  // steps approach 1).
   EXPECT_GT(d.generator_mask_accuracy, 4 * kUnigramAccuracy)
       << fmt::format("MLM loss {:.3f} (uniform: {:.3f})", mlm.loss.item<double>(),
                      std::log(static_cast<double>(kContentTokens)));
