@@ -444,12 +444,13 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
   if (options.folds >= 2) {
     const std::size_t k = options.folds;
     const auto ids = ids_of(train);
+    const auto fold_of = data::writer_folds(train.rows, k);
     eval::Predictions oof;
     std::vector<eval::Predictions> parts;
     std::vector<std::size_t> order;
     for (std::size_t fold = 0; fold < k; ++fold) {
       std::vector<std::size_t> fit_at, held_at;
-      for (std::size_t i = 0; i < train_rows.size(); ++i) (i % k == fold ? held_at : fit_at).push_back(i);
+      for (std::size_t i = 0; i < train_rows.size(); ++i) (fold_of[i] == fold ? held_at : fit_at).push_back(i);
       LinearTargets fold_targets{pick(targets.empathy, fit_at), pick(targets.distress, fit_at),
                                  pick(targets.emotion, fit_at)};
       const auto fold_model = LinearModel::fit(options, pick(train_rows, fit_at), fold_targets);
@@ -484,7 +485,7 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
     write_json(oof_dir / "oof.json", json{{"split", "train"},
                                           {"scheme", "k-fold"},
                                           {"folds", k},
-                                          {"assignment", "row i of the train file in fold i mod k"},
+                                          {"assignment", "grouped by writer: writer w (in order of first appearance) in fold w mod k"},
                                           {"rows", oof.size()}});
   }
 

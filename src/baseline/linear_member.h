@@ -106,8 +106,8 @@ struct LinearRunReport {
 
 // Fits on WASSA train, computes k-fold out-of-fold train predictions (the same options, each
 // fold's vectorizers and standardization fitted on its training part only), scores dev and
-// writes the run folder `out`. Deterministic (folds are by row position: row i goes to fold
-// i mod k).
+// writes the run folder `out`. Deterministic (folds are grouped by writer, data::writer_folds:
+// a writer's five essays are held out together, as dev and test writers are unseen).
 LinearRunReport train_linear_run(const std::filesystem::path& data_dir,
                                  const LinearMemberOptions& options,
                                  const std::filesystem::path& out);

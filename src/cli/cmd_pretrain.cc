@@ -29,24 +29,35 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
   fmt::print("pre-training {} at step {} of {}{}\n",
              result.steps_done >= result.total_steps ? "finished" : "stopped", result.steps_done,
              result.total_steps, result.stopped_by_budget ? " (time budget)" : "");
-  fmt::print("last losses: total {:.4f}, generator MLM {:.4f}, discriminator RTD {:.4f}\n",
-             result.last_loss, result.last_mlm, result.last_rtd);
   const auto& last = result.summary.value("last_log", nlohmann::json::object());
   const auto& corpus = result.summary.value("corpus", nlohmann::json::object());
+  const bool masked_lm_only = !last.is_object() || !last.contains("rtd_loss");
+  if (masked_lm_only)
+    fmt::print("last masked-LM loss {:.4f} (unigram entropy {:.4f})\n", result.last_mlm,
+               corpus.value("unigram_entropy_nats", 0.0));
+  else
+    fmt::print("last losses: total {:.4f}, generator MLM {:.4f}, discriminator RTD {:.4f}\n",
+               result.last_loss, result.last_mlm, result.last_rtd);
   if (last.is_object() && last.contains("generator_mask_accuracy")) {
-    fmt::print("generator top-1 at [MASK]: {:.4f} (the most frequent token's share: {:.4f})\n",
+    fmt::print("top-1 at [MASK]: {:.4f} (the most frequent token's share: {:.4f})\n",
                last.value("generator_mask_accuracy", 0.0), corpus.value("unigram_top1_share", 0.0));
-    fmt::print("RTD gain over calling every token original: {:+.4f} nats, accuracy {:+.4f}\n",
-               last.value("rtd_gain_nats", 0.0), last.value("rtd_accuracy_gain", 0.0));
+    if (!masked_lm_only)
+      fmt::print("RTD gain over calling every token original: {:+.4f} nats, accuracy {:+.4f}\n",
+                 last.value("rtd_gain_nats", 0.0), last.value("rtd_accuracy_gain", 0.0));
   }
-  fmt::print("discriminator (ElectraForPreTraining): {}\n", result.checkpoint.string());
-  fmt::print("generator (ElectraForMaskedLM): {}\n", (result.checkpoint / "generator").string());
+  if (std::filesystem::exists(result.checkpoint / "generator")) {
+    fmt::print("discriminator (ElectraForPreTraining): {}\n", result.checkpoint.string());
+    fmt::print("generator (ElectraForMaskedLM): {}\n", (result.checkpoint / "generator").string());
+  } else {
+    fmt::print("checkpoint: {}\n", result.checkpoint.string());
+  }
 }
 
 [[maybe_unused]] const bool registered = register_command(
     "pretrain",
     "Pre-train an ELECTRA discriminator (replaced-token detection with a small MLM generator) "
-    "on the WASSA and GoEmotions training texts, into an HF checkpoint folder",
+    "on the WASSA and GoEmotions training texts, into an HF checkpoint folder; or continue a "
+    "BERT checkpoint with masked-LM alone (--from)",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<PretrainCommandOptions>();
       auto& o = options->library;
@@ -69,8 +80,11 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
           "--vocab", o.vocab_dir,
           "Tokenizer folder (from `emotune vocab`); default: the --from checkpoint's");
       command.add_option("--from", o.from,
-                         "Continue pre-training this ELECTRA checkpoint (domain-adaptive); its "
-                         "generator/ is used when present, else a new generator is sized from it");
+                         "Continue pre-training this checkpoint on the training texts "
+                         "(domain-adaptive): an ELECTRA one with replaced-token detection (its "
+                         "generator/ is used when present, else a new generator is sized from "
+                         "it), or a BERT one (e.g. all-MiniLM-L6-v2) with masked-LM alone, "
+                         "written as a BertForMaskedLM folder that `train` fine-tunes");
       command.add_flag("--resume", o.resume,
                        "Continue the run in --out from its snapshot (same recipe; weights, "
                        "optimizer state, step and random stream restored)");

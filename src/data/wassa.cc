@@ -3,6 +3,7 @@
 #include <array>
 #include <initializer_list>
 #include <limits>
+#include <unordered_map>
 
 #include <fmt/ranges.h>
 
@@ -309,6 +310,26 @@ WassaSplit load_wassa(const fs::path& data_dir, Split split) {
       return read_wassa_test(dir / kWassaTestFile);
   }
   throw Error("unknown split");
+}
+
+std::vector<std::size_t> writer_folds(const std::vector<WassaRecord>& rows, std::size_t k) {
+  if (k == 0) throw Error("writer_folds: k must be at least 1");
+  std::unordered_map<std::string, std::size_t> writer_index;
+  std::vector<std::size_t> folds;
+  folds.reserve(rows.size());
+  std::size_t writers = 0;
+  for (const auto& row : rows) {
+    std::size_t writer = writers;
+    if (row.response_id.empty()) {
+      ++writers;
+    } else {
+      const auto [it, inserted] = writer_index.try_emplace(row.response_id, writers);
+      if (inserted) ++writers;
+      writer = it->second;
+    }
+    folds.push_back(writer % k);
+  }
+  return folds;
 }
 
 }  // namespace emotune::data

@@ -96,4 +96,12 @@ WassaSplit read_wassa_dev(const std::filesystem::path& features_file,
 // Test features, 9-column (2022) or 18-column (2021) form; no labels.
 WassaSplit read_wassa_test(const std::filesystem::path& file);
 
+// Cross-validation folds grouped by writer: the fold (0..k-1) of each row, writers numbered in
+// order of first appearance and writer w in fold w mod k (a row without a response_id is a
+// writer of its own). Dev and test writers never appear in train, and each WASSA writer wrote
+// five essays (one per article slot), so folds by row position (i mod 5) would let a model
+// see the held-out writer's other four essays, inflating the out-of-fold scores of person
+// features, while holding out whole article slots that dev does share with train.
+std::vector<std::size_t> writer_folds(const std::vector<WassaRecord>& rows, std::size_t k);
+
 }  // namespace emotune::data

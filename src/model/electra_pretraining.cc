@@ -1,5 +1,7 @@
 #include "model/electra_pretraining.h"
 
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include <fmt/format.h>
@@ -58,6 +60,19 @@ std::vector<std::string> copy_by_name(torch::nn::Module& module,
   for (const auto& item : parameters)
     if (!filled.contains(item.key())) missing.push_back(item.key());
   return missing;
+}
+
+// BertForMaskedLM's name prefixes and the generator's, in both directions.
+constexpr std::pair<std::string_view, std::string_view> kBertMaskedLmNames[] = {
+    {"bert.", "electra."},
+    {"cls.predictions.transform.dense.", "generator_predictions.dense."},
+    {"cls.predictions.transform.LayerNorm.", "generator_predictions.LayerNorm."},
+    {"cls.predictions.bias", "generator_lm_head.bias"},
+};
+
+bool is_ignored_bert_name(const std::string& name) {
+  return name.starts_with("pooler.") || name.starts_with("bert.pooler.") ||
+         name.starts_with("cls.seq_relationship.") || name.starts_with("cls.predictions.decoder.");
 }
 
 }  // namespace
@@ -159,6 +174,47 @@ void import_tensors(ElectraGeneratorImpl& generator,
   if (!missing.empty())
     throw Error(fmt::format("{}: missing {} weight(s) of ElectraForMaskedLM: {}", origin,
                             missing.size(), fmt::join(missing, ", ")));
+}
+
+bool import_bert_masked_lm(ElectraGeneratorImpl& generator,
+                           const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& origin) {
+  std::map<std::string, torch::Tensor> renamed;
+  for (const auto& [stored, tensor] : tensors) {
+    if (is_ignored_bert_name(stored)) continue;
+    std::string name = stored;
+    for (const auto& [bert, ours] : kBertMaskedLmNames) {
+      if (name.starts_with(bert)) {
+        name = std::string(ours) + name.substr(bert.size());
+        break;
+      }
+    }
+    if (!renamed.emplace(name, tensor).second)
+      throw Error(fmt::format("{}: two tensors hold weight '{}'", origin, name));
+  }
+  const auto missing = copy_by_name(generator, renamed, origin);
+  std::vector<std::string> missing_body;
+  for (const auto& name : missing)
+    if (name.starts_with("electra.")) missing_body.push_back(name);
+  if (!missing_body.empty())
+    throw Error(fmt::format("{}: missing {} weight(s) of the BERT model: {}", origin,
+                            missing_body.size(), fmt::join(missing_body, ", ")));
+  return missing.empty();
+}
+
+std::map<std::string, torch::Tensor> export_bert_masked_lm(ElectraGeneratorImpl& generator) {
+  std::map<std::string, torch::Tensor> out;
+  for (auto& [name, tensor] : detached_parameters(generator)) {
+    std::string hf_name = name;
+    for (const auto& [bert, ours] : kBertMaskedLmNames) {
+      if (name.starts_with(ours)) {
+        hf_name = std::string(bert) + name.substr(ours.size());
+        break;
+      }
+    }
+    out.emplace(std::move(hf_name), std::move(tensor));
+  }
+  return out;
 }
 
 }  // namespace emotune::model

@@ -101,4 +101,19 @@ bool import_tensors(ElectraDiscriminatorImpl& discriminator,
 void import_tensors(ElectraGeneratorImpl& generator,
                     const std::map<std::string, torch::Tensor>& tensors, const std::string& origin);
 
+// A BERT checkpoint's masked-LM model (HF BertForMaskedLM: bert -> cls.predictions.transform
+// dense + gelu + LayerNorm -> tied decoder + cls.predictions.bias) has the generator's shape
+// exactly when embedding_size == hidden_size, so continued (domain-adaptive) MLM pre-training
+// of a BERT checkpoint trains an ElectraGenerator built from its config. These translate the
+// names (one table in the .cc). Import accepts a bare BertModel ("embeddings.", "encoder."), a
+// "bert."-prefixed one and BertForMaskedLM/BertForPreTraining checkpoints; the pooler, the
+// next-sentence head and the tied decoder are ignored. Returns whether the MLM head was there
+// (else it keeps its initial weights); a missing body weight is an Error naming `origin`.
+bool import_bert_masked_lm(ElectraGeneratorImpl& generator,
+                           const std::map<std::string, torch::Tensor>& tensors,
+                           const std::string& origin);
+// The generator's tensors under BertForMaskedLM's names ("bert.", "cls.predictions."), the
+// tied decoder weight left out as HF's save_pretrained does.
+std::map<std::string, torch::Tensor> export_bert_masked_lm(ElectraGeneratorImpl& generator);
+
 }  // namespace emotune::model

@@ -9,6 +9,7 @@
 #include "baseline/linear_member.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "data/wassa.h"
 #include "eval/stacking.h"
 #include "io/run_files.h"
@@ -39,7 +40,12 @@ const std::vector<LinearSpec>& linear_specs() {
 
 fs::path ensure_linear(const StackedSystemsOptions& options, const LinearSpec& spec) {
   const auto dir = options.out_dir / "linear" / spec.name;
-  if (io::RunSummary::present_in(dir) && fs::is_regular_file(dir / "oof" / "predictions.tsv")) {
+  // Out-of-fold predictions made before the folds were grouped by writer are retrained
+  // (seconds): they leak each writer's other essays into the stacking fit.
+  const auto oof_scheme = dir / "oof" / "oof.json";
+  if (io::RunSummary::present_in(dir) && fs::is_regular_file(dir / "oof" / "predictions.tsv") &&
+      fs::is_regular_file(oof_scheme) &&
+      read_json(oof_scheme).value("assignment", "").find("writer") != std::string::npos) {
     spdlog::info("{}: finished linear member found", spec.name);
     return dir;
   }
@@ -88,7 +94,9 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
         (member.name.find("-random-init") != std::string::npos);
     if (!predicts_track || !same_arm) continue;
     Member twin = member;
-    twin.name += "-holdout";
+    // A new folder name for the writer-grouped held-out slice (it held out rows i % K == 0
+    // before), so a run folder of the old kind is never reused for the new OOF rows.
+    twin.name += "-holdout-writers";
     for (const auto& assignment :
          {fmt::format("holdout_every={}", options.holdout_every),
           fmt::format("seeds=[{}]", member.config.seeds.empty() ? 42 : member.config.seeds.front())}) {
@@ -99,13 +107,15 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
     twins.push_back(std::move(twin));
   }
   if (twins.empty()) return std::nullopt;
-  spdlog::info("{}: training {} held-out twin(s) (train rows i % {} == 0 held out) for its "
+  spdlog::info("{}: training {} held-out twin(s) (the essays of every {}th writer held out) for its "
                "out-of-fold predictions",
                system.name, twins.size(), options.holdout_every);
   const auto outcomes = train_members(twins, options.data_dir, options.hooks);
   std::vector<predict::EssayRecord> held_out;
+  const auto fold_of =
+      data::writer_folds(train.rows, static_cast<std::size_t>(options.holdout_every));
   for (std::size_t i = 0; i < train.rows.size(); ++i) {
-    if (i % static_cast<std::size_t>(options.holdout_every) == 0)
+    if (fold_of[i] == 0)
       held_out.push_back({train.rows[i].id, train.rows[i].text, data::person_values(train.rows[i])});
   }
   std::vector<eval::Predictions> parts;
@@ -128,6 +138,7 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
   write_file_atomic(dir / "oof" / "oof.json",
                     json{{"split", "train"},
                          {"scheme", "held-out slice"},
+                         {"assignment", "grouped by writer: writers w with w mod holdout_every == 0"},
                          {"holdout_every", options.holdout_every},
                          {"rows", oof.size()},
                          {"models", models},

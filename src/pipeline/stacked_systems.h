@@ -5,8 +5,8 @@
 // combine them with the pipeline's fine-tuned system by weights learned on out-of-fold train
 // predictions (eval/stacking.h; no dev labels read):
 //   OUT/linear/<member>/                 linear run folders (baseline/linear_member.h)
-//   OUT/runs/<member>-holdout/           a fine-tuned member's twin trained without the train
-//                                        rows i % K == 0 (holdout_every = K)
+//   OUT/runs/<member>-holdout-writers/   a fine-tuned member's twin trained without the essays
+//                                        of every K-th writer (holdout_every = K)
 //   OUT/stack-members/<system>/          the fine-tuned system's dev/test predictions plus the
 //                                        twin's predictions on the held-out rows (oof/)
 //   OUT/systems/{dev,test}/<track>-stack-text, <track>-stack-person

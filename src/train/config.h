@@ -48,8 +48,9 @@ struct TrainConfig {
   std::string selection_metric = "auto";  // auto | avg_pearson | macro_f1 | pearson_<task>
   bool length_bucketing = false;
   std::int64_t train_limit = 0;  // use only the first N training examples (0 = all)
-  // Hold WASSA train rows i with i % K == 0 out of training (0 = none): the run's predictions
-  // on them are out-of-fold predictions for stacking (docs/person_features.md).
+  // Hold the WASSA train essays of every K-th writer out of training (data::writer_folds fold 0;
+  // 0 = none): the run's predictions on them are out-of-fold predictions for stacking
+  // (docs/person_features.md).
   std::int64_t holdout_every = 0;
   std::int64_t dev_limit = 0;    // evaluate only the first N dev rows (0 = all)
   std::int64_t max_steps = 0;    // stop after N optimizer steps in total (0 = no limit)

@@ -36,9 +36,11 @@ TrainingData load_training_data(const std::filesystem::path& data_dir, const Tra
   // train_limit cuts the WASSA rows first, so a small run still sees real essays.
   auto train_rows = train.rows;
   if (config.holdout_every > 0) {
+    const auto fold_of =
+        data::writer_folds(train_rows, static_cast<std::size_t>(config.holdout_every));
     std::vector<data::WassaRecord> kept;
     for (std::size_t i = 0; i < train_rows.size(); ++i)
-      if (i % static_cast<std::size_t>(config.holdout_every) != 0) kept.push_back(train_rows[i]);
+      if (fold_of[i] != 0) kept.push_back(train_rows[i]);
     train_rows = std::move(kept);
   }
   if (config.train_limit > 0 && train_rows.size() > static_cast<std::size_t>(config.train_limit)) {

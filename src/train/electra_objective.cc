@@ -106,6 +106,19 @@ ElectraStep electra_step(model::ElectraGeneratorImpl& generator,
   return out;
 }
 
+ElectraStep masked_lm_step(model::ElectraGeneratorImpl& model, const torch::Tensor& ids,
+                           const torch::Tensor& attention, const torch::Tensor& never_selected,
+                           std::int64_t mask_id, double mask_probability) {
+  const auto masked = select_for_electra(ids, attention, never_selected, mask_probability, mask_id);
+  auto mlm = masked_lm(model, masked, ids, attention);
+  ElectraStep out;
+  out.mlm = mlm.loss;
+  out.rtd = torch::zeros({}, mlm.loss.options());
+  out.loss = mlm.loss;
+  out.counts = mlm.counts;
+  return out;
+}
+
 double binary_entropy(double p) {
   if (!(p > 0.0 && p < 1.0)) return 0.0;
   return -p * std::log(p) - (1.0 - p) * std::log1p(-p);

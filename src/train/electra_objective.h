@@ -80,6 +80,12 @@ ElectraStep electra_step(model::ElectraGeneratorImpl& generator,
                          const torch::Tensor& never_selected, std::int64_t mask_id,
                          double mask_probability, double rtd_weight);
 
+// One masked-LM step alone (continued pre-training of a BERT checkpoint): ELECTRA's selection,
+// the MLM loss; `rtd` is 0 and `loss` == `mlm`.
+ElectraStep masked_lm_step(model::ElectraGeneratorImpl& model, const torch::Tensor& ids,
+                           const torch::Tensor& attention, const torch::Tensor& never_selected,
+                           std::int64_t mask_id, double mask_probability);
+
 // Entropy in nats of a coin with probability p (0 at p = 0 or 1).
 double binary_entropy(double p);
 

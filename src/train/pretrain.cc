@@ -41,13 +41,18 @@ constexpr std::int64_t kCalibrationSteps = 8;
 // Everything that defines the run; stored in snapshot/state.json so --resume repeats it.
 struct Recipe : PretrainHyperparameters {
   std::string data_dir;
+  // "electra": generator + discriminator (RTD); "mlm": masked-LM only, continuing a BERT
+  // checkpoint (`from`) whose config is then discriminator_config (= generator_config).
+  std::string objective = "electra";
   json discriminator_config;
   json generator_config;
   std::string from;
+  bool masked_lm_only() const { return objective == "mlm"; }
 };
 
 json to_json(const Recipe& r) {
   return json{{"data_dir", r.data_dir},
+              {"objective", r.objective},
               {"discriminator_config", r.discriminator_config},
               {"generator_config", r.generator_config},
               {"max_length", r.max_length},
@@ -66,13 +71,18 @@ json to_json(const Recipe& r) {
               {"text_limit", r.text_limit},
               {"from", r.from},
               {"masking",
-               "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
-               "them become [MASK], 15% stay; the generator samples every one"}};
+               r.masked_lm_only()
+                   ? "ELECTRA's generator: round(p·n) of the non-special tokens per sequence; "
+                     "85% of them become [MASK], 15% stay (no random replacements); the "
+                     "MLM loss is over all of them"
+                   : "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
+                     "them become [MASK], 15% stay; the generator samples every one"}};
 }
 
 Recipe recipe_from_json(const json& j) {
   Recipe r;
   r.data_dir = j.at("data_dir").get<std::string>();
+  r.objective = j.value("objective", "electra");  // snapshots before the MLM objective
   r.discriminator_config = j.at("discriminator_config");
   r.generator_config = j.at("generator_config");
   r.max_length = j.at("max_length").get<std::int64_t>();
@@ -247,6 +257,14 @@ UnigramReference unigram_reference(const std::vector<std::vector<std::int64_t>>&
 // One line of what the last log window says against the context-free references.
 void log_diagnostics(const json& last_log, const json& corpus) {
   if (!last_log.is_object()) return;
+  if (!last_log.contains("rtd_loss")) {  // the MLM objective
+    spdlog::info("pretrain: step {}: top-1 at [MASK] {:.3f} (unigram {:.3f}), MLM {:.3f} "
+                 "(unigram entropy {:.3f})",
+                 last_log.value("step", 0), last_log.value("generator_mask_accuracy", 0.0),
+                 corpus.value("unigram_top1_share", 0.0), last_log.value("mlm_loss", 0.0),
+                 corpus.value("unigram_entropy_nats", 0.0));
+    return;
+  }
   spdlog::info(
       "pretrain: step {}: generator top-1 at [MASK] {:.3f} (unigram {:.3f}), MLM {:.3f} "
       "(unigram entropy {:.3f}); RTD loss {:.4f}, gain over the prior {:+.4f} nats, accuracy "
@@ -270,6 +288,16 @@ struct Models : ElectraPair {
 
 Models build_models(const Recipe& recipe) {
   Models models;
+  if (recipe.masked_lm_only()) {
+    const auto config = parse_config(recipe.generator_config, "model config");
+    models.generator = model::ElectraGenerator(
+        config, model::DropoutRates{config.hidden_dropout_prob,
+                                    config.attention_probs_dropout_prob});
+    model::initialize_weights(*models.generator, config.initializer_range);
+    for (const auto& item : models.generator->named_parameters(true))
+      models.groups.add("generator." + item.key(), item.value());
+    return models;
+  }
   static_cast<ElectraPair&>(models) =
       make_electra_pair(parse_config(recipe.discriminator_config, "discriminator config"),
                         parse_config(recipe.generator_config, "generator config"));
@@ -307,16 +335,27 @@ struct Run {
 };
 
 // The HF folders: out/ (ElectraForPreTraining) and out/generator/ (ElectraForMaskedLM).
+// With the MLM objective: out/ is a BertForMaskedLM folder (model_type bert, as `from`).
 void write_checkpoint(const Run& run, Models& models, bool finished, bool stopped_by_budget) {
-  write_json(run.out / "config.json",
-             with_architecture(run.recipe.discriminator_config, "ElectraForPreTraining"));
-  model::save_tensors(run.out / "model.safetensors", model::export_tensors(*models.discriminator));
-  write_folder_atomic(run.out / "generator", [&](const fs::path& dir) {
-    write_json(dir / "config.json",
-               with_architecture(run.recipe.generator_config, "ElectraForMaskedLM"));
-    model::save_tensors(dir / "model.safetensors", model::export_tensors(*models.generator));
-    copy_tokenizer_files(run.out, dir);
-  });
+  if (run.recipe.masked_lm_only()) {
+    auto config = run.recipe.discriminator_config;
+    config["architectures"] = json::array({"BertForMaskedLM"});
+    config["torch_dtype"] = "float32";
+    write_json(run.out / "config.json", config);
+    model::save_tensors(run.out / "model.safetensors",
+                        model::export_bert_masked_lm(*models.generator));
+  } else {
+    write_json(run.out / "config.json",
+               with_architecture(run.recipe.discriminator_config, "ElectraForPreTraining"));
+    model::save_tensors(run.out / "model.safetensors",
+                        model::export_tensors(*models.discriminator));
+    write_folder_atomic(run.out / "generator", [&](const fs::path& dir) {
+      write_json(dir / "config.json",
+                 with_architecture(run.recipe.generator_config, "ElectraForMaskedLM"));
+      model::save_tensors(dir / "model.safetensors", model::export_tensors(*models.generator));
+      copy_tokenizer_files(run.out, dir);
+    });
+  }
   write_json(run.out / "pretraining.json", json{{"emotune_version", kVersion},
                                                 {"steps_done", run.position.step},
                                                 {"total_steps", run.position.total_steps},
@@ -338,7 +377,8 @@ void write_snapshot(const Run& run, Models& models, const AdamW& decay, const Ad
                     {"position", to_json(run.position)},
                     {"recipe", to_json(run.recipe)},
                     {"rng",
-                     "torch manual_seed(seed·1000003 + step + 1) before each step; epoch "
+                     "torch manual_seed(seed) before the new weights are drawn, "
+                     "manual_seed(seed·1000003 + step + 1) before each step; epoch "
                      "order mt19937_64(seed, epoch) Fisher-Yates"}});
   });
 }
@@ -389,9 +429,23 @@ json discriminator_config_of(const PretrainOptions& options, std::int64_t tokeni
   if (!options.from.empty()) {
     const auto file = options.from / "config.json";
     auto config = read_json(file);
-    if (config.value("model_type", "") != "electra")
-      throw error_in(file, fmt::format("--from needs an ELECTRA checkpoint, model_type is '{}'",
-                                       config.value("model_type", "")));
+    const auto type = config.value("model_type", "");
+    if (type == "bert") {
+      // The generator's MLM head applies gelu; BERT's applies hidden_act.
+      if (config.value("hidden_act", "gelu") != "gelu")
+        throw error_in(file, fmt::format("continued MLM pre-training supports hidden_act gelu, "
+                                         "this checkpoint has '{}'",
+                                         config.value("hidden_act", "")));
+      if (config.contains("embedding_size") &&
+          config.at("embedding_size") != config.at("hidden_size"))
+        throw error_in(file, "continued MLM pre-training needs embedding_size == hidden_size");
+      return config;
+    }
+    if (type != "electra")
+      throw error_in(file, fmt::format("--from needs an ELECTRA checkpoint (replaced-token "
+                                       "detection) or a BERT one (masked-LM only), model_type "
+                                       "is '{}'",
+                                       type));
     return config;
   }
   const auto names = electra_preset_names();
@@ -430,6 +484,7 @@ Run prepare_new_run(const PretrainOptions& options) {
   auto& r = run.recipe;
   r.data_dir = fs::absolute(options.data_dir).string();
   r.discriminator_config = discriminator_config_of(options, vocab);
+  if (r.discriminator_config.value("model_type", "") == "bert") r.objective = "mlm";
   const auto disc = parse_config(r.discriminator_config, "discriminator config");
   if (disc.vocab_size < vocab)
     throw Error(fmt::format("the model's vocab_size {} is smaller than the tokenizer's {} ({})",
@@ -439,12 +494,14 @@ Run prepare_new_run(const PretrainOptions& options) {
                             options.max_length, disc.max_position_embeddings));
   const bool generator_from_checkpoint =
       !options.from.empty() && fs::is_regular_file(options.from / "generator" / "config.json");
-  if (generator_from_checkpoint)
+  if (r.masked_lm_only())
+    r.generator_config = r.discriminator_config;  // the BERT model is the MLM model
+  else if (generator_from_checkpoint)
     r.generator_config = read_json(options.from / "generator" / "config.json");
   else
     r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio);
   // Only models drawn afresh: a checkpoint's config keeps the range its weights came from.
-  if (options.initialization == "fan-in") {
+  if (options.initialization == "fan-in" && !r.masked_lm_only()) {
     if (options.from.empty())
       r.discriminator_config["initializer_range"] = fan_in_initializer_range(r.discriminator_config);
     if (!generator_from_checkpoint)
@@ -569,9 +626,18 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
       corpus.texts.size(), corpus.wassa, corpus.goemotions, sequences.size(), recipe.max_length,
       tokens);
 
+  // The seed fixes the new weights too (the masked-LM head of a BERT checkpoint, every weight of
+  // a new ELECTRA), so two runs of one recipe start alike in any process.
+  torch::manual_seed(static_cast<std::uint64_t>(recipe.seed));
   auto models = build_models(recipe);
   if (options.resume) {
     load_snapshot_weights(models, existing / "weights.safetensors");
+  } else if (recipe.masked_lm_only()) {
+    const auto weights = model::checkpoint_weights_file(recipe.from);
+    if (!model::import_bert_masked_lm(*models.generator, model::load_weights(weights),
+                                      weights.string()))
+      spdlog::info("pretrain: {} has no masked-LM head (cls.predictions); starting one",
+                   recipe.from);
   } else if (!recipe.from.empty()) {
     const fs::path from = recipe.from;
     // Generator first: its copy of the shared embeddings is then overwritten by the
@@ -589,9 +655,11 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     if (!had_head)
       spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
   }
-  models.discriminator->to(device);
+  if (models.discriminator) {
+    models.discriminator->to(device);
+    models.discriminator->train();
+  }
   models.generator->to(device);
-  models.discriminator->train();
   models.generator->train();
 
   const AdamWOptions decay_options{recipe.learning_rate, 0.9, 0.999, 1e-6, recipe.weight_decay};
@@ -677,9 +745,13 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     torch::manual_seed(step_seed(recipe.seed, position.step));
     optimizer_decay.zero_grad();
     optimizer_no_decay.zero_grad();
-    const auto step = electra_step(*models.generator, *models.discriminator, ids, attention,
-                                   sample_mask, special.mask, recipe.mask_probability,
-                                   recipe.rtd_weight);
+    const auto step =
+        recipe.masked_lm_only()
+            ? masked_lm_step(*models.generator, ids, attention, sample_mask, special.mask,
+                             recipe.mask_probability)
+            : electra_step(*models.generator, *models.discriminator, ids, attention,
+                           sample_mask, special.mask, recipe.mask_probability,
+                           recipe.rtd_weight);
     step.loss.backward();
     if (recipe.max_grad_norm > 0)
       torch::nn::utils::clip_grad_norm_(all_parameters, recipe.max_grad_norm);
@@ -748,16 +820,19 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                {"lr", lr},
                {"loss", position.loss_sum / n},
                {"mlm_loss", position.mlm_sum / n},
-               {"rtd_loss", position.rtd_sum / n},
                {"generator_mask_accuracy", diagnostics.generator_mask_accuracy},
                {"generator_kept_accuracy", diagnostics.generator_kept_accuracy},
-               {"rtd_accuracy", diagnostics.rtd_accuracy},
-               // 1 - this is the accuracy of calling every token original: what RTD must beat.
-               {"replaced_share", diagnostics.replaced_share},
-               {"rtd_accuracy_gain", diagnostics.rtd_accuracy_gain},
-               {"rtd_gain_nats", diagnostics.rtd_gain_nats},
-               {"replaced_recall", diagnostics.replaced_recall},
                {"elapsed_seconds", elapsed_before + elapsed_now()}};
+      if (!recipe.masked_lm_only()) {
+        position.last_log.update(json{
+            {"rtd_loss", position.rtd_sum / n},
+            {"rtd_accuracy", diagnostics.rtd_accuracy},
+            // 1 - this is the accuracy of calling every token original: what RTD must beat.
+            {"replaced_share", diagnostics.replaced_share},
+            {"rtd_accuracy_gain", diagnostics.rtd_accuracy_gain},
+            {"rtd_gain_nats", diagnostics.rtd_gain_nats},
+            {"replaced_recall", diagnostics.replaced_recall}});
+      }
       append_line(log_file, position.last_log.dump());
       ++position.log_lines;
       position.window = 0;

@@ -55,7 +55,9 @@ struct PretrainOptions : PretrainHyperparameters {
   // (ELECTRA-Base) or a config.json file. Ignored with `from`.
   std::string config = "small";
   std::filesystem::path vocab_dir;  // tokenizer folder (`emotune vocab`); default: from's
-  std::filesystem::path from;       // an ELECTRA checkpoint to continue pre-training
+  // A checkpoint to continue pre-training: ELECTRA (generator + RTD, as a new run) or BERT
+  // (masked-LM only; the result is an HF BertForMaskedLM folder, no generator/).
+  std::filesystem::path from;
   bool resume = false;              // continue out_dir/snapshot
   double budget_minutes = 0;        // stop cleanly after this much wall time (0 = none)
   // Optimizer steps of the schedule. 0 = as many as the budget allows (estimated from the

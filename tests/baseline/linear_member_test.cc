@@ -3,6 +3,7 @@
 
 #include "baseline/linear_member.h"
 
+#include <map>
 #include <gmock/gmock.h>
 #include <httplib.h>
 
@@ -101,6 +102,27 @@ TEST_F(LinearMemberTest, RunFolderHoldsModelAndOutOfFoldPredictions) {
   for (const auto& row : train.rows) gold.push_back(*row.empathy);
   EXPECT_GT(eval::pearson_unrounded(gold, full_on_train.empathy),
             eval::pearson_unrounded(gold, oof.predictions.empathy) + 0.1);
+}
+
+TEST_F(LinearMemberTest, OutOfFoldPredictionsHoldEachWriterOutWhole) {
+  // The person member sees only the writer, so a writer's five essays get one prediction
+  // exactly when one fold model predicts them all; folds by row position would have fitted
+  // each of them on the writer's other essays (a leak dev and test writers never offer).
+  const auto train = data::load_wassa(testing::data_dir(), data::Split::train);
+  const auto oof = predict::member_out_of_fold(dir("person"), train);
+  ASSERT_EQ(oof.predictions.size(), train.rows.size());
+  EXPECT_THAT(oof.scheme["assignment"].get<std::string>(), HasSubstr("writer"));
+  std::map<std::string, double> first_of_writer;
+  std::size_t shared = 0;
+  for (std::size_t i = 0; i < train.rows.size(); ++i) {
+    const auto [it, inserted] =
+        first_of_writer.try_emplace(train.rows[i].response_id, oof.predictions.empathy[i]);
+    if (inserted) continue;
+    EXPECT_EQ(oof.predictions.empathy[i], it->second) << train.rows[i].id;
+    ++shared;
+  }
+  EXPECT_EQ(shared, train.rows.size() - first_of_writer.size());
+  EXPECT_GT(shared, 1000u);
 }
 
 TEST_F(LinearMemberTest, StandardizationUsesTrainStatisticsOnly) {

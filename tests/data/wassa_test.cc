@@ -1,5 +1,6 @@
 #include "data/wassa.h"
 
+#include <map>
 #include <set>
 
 #include <gmock/gmock.h>
@@ -149,6 +150,42 @@ TEST(WassaReal, WritersAreDisjointAcrossSplits) {
       EXPECT_FALSE(train_writers.contains(row.response_id)) << row.id;
     }
   }
+}
+
+TEST(WassaReal, WriterFoldsKeepEachWriterWholeAndBalanced) {
+  const auto rows = load_wassa(data(), Split::train).rows;
+  const auto folds = writer_folds(rows, 5);
+  ASSERT_EQ(folds.size(), rows.size());
+  std::map<std::string, std::size_t> fold_of_writer;
+  std::vector<std::size_t> sizes(5, 0);
+  std::set<int> articles_in_fold_0, articles_elsewhere;
+  for (std::size_t i = 0; i < rows.size(); ++i) {
+    ASSERT_LT(folds[i], 5u);
+    const auto [it, inserted] = fold_of_writer.try_emplace(rows[i].response_id, folds[i]);
+    EXPECT_EQ(it->second, folds[i]) << rows[i].id;
+    ++sizes[folds[i]];
+    (folds[i] == 0 ? articles_in_fold_0 : articles_elsewhere).insert(rows[i].article_id);
+  }
+  // 372 writers of five essays each: 74 or 75 writers per fold.
+  for (auto size : sizes) EXPECT_THAT(size, ::testing::AnyOf(370u, 375u));
+  // Unlike folds by row position (i mod 5 takes one article slot), the held-out essays share
+  // articles with the rest, as dev does with train.
+  std::size_t shared = 0;
+  for (int article : articles_in_fold_0) shared += articles_elsewhere.contains(article);
+  EXPECT_GT(shared, articles_in_fold_0.size() / 2);
+}
+
+TEST(WriterFolds, WritersInOrderOfFirstAppearanceAndNamelessRowsAlone) {
+  auto row = [](std::string writer) {
+    WassaRecord r;
+    r.response_id = std::move(writer);
+    return r;
+  };
+  const std::vector<WassaRecord> rows = {row("a"), row("b"), row("a"), row(""), row(""), row("c"),
+                                         row("b")};
+  EXPECT_EQ(writer_folds(rows, 2), (std::vector<std::size_t>{0, 1, 0, 0, 1, 0, 1}));
+  EXPECT_EQ(writer_folds(rows, 1), (std::vector<std::size_t>(7, 0)));
+  EXPECT_THROW(writer_folds(rows, 0), Error);
 }
 
 // --- bad input, each in a small hand-made file ---------------------------------------------

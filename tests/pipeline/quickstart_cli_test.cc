@@ -144,7 +144,7 @@ TEST_F(QuickstartCliTest, StackedSystemsJoinTheTableAndTheSubmission) {
   const auto oof = nlohmann::json::parse(
       read_file(temp.path() / "stack-members" / "track1" / "oof" / "oof.json"));
   EXPECT_EQ(oof.at("scheme"), "held-out slice");
-  EXPECT_TRUE(fs::is_regular_file(temp.path() / "runs" / "multitask-holdout" / "summary.json"));
+  EXPECT_TRUE(fs::is_regular_file(temp.path() / "runs" / "multitask-holdout-writers" / "summary.json"));
   const auto stack = nlohmann::json::parse(
       read_file(temp.path() / "systems" / "dev" / "track1-stack-person" / "ensemble.json"));
   EXPECT_EQ(stack.at("method"), "stack");
