@@ -73,6 +73,9 @@ nlohmann::json fixture_config(const std::string& name) {
 nlohmann::json expected_generator_config(const PretrainOptions& options) {
   return generator_config_for(discriminator_config(options), options.generator_ratio);
 }
+double max_abs_difference(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>();
+}
 std::string last_layer(const nlohmann::json& config) {
   return std::to_string(config.at("num_hidden_layers").get<int>() - 1);
 }
@@ -233,7 +236,7 @@ TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
         "electra.encoder.layer." + last_layer(fixture_config("electra_pretraining")) +
             ".output.dense.weight",
         std::string("discriminator_predictions.dense_prediction.weight")})
-    EXPECT_LT((before.at(name) - after.at(name)).abs().max().item<double>(), 1e-5) << name;
+    EXPECT_LT(max_abs_difference(before.at(name), after.at(name)), 1e-5) << name;
   EXPECT_TRUE(fs::exists(dir / "adapted" / "generator" / "model.safetensors"));
   EXPECT_EQ(read_json(dir / "adapted" / "generator" / "config.json").at("hidden_size"),
             expected_generator_config(options).at("hidden_size"));
@@ -247,11 +250,8 @@ TEST(Pretrain, FromACheckpointWithoutGeneratorStartsFromItsWeights) {
       model::load_tensors(dir / "adapted" / "generator" / "model.safetensors");
   const auto generator_after =
       model::load_tensors(dir / "again" / "generator" / "model.safetensors");
-  EXPECT_LT((generator_before.at("generator_predictions.dense.weight") -
-             generator_after.at("generator_predictions.dense.weight"))
-                .abs()
-                .max()
-                .item<double>(),
+  EXPECT_LT(max_abs_difference(generator_before.at("generator_predictions.dense.weight"),
+                               generator_after.at("generator_predictions.dense.weight")),
             1e-5);
 }
 
@@ -292,11 +292,9 @@ TEST(Pretrain, ContinuesABertCheckpointWithMaskedLmAlone) {
   const auto mask = torch::ones_like(ids);
   {
     torch::NoGradGuard no_grad;
-    EXPECT_LT((original->forward(ids, mask, {}) - adapted->forward(ids, mask, {}))
-                  .abs()
-                  .max()
-                  .item<double>(),
-              1e-4);
+    EXPECT_LT(
+        max_abs_difference(original->forward(ids, mask, {}), adapted->forward(ids, mask, {})),
+        1e-4);
   }
 
   // Trained for real, the MLM loss falls (a fresh head on the tiny fixture: unigram first).
@@ -331,11 +329,8 @@ TEST(Pretrain, ContinuesABertCheckpointWithMaskedLmAlone) {
   run_pretraining(again, quiet());
   const auto head_before = model::load_tensors(dir / "learning" / "model.safetensors");
   const auto head_after = model::load_tensors(dir / "again" / "model.safetensors");
-  EXPECT_LT((head_before.at("cls.predictions.transform.dense.weight") -
-             head_after.at("cls.predictions.transform.dense.weight"))
-                .abs()
-                .max()
-                .item<double>(),
+  EXPECT_LT(max_abs_difference(head_before.at("cls.predictions.transform.dense.weight"),
+                               head_after.at("cls.predictions.transform.dense.weight")),
             1e-5);
 }
 
