@@ -1,6 +1,7 @@
 #pragma once
 
-// ELECTRA pre-training (replaced-token detection) on the in-domain training texts.
+// ELECTRA pre-training (replaced-token detection) on the in-domain training texts, or, from a
+// BERT checkpoint, continued masked-LM pre-training alone (see PretrainOptions::from).
 //
 // A small masked-LM generator fills 15% masked positions with tokens sampled from its softmax;
 // the discriminator learns which tokens were replaced. loss = MLM + rtd_weight · RTD. The result
@@ -95,7 +96,8 @@ struct PretrainResult {
 PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHooks& hooks = {});
 
 // The discriminator's config.json that run_pretraining(options) starts a new run with: the
-// preset or config file sized to the tokenizer's vocabulary, or `from`'s config. Errors as
+// preset or config file sized to the tokenizer's vocabulary, or `from`'s config (for a BERT
+// `from`, the masked-LM model's own). Errors as
 // run_pretraining's for these options.
 nlohmann::json discriminator_config(const PretrainOptions& options);
 
