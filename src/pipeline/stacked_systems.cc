@@ -107,8 +107,8 @@ std::optional<fs::path> transformer_stack_member(const StackedSystemsOptions& op
     twins.push_back(std::move(twin));
   }
   if (twins.empty()) return std::nullopt;
-  spdlog::info("{}: training {} held-out twin(s) (the essays of every {}th writer held out) "
-               "for its out-of-fold predictions",
+  spdlog::info("{}: training {} held-out twin(s) (writer w's essays held out when w mod {} == "
+               "0) for its out-of-fold predictions",
                system.name, twins.size(), options.holdout_every);
   const auto outcomes = train_members(twins, options.data_dir, options.hooks);
   std::vector<predict::EssayRecord> held_out;
