@@ -21,6 +21,7 @@ import time
 
 import torch
 from transformers import ElectraConfig, ElectraForPreTraining, BertTokenizerFast
+
 p = argparse.ArgumentParser(description="RTD alone on the real corpus, unigram replacements")
 p.add_argument("--vocab", required=True)
 p.add_argument("--data", default="../shared/data")

@@ -31,7 +31,8 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
              result.total_steps, result.stopped_by_budget ? " (time budget)" : "");
   const auto& last = result.summary.value("last_log", nlohmann::json::object());
   const auto& corpus = result.summary.value("corpus", nlohmann::json::object());
-  const bool masked_lm_only = !last.is_object() || !last.contains("rtd_loss");
+  const bool masked_lm_only =
+      result.summary.at("recipe").value("objective", "electra") == "mlm";
   if (masked_lm_only)
     fmt::print("last masked-LM loss {:.4f} (unigram entropy {:.4f})\n", result.last_mlm,
                corpus.value("unigram_entropy_nats", 0.0));
@@ -45,11 +46,11 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
       fmt::print("RTD gain over calling every token original: {:+.4f} nats, accuracy {:+.4f}\n",
                  last.value("rtd_gain_nats", 0.0), last.value("rtd_accuracy_gain", 0.0));
   }
-  if (std::filesystem::exists(result.checkpoint / "generator")) {
+  if (masked_lm_only) {
+    fmt::print("checkpoint (BertForMaskedLM): {}\n", result.checkpoint.string());
+  } else {
     fmt::print("discriminator (ElectraForPreTraining): {}\n", result.checkpoint.string());
     fmt::print("generator (ElectraForMaskedLM): {}\n", (result.checkpoint / "generator").string());
-  } else {
-    fmt::print("checkpoint: {}\n", result.checkpoint.string());
   }
 }
 

@@ -255,9 +255,9 @@ UnigramReference unigram_reference(const std::vector<std::vector<std::int64_t>>&
 }
 
 // One line of what the last log window says against the context-free references.
-void log_diagnostics(const json& last_log, const json& corpus) {
+void log_diagnostics(const json& last_log, const json& corpus, bool masked_lm_only) {
   if (!last_log.is_object()) return;
-  if (!last_log.contains("rtd_loss")) {  // the MLM objective
+  if (masked_lm_only) {
     spdlog::info("pretrain: step {}: top-1 at [MASK] {:.3f} (unigram {:.3f}), MLM {:.3f} "
                  "(unigram entropy {:.3f})",
                  last_log.value("step", 0), last_log.value("generator_mask_accuracy", 0.0),
@@ -841,14 +841,15 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     }
     if (position.step % recipe.snapshot_every_steps == 0 && !done) {
       reporter.break_line();
-      if (hooks.progress) log_diagnostics(position.last_log, run.corpus);
+      if (hooks.progress)
+        log_diagnostics(position.last_log, run.corpus, recipe.masked_lm_only());
       position.elapsed_seconds = elapsed_before + elapsed_now();
       write_snapshot(run, models, optimizer_decay, optimizer_no_decay);
       write_checkpoint(run, models, /*finished=*/false, /*stopped_by_budget=*/false);
     }
   }
   reporter.break_line();
-  log_diagnostics(position.last_log, run.corpus);
+  log_diagnostics(position.last_log, run.corpus, recipe.masked_lm_only());
   if (position.total_steps == 0) position.total_steps = position.step;
   position.elapsed_seconds = elapsed_before + elapsed_now();
   const bool finished = position.step >= position.total_steps;

@@ -19,6 +19,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "common/json_file.h"
+#include "text/tokenizer.h"
 #include "train/train_helpers.h"
 
 namespace emotune::train {
@@ -288,7 +289,12 @@ TEST(Pretrain, ContinuesABertCheckpointWithMaskedLmAlone) {
   const auto adapted = model::load_encoder(dir / "still");
   original->eval();
   adapted->eval();
-  const auto ids = torch::tensor({{101, 1045, 2514, 2061, 6517, 102}}, torch::kLong);
+  const auto tokenizer = text::load_tokenizer(fixture("bert"));
+  std::vector<std::int64_t> tokens{tokenizer->special_ids().cls};
+  for (const auto id : tokenizer->encode_without_specials("I feel so sad for the families."))
+    tokens.push_back(id);
+  tokens.push_back(tokenizer->special_ids().sep);
+  const auto ids = torch::tensor(tokens, torch::kLong).unsqueeze(0);
   const auto mask = torch::ones_like(ids);
   {
     torch::NoGradGuard no_grad;
