@@ -251,6 +251,7 @@ def load_config(path, overrides):
         "head_bias_init": "default",
         "loss_weights": {},
         "selection_metric": "auto",
+        "mixed_precision": "none",
     }
     for key, value in defaults.items():
         config.setdefault(key, value)
@@ -321,6 +322,17 @@ def collate(ids_list, rows, pad_id):
         input_ids[k, : len(ids_list[i])] = torch.tensor(ids_list[i])
         mask[k, : len(ids_list[i])] = 1
     return input_ids, mask
+
+
+def train_forward(model, input_ids, mask, config):
+    """The model's outputs for a training step; with mixed_precision = "bf16" under
+    torch.autocast (bfloat16 products, float32 weights), as emotune's runtime::AutocastScope,
+    the outputs then taken back to float32 for the loss."""
+    import torch
+
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config["mixed_precision"] == "bf16"):
+        outputs = model(input_ids, mask)
+    return {task: output.float() for task, output in outputs.items()}
 
 
 def task_loss(outputs, examples, config):
@@ -469,7 +481,7 @@ def train_seed(config, backbone, data_dir, seed, out, threads):
             torch.manual_seed(seed * 1000003 + step + 1)
             input_ids, mask = collate(train_ids, rows, pad_id)
             optimizer.zero_grad()
-            loss = task_loss(model(input_ids, mask), [train[i] for i in rows], config)
+            loss = task_loss(train_forward(model, input_ids, mask, config), [train[i] for i in rows], config)
             loss.backward()
             optimizer.step()
             scheduler.step()
@@ -549,7 +561,7 @@ def cmd_speed(args):
         torch.manual_seed(seed * 1000003 + step + 1)
         input_ids, mask = collate(train_ids, rows, pad_id)
         optimizer.zero_grad()
-        loss = task_loss(model(input_ids, mask), [train[i] for i in rows], config)
+        loss = task_loss(train_forward(model, input_ids, mask, config), [train[i] for i in rows], config)
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -577,6 +589,15 @@ def cmd_speed(args):
         predict(quantized, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
         seconds = time.perf_counter() - started
         figures["predict_int8_essays_per_s"] = len(dev_ids) / seconds
+    if args.bf16:
+        # PyTorch's bfloat16 inference under autocast, the peer of `emotune predict --precision bf16`.
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            predict(model.eval(), dev_ids[:16], args.predict_batch, pad_id, sort_by_length=True)
+            started = time.perf_counter()
+            dev_ids = tokenizer([e["text"] for e in dev], truncation=True, max_length=config["max_length"])["input_ids"]
+            predict(model, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
+            seconds = time.perf_counter() - started
+        figures["predict_bf16_essays_per_s"] = len(dev_ids) / seconds
     if args.onnx:
         figures.update(onnx_runtime_speed(model, tokenizer, dev, config, args, pad_id))
     print(json.dumps(figures), flush=True)
@@ -674,6 +695,8 @@ def main():
             p.add_argument("--predict-batch", type=int, default=16, help="as emotune predict's --batch-size")
             p.add_argument("--int8", action="store_true",
                            help="also predict with torch.ao.quantization.quantize_dynamic (int8 Linear layers)")
+            p.add_argument("--bf16", action="store_true",
+                           help="also predict under torch.autocast bfloat16 (CPUs with AVX512_BF16 or AMX)")
             p.add_argument("--onnx", action="store_true",
                            help="also predict with ONNX Runtime (the model exported to ONNX; fp32 and "
                                 "dynamic int8), its best CPU configuration")

@@ -20,7 +20,8 @@ torch::Tensor AlbertLayerImpl::AttentionImpl::forward(const torch::Tensor& hidde
   const auto context =
       multi_head_attention(query(hidden), key(hidden), value(hidden), additive_mask, num_heads,
                            dropout.attention, is_training());
-  return LayerNorm(hidden + torch::dropout(dense(context), dropout.hidden, is_training()));
+  return normalize(LayerNorm,
+                   hidden + apply_dropout(dense(context), dropout.hidden, is_training()));
 }
 
 AlbertLayerImpl::AlbertLayerImpl(const io::HfConfig& config, const DropoutRates& dropout)
@@ -40,7 +41,7 @@ torch::Tensor AlbertLayerImpl::forward(const torch::Tensor& hidden,
   const auto attended = attention(hidden, additive_mask);
   // HF's AlbertLayer applies no dropout after ffn_output (its dropout module is unused).
   const auto transformed = ffn_output(activate(activation_, ffn(attended)));
-  return full_layer_layer_norm(transformed + attended);
+  return normalize(full_layer_layer_norm, transformed + attended);
 }
 
 AlbertLayerGroupImpl::AlbertLayerGroupImpl(const io::HfConfig& config,

@@ -97,7 +97,7 @@ ElectraGeneratorPredictionsImpl::ElectraGeneratorPredictionsImpl(const io::HfCon
 
 torch::Tensor ElectraGeneratorPredictionsImpl::forward(const torch::Tensor& hidden) {
   // HF's ElectraGeneratorPredictions uses gelu whatever hidden_act says.
-  return LayerNorm(torch::gelu(dense(hidden)));
+  return normalize(LayerNorm, torch::gelu(dense(hidden)));
 }
 
 ElectraLmHeadBiasImpl::ElectraLmHeadBiasImpl(std::int64_t vocab_size) {

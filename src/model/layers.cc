@@ -1,11 +1,14 @@
 #include "model/layers.h"
 
 #include <cmath>
+#include <cstdint>
 #include <limits>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "model/dropout_kernel.h"
 
 namespace emotune::model {
 
@@ -68,6 +71,28 @@ torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask,
   return (1.0 - mask) * lowest;
 }
 
+torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training) {
+  if (!training || p <= 0.0) return x;
+  if (!x.device().is_cpu()) return torch::dropout(x, p, true);
+  if (p >= 1.0) return x.mul(0.0);
+  const auto drop_threshold = static_cast<std::uint32_t>(std::lround(p * 65536.0));
+  const auto key = static_cast<std::uint64_t>(
+      torch::randint(std::numeric_limits<std::int64_t>::max(), {1}, torch::kLong)
+          .item<std::int64_t>());
+  auto mask = torch::empty(x.sizes(), torch::TensorOptions().dtype(torch::kBool));
+  auto* bytes = reinterpret_cast<std::uint8_t*>(mask.data_ptr<bool>());
+  at::parallel_for(0, mask.numel(), 1 << 16, [&](std::int64_t begin, std::int64_t end) {
+    fill_keep_mask(bytes + begin, static_cast<std::size_t>(end - begin),
+                   static_cast<std::uint64_t>(begin), key, drop_threshold);
+  });
+  return x.mul(mask).mul_(1.0 / (1.0 - p));
+}
+
+torch::Tensor normalize(torch::nn::LayerNorm& norm, const torch::Tensor& x) {
+  const auto dtype = norm->weight.defined() ? norm->weight.scalar_type() : x.scalar_type();
+  return norm->forward(x.scalar_type() == dtype ? x : x.to(dtype));
+}
+
 torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tensor& key,
                                    const torch::Tensor& value, const torch::Tensor& additive_mask,
                                    std::int64_t num_heads, double dropout, bool training) {
@@ -82,7 +107,7 @@ torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tens
   scores = scores / std::sqrt(static_cast<double>(head_size));
   scores = scores + additive_mask;
   auto probs = torch::softmax(scores, -1);
-  if (training && dropout > 0) probs = torch::dropout(probs, dropout, true);
+  probs = apply_dropout(probs, dropout, training);
   auto context = torch::matmul(probs, split_heads(value));
   return context.permute({0, 2, 1, 3}).contiguous().view({batch, length, hidden});
 }
@@ -134,8 +159,8 @@ torch::Tensor BertEmbeddingsImpl::forward_words(const torch::Tensor& words,
   const auto types = token_type_ids.defined() ? token_type_ids : torch::zeros_like(input_ids);
   auto embeddings = words + token_type_embeddings(types);
   embeddings = embeddings + position_embeddings(position_ids);
-  embeddings = LayerNorm(embeddings);
-  return torch::dropout(embeddings, dropout_, is_training());
+  embeddings = normalize(LayerNorm, embeddings);
+  return apply_dropout(embeddings, dropout_, is_training());
 }
 
 BertSelfAttentionImpl::BertSelfAttentionImpl(const io::HfConfig& config, double attention_dropout)
@@ -161,7 +186,7 @@ BertResidualOutputImpl::BertResidualOutputImpl(std::int64_t in_features, std::in
 
 torch::Tensor BertResidualOutputImpl::forward(const torch::Tensor& x,
                                               const torch::Tensor& residual) {
-  return LayerNorm(torch::dropout(dense(x), dropout_, is_training()) + residual);
+  return normalize(LayerNorm, apply_dropout(dense(x), dropout_, is_training()) + residual);
 }
 
 BertAttentionImpl::BertAttentionImpl(const io::HfConfig& config, const DropoutRates& dropout) {

@@ -29,6 +29,18 @@ struct DropoutRates {
 // of (1 - mask) * lowest(dtype), as HF's get_extended_attention_mask.
 torch::Tensor additive_attention_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype);
 
+// Dropout as torch::dropout (kept elements scaled by 1/(1-p)) with its mask drawn by
+// dropout_kernel.h on every intra-op thread: torch's CPU bernoulli draws one mt19937 stream
+// on one thread, a quarter of a bf16 MiniLM training step. p is resolved to 1/65536. The
+// stream's key is drawn from torch's default generator, so torch::manual_seed fixes the masks.
+// Off the CPU, torch::dropout.
+torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training);
+
+// `norm` applied in the dtype of its weights. Under mixed precision (runtime/autocast.h) a
+// bfloat16 product can reach a LayerNorm whose weights are float32: libtorch 1.13's CPU kernel
+// refuses the mix, so the input is taken to float32 first, as 2.x's autocast does too.
+torch::Tensor normalize(torch::nn::LayerNorm& norm, const torch::Tensor& x);
+
 // Scaled dot-product attention over projected q, k, v [batch, length, hidden], in HF's order
 // of operations (scores = q k^T, then / sqrt(head_dim), + mask, softmax, dropout, · v).
 // Returns the context [batch, length, hidden].

@@ -177,13 +177,12 @@ const std::vector<KeyHandler>& handlers() {
                    for (const auto task : c.tasks) names.push_back(model::task_name(task));
                    put(t, "tasks", to_array(names));
                  }},
-      KeyHandler{"inputs", true,
-                 [](TrainConfig& c, const toml::node& n, const Origin& o) {
-                   c.inputs = as_list(n, o, as_string);
-                 },
-                 [](const TrainConfig& c, toml::table& t) {
-                   put(t, "inputs", to_array(c.inputs));
-                 }},
+      KeyHandler{
+          "inputs", true,
+          [](TrainConfig& c, const toml::node& n, const Origin& o) {
+            c.inputs = as_list(n, o, as_string);
+          },
+          [](const TrainConfig& c, toml::table& t) { put(t, "inputs", to_array(c.inputs)); }},
       loss_weight_key(model::Task::empathy),
       loss_weight_key(model::Task::distress),
       loss_weight_key(model::Task::emotion),
@@ -244,6 +243,7 @@ const std::vector<KeyHandler>& handlers() {
           [](const TrainConfig& c, toml::table& t) { put(t, "random_init", c.random_init); }},
       EMOTUNE_STRING_KEY(device),
       EMOTUNE_STRING_KEY(dtype),
+      EMOTUNE_STRING_KEY(mixed_precision),
   };
   return all;
 }
@@ -360,8 +360,8 @@ void validate(const TrainConfig& config) {
   }
   for (std::size_t i = 0; i < config.inputs.size(); ++i) {
     if (config.inputs[i] != "text" && config.inputs[i] != "person") {
-      throw fail("inputs", fmt::format("unknown input '{}' (expected text, person)",
-                                       config.inputs[i]));
+      throw fail("inputs",
+                 fmt::format("unknown input '{}' (expected text, person)", config.inputs[i]));
     }
     for (std::size_t j = i + 1; j < config.inputs.size(); ++j) {
       if (config.inputs[i] == config.inputs[j]) {
@@ -370,8 +370,9 @@ void validate(const TrainConfig& config) {
     }
   }
   if (std::find(config.inputs.begin(), config.inputs.end(), "text") == config.inputs.end()) {
-    throw fail("inputs", "\"text\" is needed (the encoder reads the essay): [\"text\"] or "
-                         "[\"text\", \"person\"]");
+    throw fail("inputs",
+               "\"text\" is needed (the encoder reads the essay): [\"text\"] or "
+               "[\"text\", \"person\"]");
   }
   for (const auto& [task, weight] : config.loss_weights) {
     if (!(weight >= 0.0)) {
@@ -449,6 +450,14 @@ void validate(const TrainConfig& config) {
   }
   if (config.dtype != "float32" && config.dtype != "bfloat16") {
     throw fail("dtype", fmt::format("'{}' is not float32 or bfloat16", config.dtype));
+  }
+  if (config.mixed_precision != "none" && config.mixed_precision != "bf16") {
+    throw fail("mixed_precision", fmt::format("'{}' is not none or bf16", config.mixed_precision));
+  }
+  if (config.mixed_precision != "none" && config.dtype != "float32") {
+    throw fail("mixed_precision",
+               "mixed precision keeps float32 weights; it needs dtype = "
+               "\"float32\"");
   }
 }
 

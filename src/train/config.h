@@ -52,11 +52,15 @@ struct TrainConfig {
   // 0 = none): the run's predictions on them are out-of-fold predictions for stacking
   // (docs/person_features.md).
   std::int64_t holdout_every = 0;
-  std::int64_t dev_limit = 0;    // evaluate only the first N dev rows (0 = all)
-  std::int64_t max_steps = 0;    // stop after N optimizer steps in total (0 = no limit)
-  bool random_init = false;      // fresh encoder weights from config.json (timing, ablations)
+  std::int64_t dev_limit = 0;  // evaluate only the first N dev rows (0 = all)
+  std::int64_t max_steps = 0;  // stop after N optimizer steps in total (0 = no limit)
+  bool random_init = false;    // fresh encoder weights from config.json (timing, ablations)
   std::string device = "cpu";
   std::string dtype = "float32";
+  // none | bf16: the forward pass's products in bfloat16 under torch's autocast, weights,
+  // gradients and AdamW in float32 (runtime/autocast.h). Refused on a CPU without native
+  // bfloat16; incompatible with dtype = "bfloat16".
+  std::string mixed_precision = "none";
 
   // The backbone folder with ${models_root} resolved.
   std::filesystem::path backbone_dir() const;

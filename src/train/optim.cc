@@ -2,9 +2,11 @@
 
 #include <cmath>
 
+#include <ATen/Parallel.h>
 #include <fmt/format.h>
 
 #include "common/error.h"
+#include "train/adamw_kernel.h"
 
 namespace emotune::train {
 
@@ -18,13 +20,23 @@ AdamW::AdamW(std::vector<std::pair<std::string, torch::Tensor>> named_parameters
 }
 
 void AdamW::zero_grad() {
-  for (auto& slot : slots_) {
-    if (slot.param.grad().defined()) {
-      slot.param.mutable_grad().detach_();
-      slot.param.mutable_grad().zero_();
+  for (auto& slot : slots_) slot.param.mutable_grad().reset();
+}
+
+namespace {
+
+bool fusable(const torch::Tensor& param, const torch::Tensor& grad, const torch::Tensor& exp_avg,
+             const torch::Tensor& exp_avg_sq) {
+  for (const auto* t : {&param, &grad, &exp_avg, &exp_avg_sq}) {
+    if (!t->device().is_cpu() || t->scalar_type() != torch::kFloat || !t->is_contiguous() ||
+        t->is_sparse()) {
+      return false;
     }
   }
+  return grad.numel() == param.numel();
 }
+
+}  // namespace
 
 void AdamW::step(double lr) {
   torch::NoGradGuard no_grad;
@@ -34,9 +46,29 @@ void AdamW::step(double lr) {
   const double bias_correction2 = 1.0 - std::pow(options_.beta2, static_cast<double>(steps_));
   const double step_size = lr / bias_correction1;
   const double bias_correction2_sqrt = std::sqrt(bias_correction2);
+  const AdamWStepScalars scalars{static_cast<float>(1.0 - lr * options_.weight_decay),
+                                 static_cast<float>(options_.beta1),
+                                 static_cast<float>(1.0 - options_.beta1),
+                                 static_cast<float>(options_.beta2),
+                                 static_cast<float>(1.0 - options_.beta2),
+                                 static_cast<float>(bias_correction2_sqrt),
+                                 static_cast<float>(options_.eps),
+                                 static_cast<float>(-step_size)};
   for (auto& slot : slots_) {
     const auto& grad = slot.param.grad();
     if (!grad.defined()) continue;
+    if (options_.fused && fusable(slot.param, grad, slot.exp_avg, slot.exp_avg_sq)) {
+      float* param = slot.param.data_ptr<float>();
+      const float* g = grad.data_ptr<float>();
+      float* exp_avg = slot.exp_avg.data_ptr<float>();
+      float* exp_avg_sq = slot.exp_avg_sq.data_ptr<float>();
+      // Chunks of 32 K elements spread over torch's intra-op threads; small tensors in one.
+      at::parallel_for(0, slot.param.numel(), 1 << 15, [&](std::int64_t begin, std::int64_t end) {
+        adamw_update(param + begin, g + begin, exp_avg + begin, exp_avg_sq + begin,
+                     static_cast<std::size_t>(end - begin), scalars);
+      });
+      continue;
+    }
     if (options_.weight_decay != 0.0) slot.param.mul_(1.0 - lr * options_.weight_decay);
     slot.exp_avg.mul_(options_.beta1).add_(grad, 1.0 - options_.beta1);
     slot.exp_avg_sq.mul_(options_.beta2).addcmul_(grad, grad, 1.0 - options_.beta2);

@@ -22,6 +22,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "runtime/autocast.h"
 #include "runtime/device.h"
 #include "text/tokenizer.h"
 #include "train/batcher.h"
@@ -235,9 +236,9 @@ void write_best(const fs::path& folder, model::TaskModel& task_model, const Trai
       manifest.inputs = {"text", "person"};
       manifest.details["head_input"] =
           "concat(last_hidden_state[:, 0] (first token, no pooler), person vector)";
-      manifest.person = io::PersonInputInfo{
-          static_cast<std::int64_t>(person->dimension()), data::PersonEncoder::feature_names(),
-          std::string(data::kPersonStandardizationFile)};
+      manifest.person = io::PersonInputInfo{static_cast<std::int64_t>(person->dimension()),
+                                            data::PersonEncoder::feature_names(),
+                                            std::string(data::kPersonStandardizationFile)};
     }
     manifest.write(dir);
   });
@@ -270,6 +271,7 @@ struct SeedRun {
   DataParallel& parallel;
   torch::Device device;
   torch::ScalarType dtype;
+  runtime::MixedPrecision mixed_precision;
   std::int64_t pad_id;
   const std::vector<EncodedExample>& train_encoded;
   const std::vector<EncodedExample>& dev_encoded;
@@ -296,15 +298,21 @@ double train_step(const SeedRun& run, const std::vector<std::size_t>& global_bat
         model::is_regression(task) ? target.to(run.device, run.dtype) : target.to(run.device);
   }
   run.optimizer.zero_grad();
-  const auto outputs = run.task_model->forward(
-      batch.input_ids.to(run.device), batch.attention_mask.to(run.device),
-      batch.token_type_ids.to(run.device),
-      batch.person.defined() ? batch.person.to(run.device, run.dtype) : batch.person);
+  model::TaskOutputs outputs;
+  {
+    runtime::AutocastScope autocast(run.mixed_precision, run.device);
+    outputs = run.task_model->forward(
+        batch.input_ids.to(run.device), batch.attention_mask.to(run.device),
+        batch.token_type_ids.to(run.device),
+        batch.person.defined() ? batch.person.to(run.device, run.dtype) : batch.person);
+  }
+  // Under autocast the heads answer in bfloat16; the losses are taken in the weights' dtype.
+  for (auto& [task, output] : outputs) output = output.to(run.dtype);
   const auto loss = model::task_loss(outputs, targets, config.loss_weights);
   loss.backward();
-  const double loss_value = run.parallel.average_gradients(
-      run.parameters, loss.item<double>(), shard.rows,
-      static_cast<std::int64_t>(global_batch.size()), step + 1);
+  const double loss_value =
+      run.parallel.average_gradients(run.parameters, loss.item<double>(), shard.rows,
+                                     static_cast<std::int64_t>(global_batch.size()), step + 1);
   if (config.max_grad_norm > 0) {
     torch::nn::utils::clip_grad_norm_(run.task_model->parameters(), config.max_grad_norm);
   }
@@ -326,8 +334,8 @@ void evaluate_and_snapshot(const SeedRun& run, Progress& progress, double epochs
   json line{{"seed", run.seed},
             {"step", progress.step},
             {"epoch", epochs_done},
-            {"train_loss", progress.loss_sum / static_cast<double>(std::max<std::int64_t>(
-                                                   1, progress.loss_count))},
+            {"train_loss", progress.loss_sum /
+                               static_cast<double>(std::max<std::int64_t>(1, progress.loss_count))},
             {"dev_loss", evaluation.loss}};
   for (const auto& [name, value] : evaluation.scores) line[name] = value;
   const auto score = evaluation.scores.find(selection);
@@ -341,8 +349,7 @@ void evaluate_and_snapshot(const SeedRun& run, Progress& progress, double epochs
   ++progress.metrics_lines;
   progress.last_metrics = line;
   spdlog::info("seed {} step {} epoch {:.2f}: dev {} = {:.4f}{}", run.seed, progress.step,
-               epochs_done, selection, score->second,
-               line["is_best"].get<bool>() ? " (best)" : "");
+               epochs_done, selection, score->second, line["is_best"].get<bool>() ? " (best)" : "");
   if (line["is_best"].get<bool>()) {
     progress.best_score = score->second;
     progress.best_metrics = line;
@@ -363,6 +370,11 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   const auto backbone = config.backbone_dir();
   const auto device = runtime::parse_device(config.device);
   const auto dtype = runtime::parse_dtype(config.dtype);
+  const auto mixed_precision = runtime::parse_mixed_precision(config.mixed_precision);
+  if (const auto refusal = runtime::mixed_precision_refusal(mixed_precision, device);
+      !refusal.empty()) {
+    throw Error(refusal);
+  }
   const auto tokenizer = text::load_tokenizer(backbone);
   const auto pad_id = tokenizer->special_ids().pad;
   const auto train_encoded = encode_all(*tokenizer, data.train, config.max_length);
@@ -373,8 +385,9 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   auto encoder = config.random_init ? model::create_encoder(backbone / "config.json")
                                     : model::load_encoder(backbone);
   if (config.reads_person() != data.person_encoder.has_value()) {
-    throw Error("training data and config disagree on the person input (load_training_data "
-                "with this config)");
+    throw Error(
+        "training data and config disagree on the person input (load_training_data "
+        "with this config)");
   }
   const auto person_dimension =
       data.person_encoder ? static_cast<std::int64_t>(data.person_encoder->dimension()) : 0;
@@ -439,9 +452,10 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   }
   if (coordinator) keep_first_lines(metrics_file, progress.metrics_lines);
 
-  const SeedRun run{config,        data,        seed,       seed_dir,  parallel,
-                    device,        dtype,       pad_id,     train_encoded,
-                    dev_encoded,   task_model,  optimizer,  parameters, total_steps};
+  const SeedRun run{config,    data,          seed,        seed_dir,
+                    parallel,  device,        dtype,       mixed_precision,
+                    pad_id,    train_encoded, dev_encoded, task_model,
+                    optimizer, parameters,    total_steps};
   ProgressReporter reporter(hooks.progress, total_steps, progress.step);
   // Time in training steps alone (batch building to optimizer update, no evaluation or
   // snapshots), for throughput comparisons (bench/minilm_speed.sh); only logged.
@@ -532,7 +546,12 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   } else {
     (void)model::load_encoder(backbone);
   }
-  runtime::parse_device(config.device);
+  if (const auto refusal =
+          runtime::mixed_precision_refusal(runtime::parse_mixed_precision(config.mixed_precision),
+                                           runtime::parse_device(config.device));
+      !refusal.empty()) {
+    throw Error(refusal);
+  }
   runtime::parse_dtype(config.dtype);
   config = resolve_config(std::move(config), data_dir);
   const auto first_data =

@@ -57,9 +57,10 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
       std::string::npos);
   TrainConfig config;
   config.backbone = "x";
-  for (const char* bad : {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine",
-                          "augment=xx", "dtype=int8", "tasks=empathy,empathy", "max_length=1",
-                          "selection_metric=macro_f1", "tasks=anger", "head_bias_init=mean"}) {
+  for (const char* bad :
+       {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine", "augment=xx",
+        "dtype=int8", "tasks=empathy,empathy", "max_length=1", "selection_metric=macro_f1",
+        "tasks=anger", "head_bias_init=mean", "mixed_precision=fp16"}) {
     auto copy = config;
     EXPECT_THROW(
         {
@@ -75,6 +76,15 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
               validate(copy);
             }).find("learning_rate"),
             std::string::npos);
+}
+
+TEST(Config, MixedPrecisionNeedsFloat32Weights) {
+  TrainConfig config;
+  config.backbone = "x";
+  apply_override(config, "mixed_precision=bf16");
+  EXPECT_NO_THROW(validate(config));
+  apply_override(config, "dtype=bfloat16");
+  EXPECT_NE(error_of([&] { validate(config); }).find("mixed_precision"), std::string::npos);
 }
 
 TEST(Config, OverridesAcceptTomlAndBareWords) {

@@ -1,7 +1,8 @@
 // Training on each device (tests/common/devices.h): three AdamW steps of ElectraModel + a
 // regression head on the reference's batch (golden/electra_train_regression, made by the
 // Python reference on the CPU), in float32 and in bfloat16 (`dtype = "bfloat16"`: weights,
-// activations and gradients in bf16; emotune has no mixed-precision autocast).
+// activations and gradients in bf16) and in mixed precision (`mixed_precision = "bf16"`: the
+// products in bf16 under autocast, float32 weights and AdamW).
 // On "cpu" float32 is held to the fixtures' tolerances (as parity_test does); on "cuda" this
 // is the GPU's parity with the CPU: cuBLAS and CUDA's reductions sum in other orders, so the
 // loss gets 1e-4 relative and parameters 5e-6 absolute (AdamW moves each by up to lr = 1e-5 a
@@ -23,6 +24,7 @@
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "model/heads.h"
+#include "runtime/autocast.h"
 #include "runtime/torch_compat.h"
 #include "train/optim.h"
 #include "train/train_helpers.h"
@@ -33,7 +35,7 @@ namespace {
 using model::Task;
 
 struct StepsResult {
-  std::vector<double> losses;                    // before each update
+  std::vector<double> losses;                   // before each update
   std::map<std::string, torch::Tensor> params;  // after the last update, float32 on the CPU
 };
 
@@ -48,12 +50,12 @@ class ReferenceBatch {
   const std::map<std::string, torch::Tensor>& tensors() const { return tensors_; }
 
   StepsResult run(const torch::Device& device, torch::ScalarType dtype,
-                  std::optional<double> lr = std::nullopt) const {
+                  std::optional<double> lr = std::nullopt,
+                  runtime::MixedPrecision mixed = runtime::MixedPrecision::none) const {
     const auto& overrides = golden_.at("config_overrides");
     model::EncoderOptions encoder_options;
     encoder_options.hidden_dropout = overrides.at("hidden_dropout_prob").get<double>();
-    encoder_options.attention_dropout =
-        overrides.at("attention_probs_dropout_prob").get<double>();
+    encoder_options.attention_dropout = overrides.at("attention_probs_dropout_prob").get<double>();
     auto encoder =
         model::load_encoder(root_ / golden_.at("model_dir").get<std::string>(), encoder_options);
     model::TaskModel task_model(encoder, std::vector<Task>{Task::empathy}, 0.0);
@@ -82,7 +84,12 @@ class ReferenceBatch {
     StepsResult result;
     for (std::size_t step = 0; step < golden_.at("steps").size(); ++step) {
       optimizer.zero_grad();
-      const auto outputs = task_model->forward(input_ids, attention_mask, token_type_ids);
+      model::TaskOutputs outputs;
+      {
+        runtime::AutocastScope autocast(mixed, device);
+        outputs = task_model->forward(input_ids, attention_mask, token_type_ids);
+      }
+      for (auto& [task, output] : outputs) output = output.to(dtype);
       const auto loss = model::task_loss(outputs, targets);
       EXPECT_TRUE(::emotune::testing::on_device(loss, device)) << loss.device();
       result.losses.push_back(loss.item<double>());
@@ -122,11 +129,11 @@ TEST_P(TrainStepOnDevice, ThreeAdamWStepsMatchTheCpuReference) {
     if (key.rfind(last_prefix, 0) != 0) continue;
     const auto name = key.substr(last_prefix.size());
     ASSERT_TRUE(result.params.count(name)) << key;
-    worst = std::max(
-        worst, (result.params.at(name).to(torch::kFloat64) - expected.to(torch::kFloat64))
-                   .abs()
-                   .max()
-                   .item<double>());
+    worst =
+        std::max(worst, (result.params.at(name).to(torch::kFloat64) - expected.to(torch::kFloat64))
+                            .abs()
+                            .max()
+                            .item<double>());
     ++checked;
   }
   std::printf("%s: loss %.8g first, %.8g last; parameters after the last step max|diff| %.3g\n",
@@ -157,6 +164,43 @@ TEST_P(TrainStepOnDevice, Bfloat16TrainingStaysNearFloat32AndLearns) {
   EXPECT_LT(bf16.losses.back(), bf16.losses.front()) << "three steps on one batch must lower it";
   for (const auto& [name, param] : bf16.params)
     EXPECT_TRUE(torch::isfinite(param).all().item<bool>()) << name;
+}
+
+// Mixed precision at the reference's own lr (1e-5): the float32 master weights take every
+// update (a bf16 weight would round most of them away), in the float32 run's direction.
+TEST_P(TrainStepOnDevice, MixedPrecisionKeepsFloat32WeightsAndFollowsTheirUpdates) {
+  EMOTUNE_SKIP_UNLESS_DEVICE(GetParam());
+  const torch::Device device(GetParam());
+  const auto mixed = runtime::MixedPrecision::bf16;
+  if (const auto refusal = runtime::mixed_precision_refusal(mixed, device); !refusal.empty())
+    GTEST_SKIP() << refusal;
+  const ReferenceBatch batch;
+  const auto initial = batch.run(device, torch::kFloat32, 0.0);
+  const auto fp32 = batch.run(device, torch::kFloat32);
+  const auto result = batch.run(device, torch::kFloat32, std::nullopt, mixed);
+  const double first_fp32 = batch.golden().at("steps").at(0).at("loss_before_update").get<double>();
+  std::printf("%s mixed bf16: loss %.6g first, %.6g last (float32 %.6g first)\n",
+              GetParam().c_str(), result.losses.front(), result.losses.back(), first_fp32);
+  EXPECT_NEAR(result.losses[0], first_fp32, 0.05 * std::abs(first_fp32));
+  EXPECT_NE(result.losses[0], fp32.losses[0]) << "no sign of bfloat16 products";
+  std::int64_t moved = 0, agreeing = 0, total = 0;
+  for (const auto& [name, start] : initial.params) {
+    const auto& param = result.params.at(name);
+    ASSERT_TRUE(torch::isfinite(param).all().item<bool>()) << name;
+    const auto delta = param - start;
+    const auto reference_delta = fp32.params.at(name) - start;
+    const auto updated = reference_delta.abs() > 1e-6;  // rows the batch's gradient reaches
+    total += updated.sum().item<std::int64_t>();
+    moved += (updated & (delta != 0)).sum().item<std::int64_t>();
+    agreeing += (updated & (delta * reference_delta > 0)).sum().item<std::int64_t>();
+  }
+  ASSERT_GT(total, 0);
+  const double moved_share = static_cast<double>(moved) / static_cast<double>(total);
+  const double agreeing_share = static_cast<double>(agreeing) / static_cast<double>(total);
+  std::printf("updated by float32: %lld; moved too: %.4f; same direction: %.4f\n",
+              static_cast<long long>(total), moved_share, agreeing_share);
+  EXPECT_GT(moved_share, 0.99);
+  EXPECT_GT(agreeing_share, 0.8);
 }
 
 INSTANTIATE_TEST_SUITE_P(Devices, TrainStepOnDevice,
