@@ -324,13 +324,23 @@ def collate(ids_list, rows, pad_id):
     return input_ids, mask
 
 
+def mixed_precision(config):
+    """none | bf16; "auto" as emotune resolves it: bf16 where the CPU has native bfloat16."""
+    name = config["mixed_precision"]
+    if name != "auto":
+        return name
+    with open("/proc/cpuinfo") as f:
+        flags = f.read()
+    return "bf16" if ("avx512_bf16" in flags or "amx_bf16" in flags) else "none"
+
+
 def train_forward(model, input_ids, mask, config):
     """The model's outputs for a training step; with mixed_precision = "bf16" under
     torch.autocast (bfloat16 products, float32 weights), as emotune's runtime::AutocastScope,
     the outputs then taken back to float32 for the loss."""
     import torch
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config["mixed_precision"] == "bf16"):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision(config) == "bf16"):
         outputs = model(input_ids, mask)
     return {task: output.float() for task, output in outputs.items()}
 
@@ -567,6 +577,12 @@ def cmd_speed(args):
         scheduler.step()
         rows_trained += len(rows)
     train_seconds = time.perf_counter() - started
+    if args.train_only:
+        print(json.dumps({"system": "huggingface", "threads": torch.get_num_threads(),
+                          "mixed_precision": mixed_precision(config), "train_rows": rows_trained,
+                          "train_seconds": train_seconds,
+                          "train_essays_per_s": rows_trained / train_seconds}), flush=True)
+        return
     from transformers import AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(backbone)
@@ -575,7 +591,7 @@ def cmd_speed(args):
     predict(model, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
     predict_seconds = time.perf_counter() - started
     figures = {"system": "huggingface", "threads": torch.get_num_threads(),
-               "train_rows": rows_trained, "train_seconds": train_seconds,
+               "mixed_precision": mixed_precision(config), "train_rows": rows_trained, "train_seconds": train_seconds,
                "train_essays_per_s": rows_trained / train_seconds,
                "predict_essays": len(dev_ids), "predict_seconds": predict_seconds,
                "predict_essays_per_s": len(dev_ids) / predict_seconds}
@@ -695,6 +711,7 @@ def main():
             p.add_argument("--predict-batch", type=int, default=16, help="as emotune predict's --batch-size")
             p.add_argument("--int8", action="store_true",
                            help="also predict with torch.ao.quantization.quantize_dynamic (int8 Linear layers)")
+            p.add_argument("--train-only", action="store_true", help="time the training steps only")
             p.add_argument("--bf16", action="store_true",
                            help="also predict under torch.autocast bfloat16 (CPUs with AVX512_BF16 or AMX)")
             p.add_argument("--onnx", action="store_true",

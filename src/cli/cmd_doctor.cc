@@ -29,10 +29,9 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
   const auto support = runtime::reduced_precision_support();
   const auto& cpu = support.cpu;
   const auto yes = [](bool value) { return value ? "yes" : "no"; };
-  fmt::print(
-      "CPU: {} (AVX2 {}, AVX-512 {}, AVX512_VNNI {}, AVX_VNNI {}, AVX512_BF16 {}, AMX {})\n",
-      cpu.model.empty() ? "?" : cpu.model, yes(cpu.avx2), yes(cpu.avx512), yes(cpu.avx512_vnni),
-      yes(cpu.avx_vnni), yes(cpu.avx512_bf16), yes(cpu.amx));
+  fmt::print("CPU: {} (AVX2 {}, AVX-512 {}, AVX512_VNNI {}, AVX_VNNI {}, AVX512_BF16 {}, AMX {})\n",
+             cpu.model.empty() ? "?" : cpu.model, yes(cpu.avx2), yes(cpu.avx512),
+             yes(cpu.avx512_vnni), yes(cpu.avx_vnni), yes(cpu.avx512_bf16), yes(cpu.amx));
   fmt::print("oneDNN ISA: {} ({}{})\n",
              support.isa ? runtime::onednn_isa_name(*support.isa) : "below SSE41",
              support.reported_by_onednn ? "reported by oneDNN" : "from /proc/cpuinfo",
@@ -42,6 +41,11 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
                                support.cap_recognised ? "" : ", a value oneDNN ignores"));
   fmt::print("int8 (--precision int8): {}\n", runtime::int8_summary(support));
   fmt::print("bf16 (--precision bf16): {}\n", runtime::bf16_summary(support));
+  fmt::print("mixed-precision training (mixed_precision = \"bf16\"): {}\n",
+             support.native_bf16
+                 ? "available: bf16 products, float32 weights (~1.5x the float32 steps on "
+                   "MiniLM with AMX, docs/performance.md)"
+                 : "refused here (no native bfloat16); train in float32");
   if (!cpu.avx512) {
     // libtorch 1.13 routes bf16 matmuls to oneDNN only with AVX-512 BW/VL/DQ; without it they
     // fall back to scalar loops (about 1 GFLOP/s measured here), so bf16 is far slower.
@@ -75,7 +79,8 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
 }
 
 [[maybe_unused]] const bool registered = register_command(
-    "doctor", "Check the runtime: BLAS in use, threads, CPU features, what int8 and bf16 will do, and a "
+    "doctor",
+    "Check the runtime: BLAS in use, threads, CPU features, what int8 and bf16 will do, and a "
     "matrix-multiply GFLOP/s figure",
     [](CLI::App& command, const GlobalOptions& globals) {
       auto options = std::make_shared<DoctorOptions>();

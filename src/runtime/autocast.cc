@@ -12,11 +12,17 @@ namespace emotune::runtime {
 MixedPrecision parse_mixed_precision(const std::string& name) {
   if (name == "none") return MixedPrecision::none;
   if (name == "bf16") return MixedPrecision::bf16;
-  throw Error(fmt::format("mixed precision '{}' is not none or bf16", name));
+  throw Error(fmt::format("mixed precision '{}' is not none, bf16 or auto", name));
 }
 
 std::string to_string(MixedPrecision precision) {
   return precision == MixedPrecision::bf16 ? "bf16" : "none";
+}
+
+MixedPrecision resolve_mixed_precision(const std::string& name, const torch::Device& device) {
+  if (name != "auto") return parse_mixed_precision(name);
+  return device.is_cpu() && reduced_precision_support().native_bf16 ? MixedPrecision::bf16
+                                                                    : MixedPrecision::none;
 }
 
 namespace {

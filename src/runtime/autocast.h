@@ -16,6 +16,10 @@ enum class MixedPrecision { none, bf16 };
 MixedPrecision parse_mixed_precision(const std::string& name);  // Error on anything else
 std::string to_string(MixedPrecision precision);
 
+// "none" | "bf16" as parse_mixed_precision; "auto": bf16 on a CPU with native bfloat16
+// (AVX512_BF16 or AMX, as oneDNN uses it), none on other CPUs and on CUDA.
+MixedPrecision resolve_mixed_precision(const std::string& name, const torch::Device& device);
+
 class AutocastScope {
  public:
   // Enables autocast to `precision` for `device`'s type (CPU or CUDA) until destruction;

@@ -57,9 +57,10 @@ struct TrainConfig {
   bool random_init = false;    // fresh encoder weights from config.json (timing, ablations)
   std::string device = "cpu";
   std::string dtype = "float32";
-  // none | bf16: the forward pass's products in bfloat16 under torch's autocast, weights,
-  // gradients and AdamW in float32 (runtime/autocast.h). Refused on a CPU without native
-  // bfloat16; incompatible with dtype = "bfloat16".
+  // none | bf16 | auto: the forward pass's products in bfloat16 under torch's autocast,
+  // weights, gradients and AdamW in float32 (runtime/autocast.h). bf16 is refused on a CPU
+  // without native bfloat16; auto takes bf16 where the CPU has it and none elsewhere, and a run
+  // records what it took. Incompatible with dtype = "bfloat16".
   std::string mixed_precision = "none";
 
   // The backbone folder with ${models_root} resolved.

@@ -370,10 +370,16 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   const auto backbone = config.backbone_dir();
   const auto device = runtime::parse_device(config.device);
   const auto dtype = runtime::parse_dtype(config.dtype);
-  const auto mixed_precision = runtime::parse_mixed_precision(config.mixed_precision);
+  const auto mixed_precision = runtime::resolve_mixed_precision(config.mixed_precision, device);
   if (const auto refusal = runtime::mixed_precision_refusal(mixed_precision, device);
       !refusal.empty()) {
     throw Error(refusal);
+  }
+  if (coordinator && mixed_precision != runtime::MixedPrecision::none) {
+    spdlog::info(
+        "seed {}: mixed precision {} (products in bfloat16; weights, gradients and "
+        "AdamW in float32)",
+        seed, runtime::to_string(mixed_precision));
   }
   const auto tokenizer = text::load_tokenizer(backbone);
   const auto pad_id = tokenizer->special_ids().pad;
@@ -546,11 +552,14 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   } else {
     (void)model::load_encoder(backbone);
   }
-  if (const auto refusal =
-          runtime::mixed_precision_refusal(runtime::parse_mixed_precision(config.mixed_precision),
-                                           runtime::parse_device(config.device));
-      !refusal.empty()) {
-    throw Error(refusal);
+  {
+    const auto device = runtime::parse_device(config.device);
+    const auto mixed = runtime::resolve_mixed_precision(config.mixed_precision, device);
+    if (const auto refusal = runtime::mixed_precision_refusal(mixed, device); !refusal.empty()) {
+      throw Error(refusal);
+    }
+    // "auto" becomes what this machine takes, so the run's config.toml records it.
+    config.mixed_precision = runtime::to_string(mixed);
   }
   runtime::parse_dtype(config.dtype);
   config = resolve_config(std::move(config), data_dir);

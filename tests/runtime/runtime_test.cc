@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/test_paths.h"
+#include "runtime/autocast.h"
 #include "runtime/cpu_capabilities.h"
 #include "runtime/device.h"
 #include "runtime/doctor.h"
@@ -59,11 +60,9 @@ TEST(Doctor, CliPrintsBlasThreadsAndGflops) {
   EXPECT_NE(result.out.find("GFLOP/s"), std::string::npos) << result.out;
   // What the reduced precisions will do here, from the same decision the predictor uses.
   const auto support = reduced_precision_support();
-  EXPECT_NE(result.out.find("int8 (--precision int8): " + int8_summary(support)),
-            std::string::npos)
+  EXPECT_NE(result.out.find("int8 (--precision int8): " + int8_summary(support)), std::string::npos)
       << result.out;
-  EXPECT_NE(result.out.find("bf16 (--precision bf16): " + bf16_summary(support)),
-            std::string::npos)
+  EXPECT_NE(result.out.find("bf16 (--precision bf16): " + bf16_summary(support)), std::string::npos)
       << result.out;
   EXPECT_EQ(result.out.find("--dtype bfloat16 runs"), std::string::npos) << result.out;
 }
@@ -86,7 +85,8 @@ TEST(CpuCapabilities, Zen3HasNeitherInt8DotProductsNorNativeBf16) {
   EXPECT_FALSE(support.int8_dot_product);
   EXPECT_FALSE(support.native_bf16);
   EXPECT_NE(int8_summary(support).find("7 bits"), std::string::npos) << int8_summary(support);
-  EXPECT_EQ(int8_summary(reduced_precision_support(cpu, "")).find("keep 8 bits"), std::string::npos);
+  EXPECT_EQ(int8_summary(reduced_precision_support(cpu, "")).find("keep 8 bits"),
+            std::string::npos);
   const auto refusal = bf16_refusal(support);
   EXPECT_NE(refusal.find("AVX512_BF16"), std::string::npos) << refusal;
   EXPECT_NE(refusal.find("--precision int8"), std::string::npos) << refusal;
@@ -104,15 +104,15 @@ TEST(CpuCapabilities, VnniWithoutBf16KeepsEightBitsAndRefusesBf16) {
   EXPECT_EQ(cascade_lake.isa, OnednnIsa::avx512_core_vnni);
   EXPECT_TRUE(cascade_lake.int8_dot_product);
   EXPECT_FALSE(cascade_lake.native_bf16);
-  const auto skylake = reduced_precision_support(
-      parse_cpu_features(cpuinfo("Xeon Gold 6148", kAvx512)), "");
+  const auto skylake =
+      reduced_precision_support(parse_cpu_features(cpuinfo("Xeon Gold 6148", kAvx512)), "");
   EXPECT_EQ(skylake.isa, OnednnIsa::avx512_core);
   EXPECT_FALSE(skylake.int8_dot_product);
 }
 
 TEST(CpuCapabilities, OnednnMaxCpuIsaCapsTheDecision) {
-  const auto xeon = parse_cpu_features(
-      cpuinfo("Xeon", kAvx512 + " avx512_vnni avx_vnni avx512_bf16"));
+  const auto xeon =
+      parse_cpu_features(cpuinfo("Xeon", kAvx512 + " avx512_vnni avx_vnni avx512_bf16"));
   EXPECT_EQ(best_onednn_isa(xeon), OnednnIsa::avx512_core_bf16);
   const auto uncapped = reduced_precision_support(xeon, "");
   EXPECT_TRUE(uncapped.int8_dot_product);
@@ -131,8 +131,7 @@ TEST(CpuCapabilities, OnednnMaxCpuIsaCapsTheDecision) {
   EXPECT_EQ(reduced_precision_support(xeon, "avx2_vnni").isa, OnednnIsa::avx2_vnni);
   EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE").isa, OnednnIsa::avx512_core);
   EXPECT_FALSE(reduced_precision_support(xeon, "AVX512_CORE").int8_dot_product);
-  EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE_VNNI").isa,
-            OnednnIsa::avx512_core_vnni);
+  EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE_VNNI").isa, OnednnIsa::avx512_core_vnni);
   EXPECT_FALSE(reduced_precision_support(xeon, "AVX512_CORE_VNNI").native_bf16);
   // A cap above the CPU's best changes nothing; unknown values are ignored, as oneDNN does.
   EXPECT_EQ(reduced_precision_support(xeon, "AVX512_CORE_AMX").isa, OnednnIsa::avx512_core_bf16);
@@ -148,10 +147,9 @@ TEST(CpuCapabilities, OnednnMaxCpuIsaCapsTheDecision) {
 }
 
 TEST(CpuCapabilities, OnednnIsaNamesRoundTrip) {
-  for (const auto isa :
-       {OnednnIsa::sse41, OnednnIsa::avx, OnednnIsa::avx2, OnednnIsa::avx2_vnni,
-        OnednnIsa::avx512_core, OnednnIsa::avx512_core_vnni, OnednnIsa::avx512_core_bf16,
-        OnednnIsa::avx512_core_amx})
+  for (const auto isa : {OnednnIsa::sse41, OnednnIsa::avx, OnednnIsa::avx2, OnednnIsa::avx2_vnni,
+                         OnednnIsa::avx512_core, OnednnIsa::avx512_core_vnni,
+                         OnednnIsa::avx512_core_bf16, OnednnIsa::avx512_core_amx})
     EXPECT_EQ(parse_onednn_isa(onednn_isa_name(isa)), isa) << onednn_isa_name(isa);
   EXPECT_EQ(parse_onednn_isa("AVX10_1_512"), OnednnIsa::avx512_core_bf16);
   EXPECT_EQ(parse_onednn_isa(""), std::nullopt);
@@ -167,6 +165,21 @@ TEST(CpuCapabilities, TheLoadedOnednnAgreesWithTheDerivation) {
               int8_summary(here).c_str(), bf16_summary(here).c_str());
   if (!here.reported_by_onednn) GTEST_SKIP() << "no dnnl_get_effective_cpu_isa in this process";
   EXPECT_EQ(here.isa, reduced_precision_support(detect_cpu_features(), here.cap).isa);
+}
+
+TEST(MixedPrecision, AutoTakesBf16ExactlyWhereTheCpuHasNativeBfloat16) {
+  const torch::Device cpu(torch::kCPU);
+  const bool native = reduced_precision_support().native_bf16;
+  EXPECT_EQ(resolve_mixed_precision("auto", cpu),
+            native ? MixedPrecision::bf16 : MixedPrecision::none);
+  EXPECT_EQ(resolve_mixed_precision("auto", torch::Device(torch::kCUDA, 0)), MixedPrecision::none);
+  EXPECT_EQ(resolve_mixed_precision("none", cpu), MixedPrecision::none);
+  EXPECT_EQ(resolve_mixed_precision("bf16", cpu), MixedPrecision::bf16);
+  EXPECT_THROW(resolve_mixed_precision("fp16", cpu), Error);
+  // What auto picks is never refused; bf16 is refused exactly where auto would not pick it.
+  EXPECT_EQ(mixed_precision_refusal(resolve_mixed_precision("auto", cpu), cpu), "");
+  EXPECT_EQ(mixed_precision_refusal(MixedPrecision::bf16, cpu).empty(), native);
+  EXPECT_EQ(mixed_precision_refusal(MixedPrecision::none, cpu), "");
 }
 
 }  // namespace
