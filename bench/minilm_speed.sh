@@ -61,6 +61,6 @@ for round in $(seq 1 "$rounds"); do
       sed "s/^/huggingface train ($precision): /"
   done
   "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
-    --steps "$steps" --int8 "${hf_bf16[@]+"${hf_bf16[@]}"}" "${onnx[@]+"${onnx[@]}"}" 2>/dev/null |
+    --steps "$steps" --set mixed_precision='"none"' --int8 "${hf_bf16[@]+"${hf_bf16[@]}"}" "${onnx[@]+"${onnx[@]}"}" 2>/dev/null |
     sed 's/^/huggingface: /'
 done
