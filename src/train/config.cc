@@ -451,8 +451,10 @@ void validate(const TrainConfig& config) {
   if (config.dtype != "float32" && config.dtype != "bfloat16") {
     throw fail("dtype", fmt::format("'{}' is not float32 or bfloat16", config.dtype));
   }
-  if (config.mixed_precision != "none" && config.mixed_precision != "bf16") {
-    throw fail("mixed_precision", fmt::format("'{}' is not none or bf16", config.mixed_precision));
+  if (config.mixed_precision != "none" && config.mixed_precision != "bf16" &&
+      config.mixed_precision != "auto") {
+    throw fail("mixed_precision",
+               fmt::format("'{}' is not none, bf16 or auto", config.mixed_precision));
   }
   if (config.mixed_precision != "none" && config.dtype != "float32") {
     throw fail("mixed_precision",

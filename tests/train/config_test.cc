@@ -81,6 +81,8 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
 TEST(Config, MixedPrecisionNeedsFloat32Weights) {
   TrainConfig config;
   config.backbone = "x";
+  apply_override(config, "mixed_precision=auto");
+  EXPECT_NO_THROW(validate(config));
   apply_override(config, "mixed_precision=bf16");
   EXPECT_NO_THROW(validate(config));
   apply_override(config, "dtype=bfloat16");
