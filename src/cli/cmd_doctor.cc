@@ -43,7 +43,7 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
   fmt::print("bf16 (--precision bf16): {}\n", runtime::bf16_summary(support));
   fmt::print("mixed-precision training (mixed_precision = \"bf16\"): {}\n",
              support.native_bf16
-                 ? "available: bf16 products, float32 weights (~1.5x the float32 steps on "
+                 ? "available: bf16 products, float32 weights (1.2-1.6x the float32 steps on "
                    "MiniLM with AMX, docs/performance.md)"
                  : "refused here (no native bfloat16); train in float32");
   if (!cpu.avx512) {
