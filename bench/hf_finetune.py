@@ -255,6 +255,7 @@ def load_config(path, overrides):
     }
     for key, value in defaults.items():
         config.setdefault(key, value)
+    config["mixed_precision"] = resolve_mixed_precision(config["mixed_precision"])
     if config["selection_metric"] == "auto":
         config["selection_metric"] = "macro_f1" if "emotion" in config["tasks"] else "avg_pearson"
     return config
@@ -324,9 +325,8 @@ def collate(ids_list, rows, pad_id):
     return input_ids, mask
 
 
-def mixed_precision(config):
+def resolve_mixed_precision(name):
     """none | bf16; "auto" as emotune resolves it: bf16 where the CPU has native bfloat16."""
-    name = config["mixed_precision"]
     if name != "auto":
         return name
     with open("/proc/cpuinfo") as f:
@@ -340,7 +340,7 @@ def train_forward(model, input_ids, mask, config):
     the outputs then taken back to float32 for the loss."""
     import torch
 
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=mixed_precision(config) == "bf16"):
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=config["mixed_precision"] == "bf16"):
         outputs = model(input_ids, mask)
     return {task: output.float() for task, output in outputs.items()}
 
@@ -579,7 +579,7 @@ def cmd_speed(args):
     train_seconds = time.perf_counter() - started
     if args.train_only:
         print(json.dumps({"system": "huggingface", "threads": torch.get_num_threads(),
-                          "mixed_precision": mixed_precision(config), "train_rows": rows_trained,
+                          "mixed_precision": config["mixed_precision"], "train_rows": rows_trained,
                           "train_seconds": train_seconds,
                           "train_essays_per_s": rows_trained / train_seconds}), flush=True)
         return
@@ -591,7 +591,7 @@ def cmd_speed(args):
     predict(model, dev_ids, args.predict_batch, pad_id, sort_by_length=True)
     predict_seconds = time.perf_counter() - started
     figures = {"system": "huggingface", "threads": torch.get_num_threads(),
-               "mixed_precision": mixed_precision(config), "train_rows": rows_trained, "train_seconds": train_seconds,
+               "mixed_precision": config["mixed_precision"], "train_rows": rows_trained, "train_seconds": train_seconds,
                "train_essays_per_s": rows_trained / train_seconds,
                "predict_essays": len(dev_ids), "predict_seconds": predict_seconds,
                "predict_essays_per_s": len(dev_ids) / predict_seconds}

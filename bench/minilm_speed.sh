@@ -23,12 +23,11 @@ python=${PYTHON:-python3}
 # exported, fp32 and dynamic int8, in its best CPU configuration (bench/hf_finetune.py --onnx).
 onnx=()
 "$python" -c "import onnxruntime, onnx" 2>/dev/null && onnx=(--onnx)
-mixed=()
-predict_bf16=()
+# bf16 (mixed-precision training and bf16 prediction) and HF's --bf16 where the CPU has it.
+bf16=()
 hf_bf16=()
 if "${emotunes[0]}" doctor 2>/dev/null | grep -q '^mixed-precision training.*available'; then
-  mixed=(bf16)
-  predict_bf16=(bf16)
+  bf16=(bf16)
   hf_bf16=(--bf16)
 else
   echo "no native bfloat16 on this CPU (emotune doctor): bf16 training and prediction skipped"
@@ -40,7 +39,7 @@ for round in $(seq 1 "$rounds"); do
   for emotune in "${emotunes[@]}"; do
     label=emotune
     [ ${#emotunes[@]} -gt 1 ] && label="emotune[$emotune]"
-    for precision in "${mixed[@]+"${mixed[@]}"}" none; do
+    for precision in "${bf16[@]+"${bf16[@]}"}" none; do
       # The fp32 run last: predict reads its model.
       rm -rf "$work/run" "$work/pred"
       "$emotune" --threads "$threads" train "$config" --data "$data" --out "$work/run" --seeds 1 \
@@ -48,14 +47,14 @@ for round in $(seq 1 "$rounds"); do
         --set mixed_precision="\"$precision\"" \
         2>&1 | grep -o '[0-9]* rows in .* essays/s)' | sed "s|^|$label train ($precision): |"
     done
-    for precision in fp32 int8 "${predict_bf16[@]+"${predict_bf16[@]}"}"; do
+    for precision in fp32 int8 "${bf16[@]+"${bf16[@]}"}"; do
       rm -rf "$work/pred"
       "$emotune" --threads "$threads" predict "$work/run" --split dev --data "$data" \
         --precision "$precision" --out "$work/pred" 2>&1 |
         grep -o '[0-9]* essays predicted in .* essays/s)' | sed "s|^|$label predict $precision: |"
     done
   done
-  for precision in "${mixed[@]+"${mixed[@]}"}"; do
+  for precision in "${bf16[@]+"${bf16[@]}"}"; do
     "$python" bench/hf_finetune.py --threads "$threads" speed "$config" --data "$data" \
       --steps "$steps" --train-only --set mixed_precision="\"$precision\"" 2>/dev/null |
       sed "s/^/huggingface train ($precision): /"

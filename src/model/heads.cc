@@ -63,8 +63,8 @@ TaskOutputs TaskModelImpl::head_outputs(const torch::Tensor& first_token,
       throw Error(fmt::format("task model: person input has shape {}, expected [{}, {}]",
                               shape_string(person), first_token.size(0), person_dimension_));
     }
-    input = torch::cat({first_token, person.to(first_token.device(), first_token.scalar_type())},
-                       1);
+    input =
+        torch::cat({first_token, person.to(first_token.device(), first_token.scalar_type())}, 1);
   } else if (person.defined()) {
     throw Error("task model: a person vector was given to a model that reads text only");
   }
@@ -103,6 +103,19 @@ void TaskModelImpl::import_tensors(const std::map<std::string, torch::Tensor>& t
     }
     target.copy_(found->second);
   }
+}
+
+TaskOutputs training_forward(TaskModel& model, runtime::MixedPrecision precision,
+                             torch::ScalarType output_dtype, const torch::Tensor& input_ids,
+                             const torch::Tensor& attention_mask,
+                             const torch::Tensor& token_type_ids, const torch::Tensor& person) {
+  TaskOutputs outputs;
+  {
+    runtime::AutocastScope autocast(precision, input_ids.device());
+    outputs = model->forward(input_ids, attention_mask, token_type_ids, person);
+  }
+  for (auto& [task, output] : outputs) output = output.to(output_dtype);
+  return outputs;
 }
 
 torch::Tensor task_loss(const TaskOutputs& outputs, const TaskTargets& targets,

@@ -13,6 +13,7 @@
 #include "common/emotions.h"
 #include "common/tasks.h"
 #include "model/encoder.h"
+#include "runtime/autocast.h"
 
 namespace emotune::model {
 
@@ -27,7 +28,6 @@ inline const std::vector<std::string>& emotion_labels() {
   static const std::vector<std::string> labels(kEmotionLabels.begin(), kEmotionLabels.end());
   return labels;
 }
-
 
 // Per-task outputs of a forward pass: regression tasks give predictions [batch], the emotion
 // task gives logits [batch, 7].
@@ -86,6 +86,14 @@ class TaskModelImpl : public torch::nn::Module {
   torch::nn::Dropout dropout_{nullptr};
 };
 TORCH_MODULE(TaskModel);
+
+// model->forward() for a training step under `precision` (runtime::AutocastScope on the inputs'
+// device), the outputs then in `output_dtype`, the dtype the losses are taken in (under autocast
+// the heads answer in bfloat16).
+TaskOutputs training_forward(TaskModel& model, runtime::MixedPrecision precision,
+                             torch::ScalarType output_dtype, const torch::Tensor& input_ids,
+                             const torch::Tensor& attention_mask,
+                             const torch::Tensor& token_type_ids, const torch::Tensor& person = {});
 
 // Loss weights per task (a task missing from the map has weight 1).
 using LossWeights = std::map<Task, double>;

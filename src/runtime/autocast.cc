@@ -105,4 +105,12 @@ std::string mixed_precision_refusal(MixedPrecision precision, const torch::Devic
       support.isa ? onednn_isa_name(*support.isa) : std::string("below SSE4.1"));
 }
 
+MixedPrecision usable_mixed_precision(const std::string& name, const torch::Device& device) {
+  const auto precision = resolve_mixed_precision(name, device);
+  if (const auto refusal = mixed_precision_refusal(precision, device); !refusal.empty()) {
+    throw Error(refusal);
+  }
+  return precision;
+}
+
 }  // namespace emotune::runtime

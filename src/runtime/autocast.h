@@ -40,4 +40,8 @@ class AutocastScope {
 // bfloat16 (AVX2-only) runs its products ~30× slower than float32 (runtime::bf16_refusal).
 std::string mixed_precision_refusal(MixedPrecision precision, const torch::Device& device);
 
+// resolve_mixed_precision, then an Error with mixed_precision_refusal's reason when the result
+// may not train on `device`: what a training run starts from.
+MixedPrecision usable_mixed_precision(const std::string& name, const torch::Device& device);
+
 }  // namespace emotune::runtime

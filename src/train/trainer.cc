@@ -298,16 +298,10 @@ double train_step(const SeedRun& run, const std::vector<std::size_t>& global_bat
         model::is_regression(task) ? target.to(run.device, run.dtype) : target.to(run.device);
   }
   run.optimizer.zero_grad();
-  model::TaskOutputs outputs;
-  {
-    runtime::AutocastScope autocast(run.mixed_precision, run.device);
-    outputs = run.task_model->forward(
-        batch.input_ids.to(run.device), batch.attention_mask.to(run.device),
-        batch.token_type_ids.to(run.device),
-        batch.person.defined() ? batch.person.to(run.device, run.dtype) : batch.person);
-  }
-  // Under autocast the heads answer in bfloat16; the losses are taken in the weights' dtype.
-  for (auto& [task, output] : outputs) output = output.to(run.dtype);
+  const auto outputs = model::training_forward(
+      run.task_model, run.mixed_precision, run.dtype, batch.input_ids.to(run.device),
+      batch.attention_mask.to(run.device), batch.token_type_ids.to(run.device),
+      batch.person.defined() ? batch.person.to(run.device, run.dtype) : batch.person);
   const auto loss = model::task_loss(outputs, targets, config.loss_weights);
   loss.backward();
   const double loss_value =
@@ -370,11 +364,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   const auto backbone = config.backbone_dir();
   const auto device = runtime::parse_device(config.device);
   const auto dtype = runtime::parse_dtype(config.dtype);
-  const auto mixed_precision = runtime::resolve_mixed_precision(config.mixed_precision, device);
-  if (const auto refusal = runtime::mixed_precision_refusal(mixed_precision, device);
-      !refusal.empty()) {
-    throw Error(refusal);
-  }
+  const auto mixed_precision = runtime::usable_mixed_precision(config.mixed_precision, device);
   if (coordinator && mixed_precision != runtime::MixedPrecision::none) {
     spdlog::info(
         "seed {}: mixed precision {} (products in bfloat16; weights, gradients and "
@@ -552,15 +542,9 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   } else {
     (void)model::load_encoder(backbone);
   }
-  {
-    const auto device = runtime::parse_device(config.device);
-    const auto mixed = runtime::resolve_mixed_precision(config.mixed_precision, device);
-    if (const auto refusal = runtime::mixed_precision_refusal(mixed, device); !refusal.empty()) {
-      throw Error(refusal);
-    }
-    // "auto" becomes what this machine takes, so the run's config.toml records it.
-    config.mixed_precision = runtime::to_string(mixed);
-  }
+  // "auto" becomes what this machine takes, so the run's config.toml records it.
+  config.mixed_precision = runtime::to_string(runtime::usable_mixed_precision(
+      config.mixed_precision, runtime::parse_device(config.device)));
   runtime::parse_dtype(config.dtype);
   config = resolve_config(std::move(config), data_dir);
   const auto first_data =

@@ -180,6 +180,12 @@ TEST(MixedPrecision, AutoTakesBf16ExactlyWhereTheCpuHasNativeBfloat16) {
   EXPECT_EQ(mixed_precision_refusal(resolve_mixed_precision("auto", cpu), cpu), "");
   EXPECT_EQ(mixed_precision_refusal(MixedPrecision::bf16, cpu).empty(), native);
   EXPECT_EQ(mixed_precision_refusal(MixedPrecision::none, cpu), "");
+  EXPECT_EQ(usable_mixed_precision("auto", cpu), resolve_mixed_precision("auto", cpu));
+  if (native) {
+    EXPECT_EQ(usable_mixed_precision("bf16", cpu), MixedPrecision::bf16);
+  } else {
+    EXPECT_THROW(usable_mixed_precision("bf16", cpu), Error);
+  }
 }
 
 }  // namespace

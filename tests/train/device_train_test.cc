@@ -84,12 +84,8 @@ class ReferenceBatch {
     StepsResult result;
     for (std::size_t step = 0; step < golden_.at("steps").size(); ++step) {
       optimizer.zero_grad();
-      model::TaskOutputs outputs;
-      {
-        runtime::AutocastScope autocast(mixed, device);
-        outputs = task_model->forward(input_ids, attention_mask, token_type_ids);
-      }
-      for (auto& [task, output] : outputs) output = output.to(dtype);
+      const auto outputs = model::training_forward(task_model, mixed, dtype, input_ids,
+                                                   attention_mask, token_type_ids);
       const auto loss = model::task_loss(outputs, targets);
       EXPECT_TRUE(::emotune::testing::on_device(loss, device)) << loss.device();
       result.losses.push_back(loss.item<double>());
