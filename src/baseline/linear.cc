@@ -9,9 +9,7 @@
 #include "common/error.h"
 
 namespace emotune::baseline {
-namespace {
 
-// x (CSR) times dense [cols, k] -> [rows, k], all row-major.
 std::vector<double> sparse_times_dense(const SparseMatrix& x, const double* dense, std::size_t k) {
   std::vector<double> out(x.rows * k, 0.0);
   for (std::size_t r = 0; r < x.rows; ++r) {
@@ -25,7 +23,6 @@ std::vector<double> sparse_times_dense(const SparseMatrix& x, const double* dens
   return out;
 }
 
-// xᵀ times dense [rows, k] -> [cols, k].
 std::vector<double> sparse_transpose_times_dense(const SparseMatrix& x, const double* dense,
                                                  std::size_t k) {
   std::vector<double> out(x.cols * k, 0.0);
@@ -39,7 +36,7 @@ std::vector<double> sparse_transpose_times_dense(const SparseMatrix& x, const do
   return out;
 }
 
-// X Xᵀ: each row scattered into a dense buffer once, then dotted with every earlier row.
+// Each row scattered into a dense buffer once, then dotted with every earlier row.
 std::vector<double> gram_matrix(const SparseMatrix& x) {
   const std::size_t n = x.rows;
   std::vector<double> gram(n * n, 0.0);
@@ -59,6 +56,8 @@ std::vector<double> gram_matrix(const SparseMatrix& x) {
   }
   return gram;
 }
+
+namespace {
 
 torch::Tensor as_tensor(std::vector<double>& values, std::vector<std::int64_t> shape) {
   return torch::from_blob(values.data(), shape, torch::kFloat64);

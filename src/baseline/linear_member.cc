@@ -25,7 +25,20 @@ using nlohmann::json;
 
 constexpr std::string_view kModelJson = "linear_model.json";
 constexpr std::string_view kModelWeights = "linear_model.safetensors";
+// Version 2: a model with the RBF person kernel (version 1 files have none; both are read).
 constexpr int kFormatVersion = 1;
+constexpr int kKernelFormatVersion = 2;
+constexpr std::size_t kRbfSelectionFolds = 5;
+
+std::string_view kernel_name(PersonKernel kernel) {
+  return kernel == PersonKernel::rbf ? "rbf" : "linear";
+}
+
+PersonKernel kernel_from_name(const std::string& name) {
+  if (name == "linear") return PersonKernel::linear;
+  if (name == "rbf") return PersonKernel::rbf;
+  throw Error(fmt::format("unknown person kernel '{}' (expected linear or rbf)", name));
+}
 
 bool has(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -94,6 +107,8 @@ LinearMemberOptions options_from_json(const json& j) {
   o.word_ngrams = tfidf_from_json(j.at("word_ngrams"));
   o.char_ngrams = tfidf_from_json(j.at("char_ngrams"));
   o.person_scale = j.at("person_scale").get<double>();
+  o.person_kernel = kernel_from_name(j.value("person_kernel", "linear"));
+  o.rbf_gamma = j.value("rbf_gamma", 0.0);
   o.ridge_alpha = j.at("ridge_alpha").get<double>();
   o.logistic.c = j.at("logistic_c").get<double>();
   o.logistic.balanced = j.at("logistic_balanced").get<bool>();
@@ -133,6 +148,17 @@ void check_options(const LinearMemberOptions& options) {
     throw Error("linear member: no inputs (choose word n-grams, char n-grams and/or person)");
   }
   if (options.folds == 1) throw Error("linear member: folds must be 0 (none) or at least 2");
+  if (options.person_kernel == PersonKernel::rbf) {
+    if (!options.person)
+      throw Error("linear member: the RBF person kernel needs the person input");
+    if (has(options.tasks, "emotion"))
+      throw Error("linear member: the RBF person kernel serves empathy and distress only; train "
+                  "emotion with the linear person kernel (tasks: empathy,distress)");
+    if (options.rbf_gamma < 0 || (options.rbf_gamma > 0 && !(options.person_scale > 0)))
+      throw Error(fmt::format("linear member: RBF gamma {} and scale {}: both must be positive "
+                              "(gamma 0: chosen on train)",
+                              options.rbf_gamma, options.person_scale));
+  }
 }
 
 }  // namespace
@@ -145,6 +171,8 @@ json linear_options_json(const LinearMemberOptions& o) {
           {"word_ngrams", tfidf_json(o.word_ngrams)},
           {"char_ngrams", tfidf_json(o.char_ngrams)},
           {"person_scale", o.person_scale},
+          {"person_kernel", kernel_name(o.person_kernel)},
+          {"rbf_gamma", o.rbf_gamma},
           {"ridge_alpha", o.ridge_alpha},
           {"logistic_c", o.logistic.c},
           {"logistic_balanced", o.logistic.balanced},
@@ -166,27 +194,33 @@ std::size_t LinearModel::feature_count() const {
   return n;
 }
 
-SparseMatrix LinearModel::features(const std::vector<LinearInput>& rows, bool fit_vectorizers,
-                                   const std::vector<std::string>* ids) {
+LinearModel::Blocks LinearModel::blocks(const std::vector<LinearInput>& rows,
+                                        bool fit_vectorizers, const std::vector<std::string>* ids) {
   std::vector<std::string> texts;
   texts.reserve(rows.size());
   for (const auto& row : rows) texts.push_back(row.text);
-  std::vector<SparseMatrix> blocks;
+  std::vector<SparseMatrix> text_blocks;
   if (options_.words) {
     if (fit_vectorizers) {
       words_.emplace(options_.word_ngrams);
-      blocks.push_back(words_->fit_transform(texts));
+      text_blocks.push_back(words_->fit_transform(texts));
     } else {
-      blocks.push_back(words_->transform(texts));
+      text_blocks.push_back(words_->transform(texts));
     }
   }
   if (options_.characters) {
     if (fit_vectorizers) {
       characters_.emplace(options_.char_ngrams);
-      blocks.push_back(characters_->fit_transform(texts));
+      text_blocks.push_back(characters_->fit_transform(texts));
     } else {
-      blocks.push_back(characters_->transform(texts));
+      text_blocks.push_back(characters_->transform(texts));
     }
+  }
+  Blocks out;
+  if (!text_blocks.empty()) {
+    std::vector<const SparseMatrix*> pointers;
+    for (const auto& block : text_blocks) pointers.push_back(&block);
+    out.text = hstack(pointers);
   }
   if (options_.person) {
     std::vector<data::PersonValues> values;
@@ -200,15 +234,22 @@ SparseMatrix LinearModel::features(const std::vector<LinearInput>& rows, bool fi
     }
     // Standardization from the rows being fitted on (train) only; predict reuses it.
     if (fit_vectorizers) person_ = data::PersonEncoder::fit(values);
-    std::vector<std::vector<double>> dense;
     for (std::size_t i = 0; i < values.size(); ++i) {
-      dense.push_back(person_->encode(
+      out.person.push_back(person_->encode(
           values[i], fmt::format("essay {}", ids ? (*ids)[i] : std::to_string(i + 1))));
     }
-    blocks.push_back(dense_block(dense, person_->dimension(), options_.person_scale));
   }
+  return out;
+}
+
+SparseMatrix LinearModel::features(const Blocks& blocks) const {
   std::vector<const SparseMatrix*> pointers;
-  for (const auto& block : blocks) pointers.push_back(&block);
+  if (blocks.text) pointers.push_back(&*blocks.text);
+  SparseMatrix person;
+  if (person_) {
+    person = dense_block(blocks.person, person_->dimension(), options_.person_scale);
+    pointers.push_back(&person);
+  }
   return hstack(pointers);
 }
 
@@ -218,7 +259,7 @@ LinearModel LinearModel::fit(const LinearMemberOptions& options,
   if (rows.empty()) throw Error("linear member: no training rows");
   LinearModel model;
   model.options_ = options;
-  const auto x = model.features(rows, /*fit_vectorizers=*/true, nullptr);
+  const auto blocks = model.blocks(rows, /*fit_vectorizers=*/true, nullptr);
   std::vector<std::vector<double>> ridge_targets;
   for (const char* task : {"empathy", "distress"}) {
     if (!has(options.tasks, task)) continue;
@@ -230,6 +271,33 @@ LinearModel LinearModel::fit(const LinearMemberOptions& options,
     ridge_targets.push_back(values);
     model.ridge_tasks_.emplace_back(task);
   }
+  const SparseMatrix* text = blocks.text ? &*blocks.text : nullptr;
+  if (options.person_kernel == PersonKernel::rbf) {
+    std::vector<RbfChoice> choices;
+    if (options.rbf_gamma > 0) {
+      choices.assign(ridge_targets.size(),
+                     RbfChoice{{options.person_scale, options.rbf_gamma}, 0.0});
+    } else {
+      if (targets.writers.size() != rows.size()) {
+        throw Error(fmt::format("linear member: choosing the RBF setting needs the writer of "
+                                "every row ({} writers for {} rows)",
+                                targets.writers.size(), rows.size()));
+      }
+      choices = choose_rbf_settings(text, blocks.person, ridge_targets,
+                                    data::writer_folds(targets.writers, kRbfSelectionFolds),
+                                    options.ridge_alpha, default_rbf_grid());
+    }
+    std::vector<RbfSetting> settings;
+    for (std::size_t t = 0; t < choices.size(); ++t) {
+      settings.push_back(choices[t].setting);
+      model.kernel_settings_.emplace_back(model.ridge_tasks_[t], choices[t]);
+    }
+    KernelRidge kernel;
+    kernel.fit(text, blocks.person, ridge_targets, options.ridge_alpha, settings);
+    model.kernel_ = std::move(kernel);
+    return model;
+  }
+  const auto x = model.features(blocks);
   if (!ridge_targets.empty()) {
     RidgeRegression ridge;
     ridge.fit(x, ridge_targets, options.ridge_alpha);
@@ -246,12 +314,13 @@ LinearModel LinearModel::fit(const LinearMemberOptions& options,
 eval::Predictions LinearModel::predict(const std::vector<LinearInput>& rows,
                                        const std::vector<std::string>& ids) const {
   if (ids.size() != rows.size()) throw Error("linear member: ids and rows differ in number");
-  // features() only writes the fitted state when asked to fit.
-  const auto x = const_cast<LinearModel*>(this)->features(rows, /*fit_vectorizers=*/false, &ids);
+  // blocks() only writes the fitted state when asked to fit.
+  const auto blocks = const_cast<LinearModel*>(this)->blocks(rows, /*fit_vectorizers=*/false, &ids);
   eval::Predictions out;
   out.ids = ids;
-  if (ridge_) {
-    const auto values = ridge_->predict(x);
+  if (ridge_ || kernel_) {
+    const auto values = kernel_ ? kernel_->predict(blocks.text ? &*blocks.text : nullptr, blocks.person)
+                                : ridge_->predict(features(blocks));
     out.has_regression = true;
     out.empathy_column = has(ridge_tasks_, "empathy");
     out.distress_column = has(ridge_tasks_, "distress");
@@ -262,7 +331,7 @@ eval::Predictions LinearModel::predict(const std::vector<LinearInput>& rows,
   if (logistic_) {
     out.has_emotion = true;
     out.labels.assign(data::kEmotionLabels.begin(), data::kEmotionLabels.end());
-    const auto probabilities = logistic_->predict_proba(x);
+    const auto probabilities = logistic_->predict_proba(features(blocks));
     const auto k = static_cast<std::size_t>(logistic_->classes());
     for (std::size_t r = 0; r < rows.size(); ++r) {
       std::vector<double> row(probabilities.begin() + static_cast<std::ptrdiff_t>(r * k),
@@ -278,7 +347,7 @@ eval::Predictions LinearModel::predict(const std::vector<LinearInput>& rows,
 void LinearModel::save(const fs::path& dir) const {
   fs::create_directories(dir);
   json model = {{"format", "emotune-linear"},
-                {"version", kFormatVersion},
+                {"version", kernel_ ? kKernelFormatVersion : kFormatVersion},
                 {"options", linear_options_json(options_)},
                 {"ridge_tasks", ridge_tasks_}};
   std::map<std::string, io::TensorBytes> tensors;
@@ -306,6 +375,36 @@ void LinearModel::save(const fs::path& dir) const {
     add("ridge_intercept", ridge_->intercepts(),
         {static_cast<std::int64_t>(ridge_->intercepts().size())});
   }
+  if (kernel_) {
+    const auto& support = kernel_->support();
+    const auto n = static_cast<std::int64_t>(support.size());
+    const auto width = static_cast<std::int64_t>(support.front().size());
+    std::vector<double> flat_support, coefficients, text_weights, intercepts;
+    for (const auto& row : support) flat_support.insert(flat_support.end(), row.begin(), row.end());
+    json settings = json::array();
+    for (std::size_t t = 0; t < kernel_->targets().size(); ++t) {
+      const auto& target = kernel_->targets()[t];
+      coefficients.insert(coefficients.end(), target.coefficients.begin(), target.coefficients.end());
+      text_weights.insert(text_weights.end(), target.text_weights.begin(), target.text_weights.end());
+      intercepts.push_back(target.intercept);
+      settings.push_back({{"task", kernel_settings_[t].first},
+                          {"scale", target.setting.scale},
+                          {"gamma", target.setting.gamma},
+                          {"out_of_fold_r", kernel_settings_[t].second.out_of_fold_r}});
+    }
+    const auto k = static_cast<std::int64_t>(kernel_->targets().size());
+    model["kernel"] = {{"settings", settings},
+                       {"chosen_on", options_.rbf_gamma > 0
+                                         ? "given"
+                                         : "5-fold out-of-fold Pearson r on the training rows, "
+                                           "folds grouped by writer"}};
+    add("kernel_support", std::move(flat_support), {n, width});
+    add("kernel_coefficients", std::move(coefficients), {k, n});
+    add("kernel_intercept", std::move(intercepts), {k});
+    if (kernel_->text_features() > 0)
+      add("kernel_text_weight", std::move(text_weights),
+          {k, static_cast<std::int64_t>(kernel_->text_features())});
+  }
   if (logistic_) {
     add("logistic_weight", logistic_->weights(), {features, logistic_->classes()});
     add("logistic_bias", logistic_->bias(), {logistic_->classes()});
@@ -320,9 +419,11 @@ LinearModel LinearModel::load(const fs::path& dir) {
   LinearModel model;
   try {
     const json j = json::parse(read_file(json_file));
-    if (j.value("format", "") != "emotune-linear" || j.value("version", 0) != kFormatVersion) {
-      throw Error(fmt::format("{}: not an emotune linear model (format version {})",
-                              json_file.string(), kFormatVersion));
+    const int version = j.value("version", 0);
+    if (j.value("format", "") != "emotune-linear" ||
+        (version != kFormatVersion && version != kKernelFormatVersion)) {
+      throw Error(fmt::format("{}: not an emotune linear model (format version {} or {})",
+                              json_file.string(), kFormatVersion, kKernelFormatVersion));
     }
     model.options_ = options_from_json(j.at("options"));
     model.ridge_tasks_ = j.at("ridge_tasks").get<std::vector<std::string>>();
@@ -344,7 +445,46 @@ LinearModel LinearModel::load(const fs::path& dir) {
       model.person_ = data::PersonEncoder::load(dir / data::kPersonStandardizationFile);
     }
     const std::size_t features = model.feature_count();
-    if (!model.ridge_tasks_.empty()) {
+    if (model.options_.person_kernel == PersonKernel::rbf) {
+      const auto& settings = j.at("kernel").at("settings");
+      const std::size_t k = model.ridge_tasks_.size();
+      if (settings.size() != k || k == 0)
+        throw Error(fmt::format("{}: {} kernel settings for {} regression tasks",
+                                json_file.string(), settings.size(), k));
+      const std::size_t width = model.person_->dimension();
+      const auto& support_info = weights.at("kernel_support");
+      if (support_info.shape.size() != 2 || support_info.shape[1] != static_cast<std::int64_t>(width))
+        throw error_in(weights.path(), "tensor kernel_support: expected [rows, person dimension]");
+      const auto n = static_cast<std::size_t>(support_info.shape[0]);
+      const auto flat_support = read_f64(weights, "kernel_support", n * width);
+      DenseRows support;
+      for (std::size_t r = 0; r < n; ++r)
+        support.emplace_back(flat_support.begin() + static_cast<std::ptrdiff_t>(r * width),
+                             flat_support.begin() + static_cast<std::ptrdiff_t>((r + 1) * width));
+      const std::size_t text_features = features - width;
+      const auto coefficients = read_f64(weights, "kernel_coefficients", k * n);
+      const auto intercepts = read_f64(weights, "kernel_intercept", k);
+      std::vector<double> text_weights;
+      if (text_features > 0)
+        text_weights = read_f64(weights, "kernel_text_weight", k * text_features);
+      std::vector<KernelRidge::Target> targets;
+      for (std::size_t t = 0; t < k; ++t) {
+        KernelRidge::Target target;
+        target.setting = {settings[t].at("scale").get<double>(), settings[t].at("gamma").get<double>()};
+        target.coefficients.assign(coefficients.begin() + static_cast<std::ptrdiff_t>(t * n),
+                                   coefficients.begin() + static_cast<std::ptrdiff_t>((t + 1) * n));
+        if (text_features > 0)
+          target.text_weights.assign(
+              text_weights.begin() + static_cast<std::ptrdiff_t>(t * text_features),
+              text_weights.begin() + static_cast<std::ptrdiff_t>((t + 1) * text_features));
+        target.intercept = intercepts[t];
+        model.kernel_settings_.emplace_back(
+            settings[t].at("task").get<std::string>(),
+            RbfChoice{target.setting, settings[t].value("out_of_fold_r", 0.0)});
+        targets.push_back(std::move(target));
+      }
+      model.kernel_ = KernelRidge::from_parameters(std::move(support), text_features, std::move(targets));
+    } else if (!model.ridge_tasks_.empty()) {
       const std::size_t k = model.ridge_tasks_.size();
       const auto flat = read_f64(weights, "ridge_weight", k * features);
       std::vector<std::vector<double>> w;
@@ -400,6 +540,7 @@ LinearTargets targets_of(const data::WassaSplit& split) {
     t.empathy.push_back(*row.empathy);
     t.distress.push_back(*row.distress);
     t.emotion.push_back(*row.emotion);
+    t.writers.push_back(row.response_id);
   }
   return t;
 }
@@ -427,6 +568,7 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
   LinearRunReport report;
   report.dir = out;
   report.features = model.feature_count();
+  report.kernel_settings = model.kernel_settings();
   report.dev = model.predict(dev_rows, ids_of(dev));
   const auto gold = targets_of(dev);
   if (report.dev.has_both_regression()) {
@@ -452,7 +594,7 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
       std::vector<std::size_t> fit_at, held_at;
       for (std::size_t i = 0; i < train_rows.size(); ++i) (fold_of[i] == fold ? held_at : fit_at).push_back(i);
       LinearTargets fold_targets{pick(targets.empathy, fit_at), pick(targets.distress, fit_at),
-                                 pick(targets.emotion, fit_at)};
+                                 pick(targets.emotion, fit_at), pick(targets.writers, fit_at)};
       const auto fold_model = LinearModel::fit(options, pick(train_rows, fit_at), fold_targets);
       parts.push_back(fold_model.predict(pick(train_rows, held_at), pick(ids, held_at)));
       order.insert(order.end(), held_at.begin(), held_at.end());
@@ -516,6 +658,11 @@ LinearRunReport train_linear_run(const fs::path& data_dir, const LinearMemberOpt
   summary.details = {{"options", linear_options_json(options)},
                      {"features", report.features},
                      {"dev", dev_scores}};
+  for (const auto& [task, choice] : report.kernel_settings) {
+    summary.details["rbf"][task] = {{"scale", choice.setting.scale},
+                                    {"gamma", choice.setting.gamma},
+                                    {"out_of_fold_r", choice.out_of_fold_r}};
+  }
   summary.write(out);
   return report;
 }

@@ -7,7 +7,9 @@
 // Features: TF-IDF word n-grams and/or character n-grams (char_wb) of the essay, and/or the
 // writer's person vector (data::PersonEncoder, standardized with train statistics), stacked
 // side by side. Ridge regression for empathy/distress, multinomial logistic regression for
-// emotion.
+// emotion. With `person_kernel = rbf` (empathy/distress only) the person vector enters through
+// an RBF kernel beside the linear text kernel instead (baseline/kernel_ridge.h), its setting
+// chosen per target by writer-grouped out-of-fold r on the training rows.
 //
 // A linear run folder:
 //   RUN/emotune.json                 {"kind": "linear", "tasks": [...], "inputs": [...], ...}
@@ -21,10 +23,12 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <nlohmann/json_fwd.hpp>
 
+#include "baseline/kernel_ridge.h"
 #include "baseline/linear.h"
 #include "baseline/tfidf.h"
 #include "data/person.h"
@@ -32,6 +36,8 @@
 #include "eval/submission.h"
 
 namespace emotune::baseline {
+
+enum class PersonKernel { linear, rbf };
 
 struct LinearMemberOptions {
   std::vector<std::string> tasks = {"empathy", "distress", "emotion"};
@@ -42,6 +48,12 @@ struct LinearMemberOptions {
   TfidfOptions char_ngrams{.min_n = 2, .max_n = 5, .min_df = 2, .characters = true};
   // The person block's scale beside unit-length TF-IDF rows: one ridge alpha serves both.
   double person_scale = 1.0;
+  // linear: the person block is features beside the text. rbf: kernel ridge, the person block
+  // through scale * exp(-gamma |p - p'|^2) (regression tasks only).
+  PersonKernel person_kernel = PersonKernel::linear;
+  // rbf: gamma, with person_scale as the scale; 0 = both chosen per target from
+  // default_rbf_grid() by 5-fold out-of-fold r on the training rows, folds grouped by writer.
+  double rbf_gamma = 0;
   double ridge_alpha = 1.0;       // fixed, not tuned on dev
   LogisticOptions logistic{1.0};  // C 1, balanced classes
   std::size_t folds = 5;          // k of the out-of-fold predictions on train (0: none)
@@ -57,6 +69,9 @@ struct LinearTargets {
   std::vector<double> empathy;
   std::vector<double> distress;
   std::vector<int> emotion;
+  // The rows' writers (WASSA response_id): the RBF setting's out-of-fold folds hold a writer's
+  // essays out together. Needed only when an RBF setting is chosen.
+  std::vector<std::string> writers;
 };
 
 class LinearModel {
@@ -74,14 +89,23 @@ class LinearModel {
   const LinearMemberOptions& options() const { return options_; }
   std::vector<std::string> inputs() const;  // "text" and/or "person"
   std::size_t feature_count() const;
+  // rbf person kernel: the setting of each regression task (and the out-of-fold r that chose it).
+  const std::vector<std::pair<std::string, RbfChoice>>& kernel_settings() const {
+    return kernel_settings_;
+  }
 
   // linear_model.json (+ person_standardization.json) in `dir`.
   void save(const std::filesystem::path& dir) const;
   static LinearModel load(const std::filesystem::path& dir);
 
  private:
-  SparseMatrix features(const std::vector<LinearInput>& rows, bool fit_vectorizers,
-                        const std::vector<std::string>* ids);
+  struct Blocks {
+    std::optional<SparseMatrix> text;  // word and/or char n-grams side by side
+    DenseRows person;                  // standardized person vectors (unscaled)
+  };
+  Blocks blocks(const std::vector<LinearInput>& rows, bool fit_vectorizers,
+                const std::vector<std::string>* ids);
+  SparseMatrix features(const Blocks& blocks) const;  // text | person_scale * person
 
   LinearMemberOptions options_;
   std::optional<TfidfVectorizer> words_;
@@ -90,6 +114,8 @@ class LinearModel {
   std::optional<RidgeRegression> ridge_;        // one target per regression task
   std::vector<std::string> ridge_tasks_;        // "empathy"/"distress", in ridge_ order
   std::optional<LogisticRegression> logistic_;  // emotion
+  std::optional<KernelRidge> kernel_;           // rbf person kernel, in place of ridge_
+  std::vector<std::pair<std::string, RbfChoice>> kernel_settings_;
 };
 
 // Options from a TOML-free key list, as `emotune baseline --out` and the quickstart give them:
@@ -99,6 +125,7 @@ nlohmann::json linear_options_json(const LinearMemberOptions& options);
 struct LinearRunReport {
   std::filesystem::path dir;
   std::size_t features = 0;
+  std::vector<std::pair<std::string, RbfChoice>> kernel_settings;  // rbf person kernel only
   eval::Predictions dev;  // dev predictions of the model fitted on all of train
   std::optional<eval::Track1Scores> track1;
   std::optional<eval::ClassificationScores> track2;

@@ -20,6 +20,15 @@ struct SparseMatrix {
   std::size_t nonzeros() const { return values.size(); }
 };
 
+// The products the dual solvers need (defined in linear.cc), all row-major:
+// x [rows, cols] times dense [cols, k] -> [rows, k];
+std::vector<double> sparse_times_dense(const SparseMatrix& x, const double* dense, std::size_t k);
+// xᵀ times dense [rows, k] -> [cols, k];
+std::vector<double> sparse_transpose_times_dense(const SparseMatrix& x, const double* dense,
+                                                 std::size_t k);
+// X Xᵀ -> [rows, rows].
+std::vector<double> gram_matrix(const SparseMatrix& x);
+
 // scikit-learn's default analyzer: Python's str.lower(), then the maximal runs of at least two
 // word characters (Unicode letters, numbers, '_'), i.e. the token_pattern (?u)\b\w\w+\b.
 // Throws Error on invalid UTF-8.

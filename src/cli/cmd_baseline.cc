@@ -24,6 +24,8 @@ struct BaselineCommandOptions {
   std::string inputs = "words";
   std::size_t folds = 5;
   double person_scale = 1.0;
+  std::string person_kernel = "linear";
+  double rbf_gamma = 0;
 };
 
 std::vector<std::string> split_list(const std::string& text) {
@@ -63,9 +65,19 @@ void run_linear_member(const BaselineCommandOptions& options, const baseline::Ba
   member.logistic = base.logistic;
   member.folds = options.folds;
   member.person_scale = options.person_scale;
+  member.person_kernel =
+      options.person_kernel == "rbf" ? baseline::PersonKernel::rbf : baseline::PersonKernel::linear;
+  member.rbf_gamma = options.rbf_gamma;
   const auto report = baseline::train_linear_run(data_dir, member, options.out);
   fmt::print("linear member ({} features, inputs {}, tasks {}) -> {}\n", report.features,
              options.inputs, options.tasks, options.out);
+  for (const auto& [task, choice] : report.kernel_settings) {
+    fmt::print("{}: RBF scale {}, gamma {}{}\n", task, choice.setting.scale, choice.setting.gamma,
+               options.rbf_gamma > 0
+                   ? " (given)"
+                   : fmt::format(" (chosen by writer-grouped out-of-fold r on train: {:.4f})",
+                                 choice.out_of_fold_r));
+  }
   fmt::print("dev ({} essays):\n", report.dev.size());
   if (report.track1) {
     fmt::print("  Pearson empathy:  {:.4f}\n  Pearson distress: {:.4f}\n  Pearson average:  {:.4f}\n",
@@ -141,6 +153,18 @@ void run_baseline(const BaselineCommandOptions& options, const GlobalOptions& gl
                          "With --out: scale of the person block beside unit-length TF-IDF rows")
           ->capture_default_str()
           ->check(CLI::PositiveNumber);
+      command.add_option("--person-kernel", options->person_kernel,
+                         "With --out and person input: linear (person columns as features) or "
+                         "rbf (kernel ridge: linear on the text plus an RBF kernel on the person "
+                         "vector, so person columns may interact; empathy/distress only)")
+          ->capture_default_str()
+          ->check(CLI::IsMember({"linear", "rbf"}));
+      command.add_option("--rbf-gamma", options->rbf_gamma,
+                         "With --person-kernel rbf: the RBF gamma, with --person-scale as the "
+                         "kernel's weight; 0 chooses both per target from a 5 x 5 grid by "
+                         "writer-grouped 5-fold out-of-fold r on train (no dev labels)")
+          ->capture_default_str()
+          ->check(CLI::NonNegativeNumber);
       command.callback([options, &globals] { run_baseline(*options, globals); });
     });
 

@@ -144,7 +144,8 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                        "encoder is used: with one, it would not fit the 30 minutes)");
       command.add_flag("--stacking,!--no-stacking", o.stacking,
                        "Also train linear members (TF-IDF text, + person features, person "
-                       "features alone) and per track a system stacked on out-of-fold train "
+                       "features alone; for Track I also kernel ridge members, RBF on the "
+                       "person features) and per track systems stacked on out-of-fold train "
                        "predictions with the fine-tuned one; submitted when better on dev "
                        "(default; docs/person_features.md)");
       command

@@ -313,17 +313,24 @@ WassaSplit load_wassa(const fs::path& data_dir, Split split) {
 }
 
 std::vector<std::size_t> writer_folds(const std::vector<WassaRecord>& rows, std::size_t k) {
+  std::vector<std::string> ids;
+  ids.reserve(rows.size());
+  for (const auto& row : rows) ids.push_back(row.response_id);
+  return writer_folds(ids, k);
+}
+
+std::vector<std::size_t> writer_folds(const std::vector<std::string>& response_ids, std::size_t k) {
   if (k == 0) throw Error("writer_folds: k must be at least 1");
   std::unordered_map<std::string, std::size_t> writer_index;
   std::vector<std::size_t> folds;
-  folds.reserve(rows.size());
+  folds.reserve(response_ids.size());
   std::size_t writers = 0;
-  for (const auto& row : rows) {
+  for (const auto& id : response_ids) {
     std::size_t writer = writers;
-    if (row.response_id.empty()) {
+    if (id.empty()) {
       ++writers;
     } else {
-      const auto [it, inserted] = writer_index.try_emplace(row.response_id, writers);
+      const auto [it, inserted] = writer_index.try_emplace(id, writers);
       if (inserted) ++writers;
       writer = it->second;
     }

@@ -103,5 +103,7 @@ WassaSplit read_wassa_test(const std::filesystem::path& file);
 // see the held-out writer's other four essays, inflating the out-of-fold scores of person
 // features, while holding out whole article slots that dev does share with train.
 std::vector<std::size_t> writer_folds(const std::vector<WassaRecord>& rows, std::size_t k);
+// The same from the rows' response_ids alone.
+std::vector<std::size_t> writer_folds(const std::vector<std::string>& response_ids, std::size_t k);
 
 }  // namespace emotune::data

@@ -26,14 +26,34 @@ struct LinearSpec {
   std::string name;
   bool words;
   bool person;
+  bool rbf;  // the person vector through an RBF kernel (Track I only)
   std::string title;
 };
 
 const std::vector<LinearSpec>& linear_specs() {
   static const std::vector<LinearSpec> specs = {
-      {"linear-text", true, false, "linear: TF-IDF word 1-2 grams (text only)"},
-      {"linear-text-person", true, true, "linear: TF-IDF + person features"},
-      {"linear-person", false, true, "linear: person features only"},
+      {"linear-text", true, false, false, "linear: TF-IDF word 1-2 grams (text only)"},
+      {"linear-text-person", true, true, false, "linear: TF-IDF + person features"},
+      {"linear-person", false, true, false, "linear: person features only"},
+      {"kernel-text-person", true, true, true,
+       "kernel ridge: TF-IDF (linear) + person features (RBF), empathy/distress"},
+      {"kernel-person", false, true, true, "kernel ridge: person features (RBF), empathy/distress"},
+  };
+  return specs;
+}
+
+// The members each kind of stacked system adds to linear-text (and the fine-tuned system).
+struct StackSpec {
+  std::string suffix;
+  std::vector<std::string> members;
+  bool track2;  // the RBF members predict empathy/distress only
+};
+
+const std::vector<StackSpec>& stack_specs() {
+  static const std::vector<StackSpec> specs = {
+      {"-stack-text", {}, true},
+      {"-stack-person", {"linear-text-person", "linear-person"}, true},
+      {"-stack-kernel", {"kernel-text-person", "kernel-person"}, false},
   };
   return specs;
 }
@@ -52,8 +72,13 @@ fs::path ensure_linear(const StackedSystemsOptions& options, const LinearSpec& s
   baseline::LinearMemberOptions member;
   member.words = spec.words;
   member.person = spec.person;
-  spdlog::info("{}: training ({}; 5-fold out-of-fold predictions on train)", spec.name,
-               spec.title);
+  if (spec.rbf) {
+    member.person_kernel = baseline::PersonKernel::rbf;
+    member.tasks = {"empathy", "distress"};
+  }
+  spdlog::info("{}: training ({}; 5-fold out-of-fold predictions on train{})", spec.name,
+               spec.title, spec.rbf ? "; RBF setting chosen in each fold by writer-grouped "
+                                      "out-of-fold r" : "");
   baseline::train_linear_run(options.data_dir, member, dir);
   return dir;
 }
@@ -190,19 +215,17 @@ StackedSystemsResult build_stacked_systems(const StackedSystemsOptions& options,
       }
     }
     std::optional<Pick> best;
-    for (const bool person : {false, true}) {
+    for (const auto& spec : stack_specs()) {
+      if (!track1 && !spec.track2) continue;
       predict::EnsembleRequest request;
       request.method = predict::EnsembleMethod::stack;
       request.train = &train;
       request.predictor = options.predictor;
       request.members = {linear["linear-text"]};
-      if (person) {
-        request.members.push_back(linear["linear-text-person"]);
-        request.members.push_back(linear["linear-person"]);
-      }
+      for (const auto& member : spec.members) request.members.push_back(linear[member]);
       if (transformer) request.members.push_back(*transformer);
       if (request.members.size() < 2) continue;  // one linear member alone is no stack
-      const std::string name = track + (person ? "-stack-person" : "-stack-text");
+      const std::string name = track + spec.suffix;
       auto on_dev = predict::build_ensemble(request, dev, nullptr);
       auto on_test = predict::build_ensemble(request, test, nullptr);
       // One track per system, as the pipeline's systems.

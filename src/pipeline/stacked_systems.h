@@ -1,7 +1,8 @@
 #pragma once
 
 // Beyond the paper's inputs, as the quick start builds them: linear members (TF-IDF text,
-// TF-IDF text + person features, person features alone) and, per track, stacked systems that
+// TF-IDF text + person features, person features alone; for Track I also kernel ridge
+// members with an RBF kernel on the person vector) and, per track, stacked systems that
 // combine them with the pipeline's fine-tuned system by weights learned on out-of-fold train
 // predictions (eval/stacking.h; no dev labels read):
 //   OUT/linear/<member>/                 linear run folders (baseline/linear_member.h)
@@ -9,7 +10,8 @@
 //                                        of every K-th writer (holdout_every = K)
 //   OUT/stack-members/<system>/          the fine-tuned system's dev/test predictions plus the
 //                                        twin's predictions on the held-out rows (oof/)
-//   OUT/systems/{dev,test}/<track>-stack-text, <track>-stack-person
+//   OUT/systems/{dev,test}/<track>-stack-text, <track>-stack-person, track1-stack-kernel (the
+//                                        kernel ridge members: RBF on the person vector)
 // A stacked system replaces the submitted one of its track when it scores better on dev.
 
 #include <filesystem>

@@ -289,6 +289,54 @@ TEST_F(LinearMemberTest, StackingNeverReadsDevGold) {
               AllOf(HasSubstr("no-oof"), HasSubstr("out-of-fold")));
 }
 
+TEST_F(LinearMemberTest, KernelPersonMemberChoosesOnTrainSavesLoadsAndHoldsWritersOut) {
+  baseline::LinearMemberOptions options;
+  options.words = false;
+  options.person = true;
+  options.person_kernel = baseline::PersonKernel::rbf;
+  options.tasks = {"empathy", "distress"};
+  options.folds = 3;
+  const auto report = baseline::train_linear_run(testing::data_dir(), options, dir("kernel"));
+  const auto manifest = json::parse(read_file(dir("kernel") / "emotune.json"));
+  EXPECT_EQ(manifest["tasks"], json({"empathy", "distress"}));
+  EXPECT_EQ(manifest["inputs"], json({"person"}));
+  // One setting per target, chosen by out-of-fold r on train, recorded in the run.
+  ASSERT_EQ(report.kernel_settings.size(), 2u);
+  const auto summary = json::parse(read_file(dir("kernel") / "summary.json"));
+  for (const auto& [task, choice] : report.kernel_settings) {
+    EXPECT_GT(choice.out_of_fold_r, 0.2) << task;
+    EXPECT_EQ(summary["rbf"][task]["gamma"], choice.setting.gamma) << summary.dump();
+  }
+  // The writer alone predicts distress better than the linear person member does here.
+  ASSERT_TRUE(report.track1 && person_report_.track1);
+  EXPECT_GT(report.track1->distress, person_report_.track1->distress);
+  // Loading the folder predicts exactly what training computed.
+  const auto train = data::load_wassa(testing::data_dir(), data::Split::train);
+  const auto dev = data::load_wassa(testing::data_dir(), data::Split::dev);
+  const auto loaded = predict::member_predictions(dir("kernel"), dev);
+  EXPECT_EQ(loaded.empathy, report.dev.empathy);
+  EXPECT_EQ(loaded.distress, report.dev.distress);
+  EXPECT_FALSE(loaded.has_emotion);
+  // Out-of-fold: a writer's essays are held out together, so they share one prediction.
+  const auto oof = predict::member_out_of_fold(dir("kernel"), train);
+  std::map<std::string, double> first_of_writer;
+  for (std::size_t i = 0; i < train.rows.size(); ++i) {
+    const auto [it, inserted] =
+        first_of_writer.try_emplace(train.rows[i].response_id, oof.predictions.distress[i]);
+    if (!inserted) EXPECT_EQ(oof.predictions.distress[i], it->second) << train.rows[i].id;
+  }
+  // The kernel serves regression only and needs the person input.
+  auto with_emotion = options;
+  with_emotion.tasks.push_back("emotion");
+  EXPECT_THAT(error_of([&] { baseline::train_linear_run(testing::data_dir(), with_emotion, dir("x")); }),
+              HasSubstr("empathy and distress only"));
+  auto without_person = options;
+  without_person.person = false;
+  without_person.words = true;
+  EXPECT_THAT(error_of([&] { baseline::train_linear_run(testing::data_dir(), without_person, dir("x")); }),
+              HasSubstr("needs the person input"));
+}
+
 TEST(Stacking, RecoversTheInformativeMember) {
   // Member 1 tracks the target, member 2 is noise; the emotion member 1 is right more often.
   std::mt19937 random(3);

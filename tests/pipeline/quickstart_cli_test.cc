@@ -15,6 +15,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -134,11 +135,16 @@ TEST_F(QuickstartCliTest, StackedSystemsJoinTheTableAndTheSubmission) {
   const auto result = run_cli(arguments);
   ASSERT_EQ(result.exit_code, 0) << result.err;
   const auto table = read_file(temp.path() / "quickstart.md");
-  for (const char* row : {"| track1-stack-text |", "| track1-stack-person |",
-                          "| track2-stack-text |", "| track2-stack-person |", "| linear-text |",
-                          "| linear-text-person |", "| linear-person |"})
+  for (const char* row :
+       {"| track1-stack-text |", "| track1-stack-person |", "| track1-stack-kernel |",
+        "| track2-stack-text |", "| track2-stack-person |", "| linear-text |",
+        "| linear-text-person |", "| linear-person |", "| kernel-text-person |",
+        "| kernel-person |"})
     EXPECT_THAT(table, HasSubstr(row));
-  for (const char* member : {"linear-text", "linear-text-person", "linear-person"})
+  // The RBF members predict empathy/distress only: no Track II kernel stack.
+  EXPECT_THAT(table, ::testing::Not(HasSubstr("track2-stack-kernel")));
+  for (const char* member :
+       {"linear-text", "linear-text-person", "linear-person", "kernel-text-person", "kernel-person"})
     EXPECT_TRUE(fs::is_regular_file(temp.path() / "linear" / member / "oof" / "predictions.tsv"));
   // The fine-tuned systems' out-of-fold predictions come from held-out twins.
   const auto oof = nlohmann::json::parse(
@@ -153,7 +159,9 @@ TEST_F(QuickstartCliTest, StackedSystemsJoinTheTableAndTheSubmission) {
   for (const auto& [track, file] : {std::pair{"track1", "predictions_EMP.tsv"},
                                     std::pair{"track2", "predictions_EMO.tsv"}}) {
     std::string submitted;
-    for (const char* name : {"", "-stack-text", "-stack-person"}) {
+    std::vector<std::string> names = {"", "-stack-text", "-stack-person"};
+    if (std::string(track) == "track1") names.push_back("-stack-kernel");
+    for (const auto& name : names) {
       const auto row = "| " + std::string(track) + name + " |";
       const auto at = table.find(row);
       ASSERT_NE(at, std::string::npos) << row;
