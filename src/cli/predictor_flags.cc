@@ -23,6 +23,14 @@ void add_predictor_flags(CLI::App& command, PredictorFlags& flags) {
                   "forward, HuggingFace's order of operations; fp32/bf16 only)")
       ->capture_default_str()
       ->check(CLI::IsMember({"fast", "reference"}));
+  command
+      .add_option("--parallel-batches", flags.parallel_batches,
+                  "Batches computed at once on the CPU, one thread each (at most --threads): "
+                  "more essays/s, since a small encoder's many small operations then need no "
+                  "hand-offs between threads, but each batch takes longer. 0 = one per thread "
+                  "when a call has at least two batches per thread; 1 = all threads on one "
+                  "batch (lowest latency per batch)")
+      ->capture_default_str();
 }
 
 predict::RunPredictorOptions predictor_options(const PredictorFlags& flags,
@@ -31,6 +39,7 @@ predict::RunPredictorOptions predictor_options(const PredictorFlags& flags,
   predict::RunPredictorOptions options;
   options.threads = globals.threads;
   options.forward_batch = forward_batch;
+  options.parallel_batches = flags.parallel_batches;
   options.precision = predict::parse_precision(flags.precision);
   options.kernels = predict::parse_kernels(flags.kernels);
   options.device = flags.device;

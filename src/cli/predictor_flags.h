@@ -16,9 +16,11 @@ struct PredictorFlags {
   std::string device = "cpu";
   std::string precision = "fp32";
   std::string kernels = "fast";
+  std::size_t parallel_batches = 0;
 };
 
-// Adds --device, --precision and --kernels to `command`, writing into `flags`.
+// Adds --device, --precision, --kernels and --parallel-batches to `command`, writing into
+// `flags`.
 void add_predictor_flags(CLI::App& command, PredictorFlags& flags);
 
 // The library's options from the flags, --threads and the essays per forward pass.

@@ -1,12 +1,16 @@
 #include "predict/run_predictor.h"
 
 #include <algorithm>
+#include <atomic>
+#include <exception>
+#include <thread>
 #include <numeric>
 #include <optional>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 #include <spdlog/spdlog.h>
+#include <ATen/Parallel.h>
 #include <torch/torch.h>
 #include <nlohmann/json.hpp>
 
@@ -212,12 +216,11 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
   std::stable_sort(order.begin(), order.end(),
                    [&](std::size_t a, std::size_t b) { return ids[a].size() < ids[b].size(); });
 
-  c10::InferenceMode inference;
   auto& task_model = *state_->task_model;
   const auto device = state_->device;
   const auto& labels = emotion_label_names();
-  for (std::size_t start = 0; start < order.size(); start += state_->options.forward_batch) {
-    const std::size_t end = std::min(order.size(), start + state_->options.forward_batch);
+  // Writes the predictions of essays order[start, end) (no two batches share an essay).
+  const auto run_batch = [&](std::size_t start, std::size_t end) {
     const std::size_t rows = end - start;
     std::size_t longest = 0;
     for (std::size_t k = start; k < end; ++k) longest = std::max(longest, ids[order[k]].size());
@@ -277,7 +280,44 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
         }
       }
     }
+  };
+
+  const std::size_t batch = state_->options.forward_batch;
+  const std::size_t batches = (order.size() + batch - 1) / batch;
+  const auto threads = static_cast<std::size_t>(std::max(1, at::get_num_threads()));
+  std::size_t workers = state_->options.parallel_batches;
+  if (workers == 0) workers = batches >= 2 * threads ? threads : 1;
+  workers = std::min({workers, batches, threads});
+  if (workers <= 1 || !device.is_cpu()) {
+    c10::InferenceMode inference;
+    for (std::size_t b = 0; b < batches; ++b)
+      run_batch(b * batch, std::min(order.size(), (b + 1) * batch));
+    return predictions;
   }
+  // One batch per worker at a time, longest first so the workers finish together; each
+  // worker computes on its own thread alone (every operation, oneDNN's and the BLAS's too).
+  std::atomic<std::size_t> next{0};
+  std::vector<std::exception_ptr> failures(workers);
+  const auto work = [&](std::size_t worker) {
+    try {
+      runtime::CallingThreadIntraOpThreads one_thread(1);
+      c10::InferenceMode inference;
+      for (std::size_t item = next.fetch_add(1); item < batches; item = next.fetch_add(1)) {
+        const std::size_t b = batches - 1 - item;
+        run_batch(b * batch, std::min(order.size(), (b + 1) * batch));
+      }
+    } catch (...) {
+      failures[worker] = std::current_exception();
+      next = batches;  // the others stop after their current batch
+    }
+  };
+  {
+    std::vector<std::jthread> threads_of_workers;
+    for (std::size_t w = 1; w < workers; ++w) threads_of_workers.emplace_back(work, w);
+    work(0);
+  }
+  for (const auto& failure : failures)
+    if (failure) std::rethrow_exception(failure);
   return predictions;
 }
 

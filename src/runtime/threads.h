@@ -9,4 +9,21 @@ int configure_threads(int n);
 
 int hardware_threads();
 
+// Limits libtorch's intra-op threads (and with them oneDNN's and an OpenMP BLAS's) on the
+// calling thread alone, for the guard's lifetime, leaving the process-wide count
+// (configure_threads) and every other thread as they are: what lets several batches run at
+// once, one thread each. Works with libtorch's OpenMP backend (Debian's and PyPI's builds),
+// whose thread count is per OpenMP thread; elsewhere it does nothing (active() is false).
+class CallingThreadIntraOpThreads {
+ public:
+  explicit CallingThreadIntraOpThreads(int threads);
+  ~CallingThreadIntraOpThreads();
+  CallingThreadIntraOpThreads(const CallingThreadIntraOpThreads&) = delete;
+  CallingThreadIntraOpThreads& operator=(const CallingThreadIntraOpThreads&) = delete;
+  bool active() const { return previous_ > 0; }
+
+ private:
+  int previous_ = 0;
+};
+
 }  // namespace emotune::runtime

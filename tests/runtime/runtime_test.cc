@@ -2,6 +2,9 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <thread>
+
+#include <ATen/Parallel.h>
 
 #include "common/error.h"
 #include "common/test_paths.h"
@@ -18,6 +21,32 @@ namespace {
 TEST(Threads, ConfigureSetsRequestedCount) {
   EXPECT_EQ(configure_threads(1), 1);
   EXPECT_EQ(configure_threads(0), hardware_threads());
+}
+
+TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
+  runtime::configure_threads(2);
+  int inside = 0, after = 0, other_during = 0;
+  bool active = false;
+  std::thread worker([&] {
+    {
+      runtime::CallingThreadIntraOpThreads one(1);
+      active = one.active();
+      inside = at::get_num_threads();
+      // Another thread keeps the process-wide count meanwhile.
+      std::thread([&] { other_during = at::get_num_threads(); }).join();
+      // A parallel operation here does not reset the count (libtorch's lazy start-up did
+      // its work before the guard).
+      at::parallel_for(0, 100, 1, [](std::int64_t, std::int64_t) {});
+      EXPECT_EQ(at::get_num_threads(), 1);
+    }
+    after = at::get_num_threads();
+  });
+  worker.join();
+  if (!active) GTEST_SKIP() << "libtorch without OpenMP here: the guard does nothing";
+  EXPECT_EQ(inside, 1);
+  EXPECT_EQ(other_during, 2);
+  EXPECT_EQ(after, 2);
+  EXPECT_EQ(at::get_num_threads(), 2);
 }
 
 TEST(Process, MallocKeepsFreedMemoryUnlessTheUserTunedIt) {

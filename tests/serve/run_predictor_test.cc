@@ -340,6 +340,43 @@ void skip_where_bf16_is_refused() {
   GTEST_SKIP() << refusal;
 }
 
+// Several batches at once, one thread each, compute each batch as one batch at a time does:
+// the same answers in the same order, for every kernel and CPU precision.
+TEST(RunPredictor, ParallelBatchesAnswerAsOneBatchAtATime) {
+  testing::TempDir dir;
+  const auto folder = make_model_folder(dir / "best", "electra", 48);
+  const auto essays = wassa_essays(40);
+  std::vector<std::pair<predict::Kernels, predict::Precision>> cases = {
+      {predict::Kernels::fast, predict::Precision::fp32},
+      {predict::Kernels::reference, predict::Precision::fp32},
+      {predict::Kernels::fast, predict::Precision::int8}};
+  if (runtime::bf16_refusal(runtime::reduced_precision_support()).empty())
+    cases.emplace_back(predict::Kernels::fast, predict::Precision::bf16);
+  for (const auto& [kernels, precision] : cases) {
+    const auto name = predict::kernels_name(kernels) + " " + predict::precision_name(precision);
+    predict::RunPredictorOptions options;
+    options.threads = 2;
+    options.forward_batch = 3;  // 14 batches
+    options.kernels = kernels;
+    options.precision = precision;
+    options.parallel_batches = 1;
+    const auto one_at_a_time = predict::RunPredictor(folder, options).predict(essays);
+    for (const std::size_t parallel : {std::size_t{0}, std::size_t{2}}) {
+      options.parallel_batches = parallel;
+      const auto got = predict::RunPredictor(folder, options).predict(essays);
+      ASSERT_EQ(got.size(), essays.size());
+      for (std::size_t i = 0; i < essays.size(); ++i) {
+        EXPECT_NEAR(*got[i].empathy, *one_at_a_time[i].empathy, 1e-6) << name << " essay " << i;
+        EXPECT_NEAR(*got[i].distress, *one_at_a_time[i].distress, 1e-6) << name << " essay " << i;
+        EXPECT_EQ(got[i].emotion, one_at_a_time[i].emotion) << name << " essay " << i;
+        EXPECT_EQ(got[i].token_count, one_at_a_time[i].token_count) << name;
+      }
+    }
+  }
+  // The process-wide thread count is untouched afterwards.
+  EXPECT_EQ(at::get_num_threads(), 2);
+}
+
 TEST(RunPredictor, Int8StaysCloseToFp32) {
   expect_close_to_fp32(predict::Kernels::fast, predict::Precision::int8);
 }
