@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <atomic>
 #include <exception>
-#include <thread>
 #include <numeric>
 #include <optional>
+#include <thread>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -288,7 +288,8 @@ std::vector<EssayPrediction> RunPredictor::predict(const std::vector<EssayInput>
   std::size_t workers = state_->options.parallel_batches;
   if (workers == 0) workers = batches >= 2 * threads ? threads : 1;
   workers = std::min({workers, batches, threads});
-  if (workers <= 1 || !device.is_cpu()) {
+  // Without a per-thread count every worker would use every thread: one batch at a time then.
+  if (workers <= 1 || !device.is_cpu() || !runtime::CallingThreadIntraOpThreads::supported()) {
     c10::InferenceMode inference;
     for (std::size_t b = 0; b < batches; ++b)
       run_batch(b * batch, std::min(order.size(), (b + 1) * batch));

@@ -40,6 +40,10 @@ int configure_threads(int n) {
   return at::get_num_threads();
 }
 
+bool CallingThreadIntraOpThreads::supported() {
+  return openmp_threads().set != nullptr;
+}
+
 CallingThreadIntraOpThreads::CallingThreadIntraOpThreads(int threads) {
   const auto& omp = openmp_threads();
   if (!omp.set || threads <= 0) return;

@@ -21,6 +21,7 @@ class CallingThreadIntraOpThreads {
   CallingThreadIntraOpThreads(const CallingThreadIntraOpThreads&) = delete;
   CallingThreadIntraOpThreads& operator=(const CallingThreadIntraOpThreads&) = delete;
   bool active() const { return previous_ > 0; }
+  static bool supported();  // whether this process's libtorch has the per-thread count
 
  private:
   int previous_ = 0;

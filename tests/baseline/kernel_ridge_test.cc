@@ -12,6 +12,7 @@
 #include "baseline/linear.h"
 #include "common/error.h"
 #include "common/error_of.h"
+#include "sparse_from_dense.h"
 
 namespace emotune::baseline {
 namespace {
@@ -19,22 +20,7 @@ namespace {
 using emotune::testing::error_of;
 using ::testing::HasSubstr;
 
-SparseMatrix sparse_of(const DenseRows& rows) {
-  SparseMatrix m;
-  m.rows = rows.size();
-  m.cols = rows.front().size();
-  m.row_offsets.push_back(0);
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      if (row[c] != 0) {
-        m.columns.push_back(static_cast<std::int64_t>(c));
-        m.values.push_back(row[c]);
-      }
-    }
-    m.row_offsets.push_back(m.values.size());
-  }
-  return m;
-}
+SparseMatrix sparse_of(const DenseRows& rows) { return testing::from_dense(rows); }
 
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
   double ma = 0, mb = 0;

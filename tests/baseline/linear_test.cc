@@ -8,26 +8,12 @@
 #include <vector>
 
 #include "common/error.h"
+#include "sparse_from_dense.h"
 
 namespace emotune::baseline {
 namespace {
 
-SparseMatrix from_dense(const std::vector<std::vector<double>>& rows) {
-  SparseMatrix m;
-  m.rows = rows.size();
-  m.cols = rows.front().size();
-  m.row_offsets.push_back(0);
-  for (const auto& row : rows) {
-    for (std::size_t c = 0; c < row.size(); ++c) {
-      if (row[c] != 0) {
-        m.columns.push_back(static_cast<std::int64_t>(c));
-        m.values.push_back(row[c]);
-      }
-    }
-    m.row_offsets.push_back(m.values.size());
-  }
-  return m;
-}
+using testing::from_dense;
 
 TEST(Ridge, OneFeatureMatchesTheClosedForm) {
   // x = (0, 1, 2, 3), y = (1, 3, 5, 7). Centered: x' = (-1.5, -.5, .5, 1.5), Σx'^2 = 5,

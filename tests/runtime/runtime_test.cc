@@ -42,6 +42,7 @@ TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
     after = at::get_num_threads();
   });
   worker.join();
+  EXPECT_EQ(active, runtime::CallingThreadIntraOpThreads::supported());
   if (!active) GTEST_SKIP() << "libtorch without OpenMP here: the guard does nothing";
   EXPECT_EQ(inside, 1);
   EXPECT_EQ(other_during, 2);
