@@ -1,13 +1,14 @@
 #include "baseline/kernel_ridge.h"
 
 #include <algorithm>
-#include <cmath>
+#include <span>
 #include <limits>
 
 #include <fmt/format.h>
 #include <torch/torch.h>
 
 #include "common/error.h"
+#include "eval/metrics.h"
 
 namespace emotune::baseline {
 namespace {
@@ -77,24 +78,6 @@ Dual solve_dual(const torch::Tensor& kernel, const torch::Tensor& y, double alph
   return {std::move(a), std::move(intercept)};
 }
 
-double pearson(const double* a, const double* b, std::size_t n, std::size_t stride) {
-  double ma = 0, mb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    ma += a[i * stride];
-    mb += b[i * stride];
-  }
-  ma /= static_cast<double>(n);
-  mb /= static_cast<double>(n);
-  double sab = 0, saa = 0, sbb = 0;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double da = a[i * stride] - ma, db = b[i * stride] - mb;
-    sab += da * db;
-    saa += da * da;
-    sbb += db * db;
-  }
-  return saa > 0 && sbb > 0 ? sab / std::sqrt(saa * sbb) : 0.0;
-}
-
 void check_setting(const RbfSetting& s) {
   if (!(s.scale > 0) || !(s.gamma > 0)) {
     throw Error(fmt::format("kernel ridge: RBF scale and gamma must be positive, got {} and {}",
@@ -152,10 +135,13 @@ std::vector<RbfChoice> choose_rbf_settings(const SparseMatrix* text, const Dense
       const auto cross = kernel.index_select(0, held_at[f]).index_select(1, fit_at[f]);
       oof.index_copy_(0, held_at[f], cross.matmul(dual.coefficients) + dual.intercept);
     }
-    oof = oof.contiguous();
-    const auto yc = y.contiguous();
+    // One contiguous row per target.
+    const auto predicted = oof.t().contiguous();
+    const auto gold = y.t().contiguous();
     for (std::size_t t = 0; t < k; ++t) {
-      const double r = pearson(oof.data_ptr<double>() + t, yc.data_ptr<double>() + t, n, k);
+      const double r = eval::pearson_unrounded(
+          std::span<const double>(gold.data_ptr<double>() + t * n, n),
+          std::span<const double>(predicted.data_ptr<double>() + t * n, n));
       if (r > best[t].out_of_fold_r) best[t] = {setting, r};
     }
   }

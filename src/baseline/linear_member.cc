@@ -34,11 +34,7 @@ std::string_view kernel_name(PersonKernel kernel) {
   return kernel == PersonKernel::rbf ? "rbf" : "linear";
 }
 
-PersonKernel kernel_from_name(const std::string& name) {
-  if (name == "linear") return PersonKernel::linear;
-  if (name == "rbf") return PersonKernel::rbf;
-  throw Error(fmt::format("unknown person kernel '{}' (expected linear or rbf)", name));
-}
+
 
 bool has(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
@@ -107,7 +103,7 @@ LinearMemberOptions options_from_json(const json& j) {
   o.word_ngrams = tfidf_from_json(j.at("word_ngrams"));
   o.char_ngrams = tfidf_from_json(j.at("char_ngrams"));
   o.person_scale = j.at("person_scale").get<double>();
-  o.person_kernel = kernel_from_name(j.value("person_kernel", "linear"));
+  o.person_kernel = parse_person_kernel(j.value("person_kernel", "linear"));
   o.rbf_gamma = j.value("rbf_gamma", 0.0);
   o.ridge_alpha = j.at("ridge_alpha").get<double>();
   o.logistic.c = j.at("logistic_c").get<double>();
@@ -162,6 +158,21 @@ void check_options(const LinearMemberOptions& options) {
 }
 
 }  // namespace
+
+PersonKernel parse_person_kernel(const std::string& name) {
+  if (name == "linear") return PersonKernel::linear;
+  if (name == "rbf") return PersonKernel::rbf;
+  throw Error(fmt::format("unknown person kernel '{}' (expected linear or rbf)", name));
+}
+
+std::vector<std::pair<std::string, RbfChoice>> LinearModel::kernel_settings() const {
+  std::vector<std::pair<std::string, RbfChoice>> out;
+  if (!kernel_) return out;
+  for (std::size_t t = 0; t < kernel_->targets().size(); ++t)
+    out.emplace_back(ridge_tasks_[t],
+                     RbfChoice{kernel_->targets()[t].setting, kernel_out_of_fold_r_[t]});
+  return out;
+}
 
 json linear_options_json(const LinearMemberOptions& o) {
   return {{"tasks", o.tasks},
@@ -288,9 +299,9 @@ LinearModel LinearModel::fit(const LinearMemberOptions& options,
                                     options.ridge_alpha, default_rbf_grid());
     }
     std::vector<RbfSetting> settings;
-    for (std::size_t t = 0; t < choices.size(); ++t) {
-      settings.push_back(choices[t].setting);
-      model.kernel_settings_.emplace_back(model.ridge_tasks_[t], choices[t]);
+    for (const auto& choice : choices) {
+      settings.push_back(choice.setting);
+      model.kernel_out_of_fold_r_.push_back(choice.out_of_fold_r);
     }
     KernelRidge kernel;
     kernel.fit(text, blocks.person, ridge_targets, options.ridge_alpha, settings);
@@ -387,10 +398,10 @@ void LinearModel::save(const fs::path& dir) const {
       coefficients.insert(coefficients.end(), target.coefficients.begin(), target.coefficients.end());
       text_weights.insert(text_weights.end(), target.text_weights.begin(), target.text_weights.end());
       intercepts.push_back(target.intercept);
-      settings.push_back({{"task", kernel_settings_[t].first},
+      settings.push_back({{"task", ridge_tasks_[t]},
                           {"scale", target.setting.scale},
                           {"gamma", target.setting.gamma},
-                          {"out_of_fold_r", kernel_settings_[t].second.out_of_fold_r}});
+                          {"out_of_fold_r", kernel_out_of_fold_r_[t]}});
     }
     const auto k = static_cast<std::int64_t>(kernel_->targets().size());
     model["kernel"] = {{"settings", settings},
@@ -478,9 +489,12 @@ LinearModel LinearModel::load(const fs::path& dir) {
               text_weights.begin() + static_cast<std::ptrdiff_t>(t * text_features),
               text_weights.begin() + static_cast<std::ptrdiff_t>((t + 1) * text_features));
         target.intercept = intercepts[t];
-        model.kernel_settings_.emplace_back(
-            settings[t].at("task").get<std::string>(),
-            RbfChoice{target.setting, settings[t].value("out_of_fold_r", 0.0)});
+        if (settings[t].at("task").get<std::string>() != model.ridge_tasks_[t])
+          throw Error(fmt::format("{}: kernel setting {} is for '{}', expected '{}' (ridge_tasks)",
+                                  json_file.string(), t + 1,
+                                  settings[t].at("task").get<std::string>(),
+                                  model.ridge_tasks_[t]));
+        model.kernel_out_of_fold_r_.push_back(settings[t].value("out_of_fold_r", 0.0));
         targets.push_back(std::move(target));
       }
       model.kernel_ = KernelRidge::from_parameters(std::move(support), text_features, std::move(targets));

@@ -38,6 +38,7 @@
 namespace emotune::baseline {
 
 enum class PersonKernel { linear, rbf };
+PersonKernel parse_person_kernel(const std::string& name);  // "linear" | "rbf"; Error otherwise
 
 struct LinearMemberOptions {
   std::vector<std::string> tasks = {"empathy", "distress", "emotion"};
@@ -89,10 +90,9 @@ class LinearModel {
   const LinearMemberOptions& options() const { return options_; }
   std::vector<std::string> inputs() const;  // "text" and/or "person"
   std::size_t feature_count() const;
-  // rbf person kernel: the setting of each regression task (and the out-of-fold r that chose it).
-  const std::vector<std::pair<std::string, RbfChoice>>& kernel_settings() const {
-    return kernel_settings_;
-  }
+  // rbf person kernel: the setting of each regression task (and the out-of-fold r that chose it;
+  // 0 when given).
+  std::vector<std::pair<std::string, RbfChoice>> kernel_settings() const;
 
   // linear_model.json (+ person_standardization.json) in `dir`.
   void save(const std::filesystem::path& dir) const;
@@ -115,7 +115,7 @@ class LinearModel {
   std::vector<std::string> ridge_tasks_;        // "empathy"/"distress", in ridge_ order
   std::optional<LogisticRegression> logistic_;  // emotion
   std::optional<KernelRidge> kernel_;           // rbf person kernel, in place of ridge_
-  std::vector<std::pair<std::string, RbfChoice>> kernel_settings_;
+  std::vector<double> kernel_out_of_fold_r_;   // per regression task, beside kernel_
 };
 
 // Options from a TOML-free key list, as `emotune baseline --out` and the quickstart give them:

@@ -65,8 +65,7 @@ void run_linear_member(const BaselineCommandOptions& options, const baseline::Ba
   member.logistic = base.logistic;
   member.folds = options.folds;
   member.person_scale = options.person_scale;
-  member.person_kernel =
-      options.person_kernel == "rbf" ? baseline::PersonKernel::rbf : baseline::PersonKernel::linear;
+  member.person_kernel = baseline::parse_person_kernel(options.person_kernel);
   member.rbf_gamma = options.rbf_gamma;
   const auto report = baseline::train_linear_run(data_dir, member, options.out);
   fmt::print("linear member ({} features, inputs {}, tasks {}) -> {}\n", report.features,

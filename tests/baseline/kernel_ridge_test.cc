@@ -12,6 +12,7 @@
 #include "baseline/linear.h"
 #include "common/error.h"
 #include "common/error_of.h"
+#include "eval/metrics.h"
 #include "sparse_from_dense.h"
 
 namespace emotune::baseline {
@@ -23,17 +24,7 @@ using ::testing::HasSubstr;
 SparseMatrix sparse_of(const DenseRows& rows) { return testing::from_dense(rows); }
 
 double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  double ma = 0, mb = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) ma += a[i], mb += b[i];
-  ma /= static_cast<double>(a.size());
-  mb /= static_cast<double>(b.size());
-  double ab = 0, aa = 0, bb = 0;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    ab += (a[i] - ma) * (b[i] - mb);
-    aa += (a[i] - ma) * (a[i] - ma);
-    bb += (b[i] - mb) * (b[i] - mb);
-  }
-  return ab / std::sqrt(aa * bb);
+  return eval::pearson_unrounded(a, b);
 }
 
 // y = 2 p0 p1 (a pure interaction of two person columns) + 0.5 x0 (a text feature) + noise.

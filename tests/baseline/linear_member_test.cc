@@ -325,6 +325,13 @@ TEST_F(LinearMemberTest, KernelPersonMemberChoosesOnTrainSavesLoadsAndHoldsWrite
         first_of_writer.try_emplace(train.rows[i].response_id, oof.predictions.distress[i]);
     if (!inserted) EXPECT_EQ(oof.predictions.distress[i], it->second) << train.rows[i].id;
   }
+  // A model file whose kernel settings name other tasks than its regression columns.
+  fs::copy(dir("kernel"), dir("kernel-swapped"), fs::copy_options::recursive);
+  auto model_json = json::parse(read_file(dir("kernel-swapped") / "linear_model.json"));
+  model_json["kernel"]["settings"][0]["task"] = "distress";
+  write_file_atomic(dir("kernel-swapped") / "linear_model.json", model_json.dump());
+  EXPECT_THAT(error_of([&] { baseline::LinearModel::load(dir("kernel-swapped")); }),
+              AllOf(HasSubstr("linear_model.json"), HasSubstr("is for 'distress', expected 'empathy'")));
   // The kernel serves regression only and needs the person input.
   auto with_emotion = options;
   with_emotion.tasks.push_back("emotion");
