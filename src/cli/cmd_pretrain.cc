@@ -15,6 +15,7 @@ struct PretrainCommandOptions {
   train::PretrainOptions library;
   std::string data;
   double warmup_ratio = -1;  // < 0: not given
+  double dropout = -1;       // < 0: not given
   bool no_progress = false;
 };
 
@@ -23,6 +24,7 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
   auto& library = options.library;
   if (!library.resume || !options.data.empty()) library.data_dir = resolve_data_dir(options.data);
   if (options.warmup_ratio >= 0) library.warmup_ratio = options.warmup_ratio;
+  if (options.dropout >= 0) library.dropout = options.dropout;
   train::PretrainHooks hooks;
   hooks.progress = !options.no_progress;
   const auto result = train::run_pretraining(library, hooks);
@@ -129,6 +131,16 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
                       "need to learn from context) or config (the config's initializer_range)")
           ->check(CLI::IsMember({"fan-in", "config"}))
           ->capture_default_str();
+      command
+          .add_option("--attention-init", o.attention_init,
+                      "New weights: local (sinusoidal positions, layer 0's first two heads on "
+                      "the previous and next token: what lets a small discriminator leave its "
+                      "prior on real text within minutes) or random")
+          ->check(CLI::IsMember({"random", "local"}))
+          ->capture_default_str();
+      command.add_option("--dropout", options->dropout,
+                         "Dropout while pre-training (default: the config's, 0.1); the "
+                         "checkpoint keeps the config's rate for fine-tuning");
       command
           .add_option("--generator-ratio", o.generator_ratio,
                       "Generator hidden/intermediate size as a share of the discriminator's")

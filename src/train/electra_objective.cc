@@ -157,8 +157,10 @@ void ParameterGroups::add(const std::string& name, const torch::Tensor& tensor) 
 }
 
 ElectraPair make_electra_pair(const io::HfConfig& discriminator_config,
-                              const io::HfConfig& generator_config) {
-  const auto dropout_of = [](const io::HfConfig& config) {
+                              const io::HfConfig& generator_config,
+                              std::optional<double> dropout) {
+  const auto dropout_of = [&](const io::HfConfig& config) {
+    if (dropout) return model::DropoutRates{*dropout, *dropout};
     return model::DropoutRates{config.hidden_dropout_prob, config.attention_probs_dropout_prob};
   };
   ElectraPair pair;

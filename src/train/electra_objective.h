@@ -7,6 +7,7 @@
 // that tell whether either network uses context.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -123,7 +124,9 @@ struct ElectraPair {
   model::ElectraGenerator generator{nullptr};
   ParameterGroups groups;
 };
+// `dropout`, when set, replaces both configs' hidden and attention dropout rates.
 ElectraPair make_electra_pair(const io::HfConfig& discriminator_config,
-                              const io::HfConfig& generator_config);
+                              const io::HfConfig& generator_config,
+                              std::optional<double> dropout = std::nullopt);
 
 }  // namespace emotune::train

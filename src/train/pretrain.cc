@@ -24,6 +24,7 @@
 #include "text/tokenizer.h"
 #include "train/batcher.h"
 #include "train/electra_objective.h"
+#include "train/local_attention_init.h"
 #include "train/optim.h"
 #include "train/progress.h"
 #include "train/run_dir.h"
@@ -63,6 +64,8 @@ json to_json(const Recipe& r) {
               {"warmup_ratio", r.warmup_ratio ? json(*r.warmup_ratio) : json(nullptr)},
               {"weight_decay", r.weight_decay},
               {"initialization", r.initialization},
+              {"attention_init", r.attention_init},
+              {"dropout", r.dropout ? json(*r.dropout) : json(nullptr)},
               {"max_grad_norm", r.max_grad_norm},
               {"mask_probability", r.mask_probability},
               {"rtd_weight", r.rtd_weight},
@@ -96,6 +99,8 @@ Recipe recipe_from_json(const json& j) {
   r.weight_decay = j.at("weight_decay").get<double>();
   // Snapshots before the option drew from the configs' initializer_range.
   r.initialization = j.value("initialization", "config");
+  r.attention_init = j.value("attention_init", "random");  // snapshots before the option
+  if (j.contains("dropout") && !j.at("dropout").is_null()) r.dropout = j.at("dropout").get<double>();
   r.max_grad_norm = j.at("max_grad_norm").get<double>();
   r.mask_probability = j.at("mask_probability").get<double>();
   r.rtd_weight = j.at("rtd_weight").get<double>();
@@ -298,9 +303,22 @@ Models build_models(const Recipe& recipe) {
       models.groups.add("generator." + item.key(), item.value());
     return models;
   }
-  static_cast<ElectraPair&>(models) =
-      make_electra_pair(parse_config(recipe.discriminator_config, "discriminator config"),
-                        parse_config(recipe.generator_config, "generator config"));
+  const auto discriminator = parse_config(recipe.discriminator_config, "discriminator config");
+  const auto generator = parse_config(recipe.generator_config, "generator config");
+  static_cast<ElectraPair&>(models) = make_electra_pair(discriminator, generator, recipe.dropout);
+  if (recipe.attention_init == "local") {
+    initialize_sinusoidal_positions(
+        models.discriminator->named_parameters(true)["electra.embeddings.position_embeddings.weight"],
+        discriminator.initializer_range);
+    if (!initialize_local_attention(*models.discriminator, discriminator, "electra."))
+      throw Error(fmt::format("--attention-init local needs the discriminator's embedding_size "
+                              "({}) even and at most its hidden_size ({})",
+                              discriminator.embedding_size, discriminator.hidden_size));
+    // The generator reads the same (shared) embeddings; where its hidden size is below the
+    // embedding size (the presets' generators) its projection cannot carry them and it keeps
+    // its random heads.
+    initialize_local_attention(*models.generator, generator, "electra.");
+  }
   return models;
 }
 
@@ -417,6 +435,12 @@ void check_options(const PretrainOptions& o) {
     throw Error("snapshot and log intervals must be ≥ 1 step");
   if (o.initialization != "fan-in" && o.initialization != "config")
     throw Error(fmt::format("--init must be fan-in or config, got '{}'", o.initialization));
+  if (o.attention_init != "random" && o.attention_init != "local")
+    throw Error(fmt::format("--attention-init must be random or local, got '{}'", o.attention_init));
+  if (o.attention_init == "local" && !o.from.empty())
+    throw Error("--attention-init local draws new weights; it does not apply with --from");
+  if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1))
+    throw Error(fmt::format("--dropout must be in [0, 1), got {}", *o.dropout));
 }
 
 // std 1/sqrt(hidden), to 4 digits so that config.json reads well.

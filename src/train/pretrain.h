@@ -40,6 +40,13 @@ struct PretrainHyperparameters {
   // initializer_range (BERT's 0.02, tuned for hidden 768). At hidden 64-128, 0.02 leaves
   // attention uniform and the discriminator on its prior (docs/pretraining.md).
   std::string initialization = "fan-in";
+  // "local": sinusoidal position embeddings and layer 0's first two heads looking at the
+  // previous and next token (train/local_attention_init.h); "random": drawn like the rest.
+  // New weights only (not with `from`).
+  std::string attention_init = "random";
+  // Dropout while pre-training (hidden and attention); unset = the config's (0.1). The
+  // checkpoint's config.json keeps the config's rates for fine-tuning.
+  std::optional<double> dropout;
   double max_grad_norm = 1.0;
   double mask_probability = 0.15;
   double rtd_weight = 50.0;

@@ -20,6 +20,7 @@
 #include "model/encoder.h"
 #include "common/json_file.h"
 #include "text/tokenizer.h"
+#include "train/local_attention_init.h"
 #include "train/train_helpers.h"
 
 namespace emotune::train {
@@ -393,6 +394,53 @@ TEST(Pretrain, FanInInitialisationIsDrawnAndRecorded) {
 
   auto bad = tiny_options(dir / "bad");
   bad.initialization = "xavier";
+  EXPECT_THROW(run_pretraining(bad, quiet()), Error);
+}
+
+// --attention-init local and --dropout: written into the checkpoint (sinusoidal positions),
+// kept out of its config.json (fine-tuning keeps the config's dropout), recorded in the recipe,
+// and refused where they cannot apply.
+TEST(Pretrain, LocalAttentionStartAndPretrainingDropout) {
+  const TempDir dir;
+  auto options = tiny_options(dir / "local");
+  options.steps = 1;
+  options.learning_rate = 1e-12;  // the weights stay (to float precision) where they started
+  options.attention_init = "local";
+  options.dropout = 0.0;
+  run_pretraining(options, quiet());
+  const auto weights = model::load_tensors(dir / "local" / "model.safetensors");
+  auto expected = torch::zeros_like(weights.at("electra.embeddings.position_embeddings.weight"));
+  const auto config = read_json(dir / "local" / "config.json");
+  initialize_sinusoidal_positions(expected, config.at("initializer_range").get<double>());
+  EXPECT_LT(max_abs_difference(weights.at("electra.embeddings.position_embeddings.weight"),
+                               expected),
+            1e-5);
+  EXPECT_EQ(config.at("hidden_dropout_prob"), discriminator_config(options).at("hidden_dropout_prob"));
+  const auto recipe = read_json(dir / "local" / "pretraining.json").at("recipe");
+  EXPECT_EQ(recipe.at("attention_init"), "local");
+  EXPECT_EQ(recipe.at("dropout"), 0.0);
+
+  auto plain = tiny_options(dir / "plain");
+  plain.steps = 1;
+  run_pretraining(plain, quiet());
+  const auto plain_recipe = read_json(dir / "plain" / "pretraining.json").at("recipe");
+  EXPECT_EQ(plain_recipe.at("attention_init"), "random");
+  EXPECT_TRUE(plain_recipe.at("dropout").is_null());
+  EXPECT_GT(max_abs_difference(model::load_tensors(dir / "plain" / "model.safetensors")
+                                   .at("electra.embeddings.position_embeddings.weight"),
+                               expected),
+            1e-3);
+
+  auto bad = tiny_options(dir / "bad");
+  bad.attention_init = "global";
+  EXPECT_THROW(run_pretraining(bad, quiet()), Error);
+  bad = tiny_options(dir / "bad-dropout");
+  bad.dropout = 1.0;
+  EXPECT_THROW(run_pretraining(bad, quiet()), Error);
+  bad = tiny_options(dir / "bad-from");
+  bad.from = fixture("electra_pretraining");
+  bad.vocab_dir.clear();
+  bad.attention_init = "local";
   EXPECT_THROW(run_pretraining(bad, quiet()), Error);
 }
 
