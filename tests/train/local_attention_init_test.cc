@@ -6,7 +6,6 @@
 #include <string>
 
 #include <gtest/gtest.h>
-#include <nlohmann/json.hpp>
 #include <torch/torch.h>
 
 #include "common/error.h"
@@ -14,27 +13,13 @@
 #include "model/electra_pretraining.h"
 #include "model/layers.h"
 #include "train/local_attention_init.h"
+#include "train/train_helpers.h"
 
 namespace emotune::train {
 namespace {
 
 io::HfConfig config_of(std::int64_t embedding, std::int64_t hidden, std::int64_t heads) {
-  const nlohmann::json config{{"model_type", "electra"},
-                              {"vocab_size", 500},
-                              {"embedding_size", embedding},
-                              {"hidden_size", hidden},
-                              {"num_hidden_layers", 2},
-                              {"num_attention_heads", heads},
-                              {"intermediate_size", 4 * hidden},
-                              {"hidden_act", "gelu"},
-                              {"hidden_dropout_prob", 0.0},
-                              {"attention_probs_dropout_prob", 0.0},
-                              {"max_position_embeddings", 128},
-                              {"type_vocab_size", 2},
-                              {"initializer_range", 1.0 / std::sqrt(double(hidden))},
-                              {"layer_norm_eps", 1e-12},
-                              {"pad_token_id", 0}};
-  return io::parse_hf_config(config.dump(), "test config");
+  return testing::small_electra_config({500, embedding, hidden, heads, 2, 128});
 }
 
 model::ElectraDiscriminator fresh(const io::HfConfig& config) {

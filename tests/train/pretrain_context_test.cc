@@ -25,6 +25,7 @@
 #include "train/electra_objective.h"
 #include "train/optim.h"
 #include "train/pretrain.h"
+#include "train/train_helpers.h"
 #include "common/json_file.h"
 
 namespace emotune::train {
@@ -86,23 +87,7 @@ torch::Tensor special_table() {
 // output ~0.01, a saddle the discriminator did not leave in 1 800 steps (`emotune pretrain
 // --init fan-in`, its default, follows the same rule; docs/pretraining.md has the measurements).
 io::HfConfig small_config(std::int64_t hidden, std::int64_t heads) {
-  const double initializer_range = 1.0 / std::sqrt(static_cast<double>(hidden));
-  const json config{{"model_type", "electra"},
-                    {"vocab_size", kVocab},
-                    {"embedding_size", 64},
-                    {"hidden_size", hidden},
-                    {"num_hidden_layers", 2},
-                    {"num_attention_heads", heads},
-                    {"intermediate_size", 4 * hidden},
-                    {"hidden_act", "gelu"},
-                    {"hidden_dropout_prob", 0.0},
-                    {"attention_probs_dropout_prob", 0.0},
-                    {"max_position_embeddings", 64},
-                    {"type_vocab_size", 2},
-                    {"initializer_range", initializer_range},
-                    {"layer_norm_eps", 1e-12},
-                    {"pad_token_id", kPad}};
-  return io::parse_hf_config(config.dump(), "synthetic config");
+  return testing::small_electra_config({kVocab, 64, hidden, heads});
 }
 
 // pretrain.cc's optimizer: AdamW (β 0.9/0.999, ε 1e-6), weight decay 0.01 except biases and

@@ -2,6 +2,8 @@
 
 // Shared by the train tests: a tiny random-weight backbone folder and a small run config.
 
+#include <cmath>
+#include <cstdint>
 #include <filesystem>
 #include <map>
 #include <string>
@@ -10,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/test_paths.h"
+#include "io/hf_config.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
 #include "train/config.h"
@@ -33,6 +36,33 @@ inline void make_tiny_backbone(const std::filesystem::path& dir) {
   for (const auto& item : encoder->named_parameters(true))
     tensors.emplace(item.key(), item.value().detach());
   model::save_tensors(dir / "model.safetensors", tensors);
+}
+
+// A small ELECTRA config (dropout 0, weights drawn with std 1/sqrt(hidden), gelu, two token
+// types), for the tests that build models in memory.
+struct ElectraShape {
+  std::int64_t vocab_size, embedding_size, hidden_size, heads;
+  std::int64_t layers = 2;
+  std::int64_t max_positions = 64;
+};
+inline io::HfConfig small_electra_config(const ElectraShape& shape) {
+  const nlohmann::json config{
+      {"model_type", "electra"},
+      {"vocab_size", shape.vocab_size},
+      {"embedding_size", shape.embedding_size},
+      {"hidden_size", shape.hidden_size},
+      {"num_hidden_layers", shape.layers},
+      {"num_attention_heads", shape.heads},
+      {"intermediate_size", 4 * shape.hidden_size},
+      {"hidden_act", "gelu"},
+      {"hidden_dropout_prob", 0.0},
+      {"attention_probs_dropout_prob", 0.0},
+      {"max_position_embeddings", shape.max_positions},
+      {"type_vocab_size", 2},
+      {"initializer_range", 1.0 / std::sqrt(static_cast<double>(shape.hidden_size))},
+      {"layer_norm_eps", 1e-12},
+      {"pad_token_id", 0}};
+  return io::parse_hf_config(config.dump(), "test config");
 }
 
 // A config that trains in well under a second per epoch: 32 train rows, 16 dev rows,
