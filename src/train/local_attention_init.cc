@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cmath>
 #include <numbers>
-#include <vector>
 
 #include <fmt/format.h>
 
@@ -42,7 +41,7 @@ bool initialize_local_attention(torch::nn::Module& model, const io::HfConfig& co
   };
   const auto width = find("embeddings.position_embeddings.weight").size(1);
   const auto hidden = config.hidden_size;
-  if (width > hidden || width % 2 != 0) return false;
+  if (width > hidden || width % 2 != 0 || hidden / config.num_attention_heads < 2) return false;
   // A row u of the embedding space read off the hidden state h = W·x: u·x = (u·pinv(W))·h.
   auto to_hidden = torch::eye(width, torch::kDouble);
   if (const auto* project = parameters.find(prefix + "embeddings_project.weight"))

@@ -22,10 +22,11 @@ void initialize_sinusoidal_positions(torch::Tensor positions, double std);
 // In the ELECTRA body under `prefix` of `model` (e.g. "electra."), whose position embeddings are
 // sinusoids as above: sets the query and key rows of layer 0's first two heads (one, for a
 // one-head model) so that head 0 attends to the previous token and head 1 to the next, each
-// through its own share of the frequencies, with logits of about `scale`² at the peak. Rows
+// through its own share of the frequencies; the peak logit grows as `scale`². Rows
 // are mapped through the pseudo-inverse of `embeddings_project` where there is one. Returns
 // false, changing nothing, when the embeddings are wider than the hidden size (a projection
-// down cannot carry the sinusoids). Error if the model lacks one of the tensors.
+// down cannot carry the sinusoids) or a head has fewer than 2 dimensions. Error if the model
+// lacks one of the tensors.
 bool initialize_local_attention(torch::nn::Module& model, const io::HfConfig& config,
                                 const std::string& prefix, double scale = 2.5);
 
