@@ -180,4 +180,21 @@ std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json
   return encoder;
 }
 
+void scale_attention_logits(Encoder& encoder, double factor) {
+  torch::NoGradGuard no_grad;
+  int scaled = 0;
+  for (auto& item : encoder.named_parameters(true)) {
+    const auto& name = item.key();
+    for (const char* suffix : {"query.weight", "query.bias", "key.weight", "key.bias"}) {
+      if (name.ends_with(std::string(".") + suffix)) {
+        item.value().mul_(factor);
+        ++scaled;
+      }
+    }
+  }
+  if (scaled == 0)
+    throw Error(fmt::format("attention_scale: the {} encoder has no attention query/key tensors",
+                            encoder.model_type()));
+}
+
 }  // namespace emotune::model

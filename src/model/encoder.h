@@ -99,4 +99,9 @@ std::vector<std::string> supported_model_types();
 // the tensor.
 void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights_file);
 
+// Multiplies every attention query and key weight and bias (any family's names: "...query.weight",
+// "...key.bias") by `factor`, so that every attention logit is scaled by factor² before any
+// training. Error if the encoder has no such tensor.
+void scale_attention_logits(Encoder& encoder, double factor);
+
 }  // namespace emotune::model

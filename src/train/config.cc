@@ -215,6 +215,14 @@ const std::vector<KeyHandler>& handlers() {
                    }
                  }},
       EMOTUNE_STRING_KEY(head_bias_init),
+      KeyHandler{"attention_scale", false,
+                 [](TrainConfig& c, const toml::node& n, const Origin& o) {
+                   c.attention_scale = as_double(n, o);
+                 },
+                 // Written only when set, so that earlier runs' config files stay as they were.
+                 [](const TrainConfig& c, toml::table& t) {
+                   if (c.attention_scale != 1.0) put(t, "attention_scale", c.attention_scale);
+                 }},
       EMOTUNE_STRING_KEY(augment),
       EMOTUNE_INT_KEY(augment_size),
       KeyHandler{"seeds", false,
@@ -402,6 +410,8 @@ void validate(const TrainConfig& config) {
   if (!(config.warmup_ratio >= 0.0 && config.warmup_ratio < 1.0))
     throw fail("warmup_ratio", "must be in [0, 1)");
   if (!(config.max_grad_norm >= 0.0)) throw fail("max_grad_norm", "must be >= 0 (0 = off)");
+  if (!(config.attention_scale > 0.0))
+    throw fail("attention_scale", fmt::format("must be > 0, got {}", config.attention_scale));
   if (config.head_dropout && !(*config.head_dropout >= 0.0 && *config.head_dropout < 1.0)) {
     throw fail("head_dropout", "must be in [0, 1)");
   }

@@ -41,6 +41,10 @@ struct TrainConfig {
   // training targets predict on their own (regression: their mean; emotion: log class shares),
   // so the first steps learn from the text instead of moving the output to the targets' scale.
   std::string head_bias_init = "default";
+  // Multiplies every attention query and key weight and bias of the loaded backbone before
+  // fine-tuning: < 1 starts attention nearer uniform (the first token then starts as an average
+  // of the essay), which a checkpoint pre-trained for minutes needs (docs/pretraining.md).
+  double attention_scale = 1.0;
   std::string augment = "none";   // none | ba | ra (Track II, GoEmotions)
   std::int64_t augment_size = 0;  // 0 = the method's default (ba 2800, ra 1000)
   std::vector<std::int64_t> seeds{42};

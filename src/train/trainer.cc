@@ -380,6 +380,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   torch::manual_seed(static_cast<std::uint64_t>(seed));
   auto encoder = config.random_init ? model::create_encoder(backbone / "config.json")
                                     : model::load_encoder(backbone);
+  if (config.attention_scale != 1.0) model::scale_attention_logits(*encoder, config.attention_scale);
   if (config.reads_person() != data.person_encoder.has_value()) {
     throw Error(
         "training data and config disagree on the person input (load_training_data "

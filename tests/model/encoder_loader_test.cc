@@ -241,5 +241,26 @@ TEST(Checkpoint, CreateEncoderInitialisesLikeHf) {
   EXPECT_EQ(params["embeddings.word_embeddings.weight"][0].abs().max().item<float>(), 0.0f);
 }
 
+// attention_scale (train config): every family's query and key tensors scaled, nothing else.
+TEST(EncoderLoader, ScaleAttentionLogitsTouchesOnlyQueriesAndKeys) {
+  for (const std::string family : {"bert", "roberta", "electra", "albert"}) {
+    SCOPED_TRACE(family);
+    auto original = load_encoder(fixture(family));
+    auto scaled = load_encoder(fixture(family));
+    scale_attention_logits(*scaled, 0.5);
+    auto before = original->named_parameters(true);
+    int queries_and_keys = 0;
+    for (const auto& item : scaled->named_parameters(true)) {
+      const auto& name = item.key();
+      const bool query_or_key = name.find("query.") != std::string::npos ||
+                                name.find("key.") != std::string::npos;
+      queries_and_keys += query_or_key;
+      const auto expected = query_or_key ? before[name] * 0.5 : before[name];
+      EXPECT_TRUE(torch::allclose(item.value(), expected)) << name;
+    }
+    EXPECT_GE(queries_and_keys, 4);
+  }
+}
+
 }  // namespace
 }  // namespace emotune::model

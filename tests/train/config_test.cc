@@ -60,7 +60,8 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
   for (const char* bad :
        {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine", "augment=xx",
         "dtype=int8", "tasks=empathy,empathy", "max_length=1", "selection_metric=macro_f1",
-        "tasks=anger", "head_bias_init=mean", "mixed_precision=fp16"}) {
+        "tasks=anger", "head_bias_init=mean", "mixed_precision=fp16", "attention_scale=0",
+        "attention_scale=-1"}) {
     auto copy = config;
     EXPECT_THROW(
         {
@@ -123,6 +124,17 @@ TEST(Config, WrittenTomlReadsBackTheSame) {
   EXPECT_EQ(to_toml(back), to_toml(config));
   EXPECT_EQ(back.seeds, config.seeds);
   EXPECT_EQ(back.head_dropout, config.head_dropout);
+}
+
+TEST(Config, AttentionScaleIsWrittenOnlyWhenSet) {
+  TrainConfig config;
+  config.backbone = "/m/x";
+  EXPECT_EQ(to_toml(config).find("attention_scale"), std::string::npos);
+  apply_override(config, "attention_scale=0.1");
+  EXPECT_DOUBLE_EQ(config.attention_scale, 0.1);
+  TempDir temp;
+  write_file_atomic(temp / "c.toml", to_toml(config));
+  EXPECT_DOUBLE_EQ(load_config(temp / "c.toml").attention_scale, 0.1);
 }
 
 TEST(Config, InputsKeyReadsPersonAndIsChecked) {
