@@ -34,8 +34,6 @@ std::string_view kernel_name(PersonKernel kernel) {
   return kernel == PersonKernel::rbf ? "rbf" : "linear";
 }
 
-
-
 bool has(const std::vector<std::string>& list, std::string_view item) {
   return std::find(list.begin(), list.end(), item) != list.end();
 }

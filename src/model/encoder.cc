@@ -185,10 +185,11 @@ void scale_attention_logits(Encoder& encoder, double factor) {
   int scaled = 0;
   for (auto& item : encoder.named_parameters(true)) {
     const auto& name = item.key();
-    for (const char* suffix : {"query.weight", "query.bias", "key.weight", "key.bias"}) {
-      if (name.ends_with(std::string(".") + suffix)) {
+    for (const char* suffix : {".query.weight", ".query.bias", ".key.weight", ".key.bias"}) {
+      if (name.ends_with(suffix)) {
         item.value().mul_(factor);
         ++scaled;
+        break;
       }
     }
   }

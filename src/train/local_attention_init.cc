@@ -36,7 +36,8 @@ bool initialize_local_attention(torch::nn::Module& model, const io::HfConfig& co
   const auto find = [&](const std::string& name) {
     const auto* tensor = parameters.find(prefix + name);
     if (tensor == nullptr)
-      throw Error(fmt::format("local attention init: the model has no tensor '{}{}'", prefix, name));
+      throw Error(
+          fmt::format("local attention init: the model has no tensor '{}{}'", prefix, name));
     return *tensor;
   };
   const auto width = find("embeddings.position_embeddings.weight").size(1);
@@ -66,8 +67,8 @@ bool initialize_local_attention(torch::nn::Module& model, const io::HfConfig& co
     for (std::int64_t f = head % stride; f < width / 2 && pair < pairs; f += stride, ++pair) {
       // query = (sin ωi, cos ωi), key = (sin ω(j - offset), cos ω(j - offset)):
       // their product is cos ω(i - j + offset), largest at j = i + offset over the frequencies.
-      const double c = std::cos(omega[f].item<double>() * -offset);
-      const double s = std::sin(omega[f].item<double>() * -offset);
+      const double shift = omega[f].item<double>() * -offset;
+      const double c = std::cos(shift), s = std::sin(shift);
       auto unit = [&](double at_sin, double at_cos) {
         auto row = torch::zeros({width}, torch::kDouble);
         row[2 * f] = scale * at_sin;

@@ -21,11 +21,8 @@ namespace {
 using emotune::testing::error_of;
 using ::testing::HasSubstr;
 
-SparseMatrix sparse_of(const DenseRows& rows) { return testing::from_dense(rows); }
-
-double pearson(const std::vector<double>& a, const std::vector<double>& b) {
-  return eval::pearson_unrounded(a, b);
-}
+using eval::pearson_unrounded;
+using testing::from_dense;
 
 // y = 2 p0 p1 (a pure interaction of two person columns) + 0.5 x0 (a text feature) + noise.
 struct Problem {
@@ -56,7 +53,7 @@ TEST(KernelRidge, FittedValuesMeetTheOptimalityConditions) {
   // scale * a, the text weights Xᵀ a; so both follow from predictions on the training rows,
   // whatever centering the solver uses inside.
   const auto p = interaction_problem(60, 1);
-  const auto text = sparse_of(p.text);
+  const auto text = from_dense(p.text);
   for (const bool with_text : {false, true}) {
     const double alpha = 0.7;
     const RbfSetting setting{2.0, 0.3};
@@ -88,18 +85,19 @@ TEST(KernelRidge, LearnsAnInteractionThatALinearModelCannot) {
   const auto held = interaction_problem(200, 3);
   KernelRidge kernel;
   kernel.fit(nullptr, train.person, {train.y}, 1.0, {{1.0, 0.2}});
-  const double kernel_r = pearson(kernel.predict(nullptr, held.person).front(), held.y);
+  const double kernel_r = pearson_unrounded(kernel.predict(nullptr, held.person).front(), held.y);
   RidgeRegression linear;
-  linear.fit(sparse_of(train.person), {train.y}, 1.0);
-  const double linear_r = pearson(linear.predict(sparse_of(held.person)).front(), held.y);
+  linear.fit(from_dense(train.person), {train.y}, 1.0);
+  const double linear_r =
+      pearson_unrounded(linear.predict(from_dense(held.person)).front(), held.y);
   EXPECT_GT(kernel_r, 0.6);
   EXPECT_LT(std::abs(linear_r), 0.25);
   // The text block adds its linear part on top.
-  const auto train_text = sparse_of(train.text);
-  const auto held_text = sparse_of(held.text);
+  const auto train_text = from_dense(train.text);
+  const auto held_text = from_dense(held.text);
   KernelRidge both;
   both.fit(&train_text, train.person, {train.y}, 1.0, {{1.0, 0.2}});
-  EXPECT_GT(pearson(both.predict(&held_text, held.person).front(), held.y), kernel_r);
+  EXPECT_GT(pearson_unrounded(both.predict(&held_text, held.person).front(), held.y), kernel_r);
   // A stored model predicts the same.
   const auto restored =
       KernelRidge::from_parameters(both.support(), both.text_features(), both.targets());
@@ -141,7 +139,7 @@ TEST(KernelRidge, ChoiceIsTheBestOutOfFoldSettingPerTarget) {
       for (std::size_t t = 0; t < 2; ++t)
         for (std::size_t j = 0; j < held_at.size(); ++j) oof[t][held_at[j]] = predicted[t][j];
     }
-    const double r0 = pearson(oof[0], p.y), r1 = pearson(oof[1], noise_target);
+    const double r0 = pearson_unrounded(oof[0], p.y), r1 = pearson_unrounded(oof[1], noise_target);
     if (r0 > best_r[0]) best_r[0] = r0;
     if (r1 > best_r[1]) best_r[1] = r1;
     if (setting.scale == choices[0].setting.scale && setting.gamma == choices[0].setting.gamma)
@@ -162,7 +160,7 @@ TEST(KernelRidge, RejectsBadInput) {
               HasSubstr("settings for 1 targets"));
   EXPECT_THAT(error_of([&] { model.predict(nullptr, p.person); }), HasSubstr("before fit"));
   model.fit(nullptr, p.person, {p.y}, 1.0, {{1.0, 0.1}});
-  const auto text = sparse_of(p.text);
+  const auto text = from_dense(p.text);
   EXPECT_THAT(error_of([&] { model.predict(&text, p.person); }), HasSubstr("fitted without text"));
   auto short_rows = p.person;
   short_rows[3].pop_back();
