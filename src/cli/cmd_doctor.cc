@@ -42,9 +42,12 @@ void run_doctor(const DoctorOptions& options, const GlobalOptions& globals) {
   fmt::print("int8 (--precision int8): {}\n", runtime::int8_summary(support));
   fmt::print("bf16 (--precision bf16): {}\n", runtime::bf16_summary(support));
   fmt::print("mixed-precision training (mixed_precision = \"bf16\"): {}\n",
-             support.native_bf16
-                 ? "available: bf16 products, float32 weights (1.2-1.6x the float32 steps on "
-                   "MiniLM with AMX, docs/performance.md)"
+             support.bf16_matrix_units
+                 ? "available, and what \"auto\" picks here: bf16 products on AMX, float32 "
+                   "weights (1.2-1.6x the float32 steps on MiniLM, docs/performance.md)"
+             : support.native_bf16
+                 ? "available, but \"auto\" stays float32 here: without AMX bf16 steps were "
+                   "slower than float32 (0.64x on MiniLM, docs/performance.md)"
                  : "refused here (no native bfloat16); train in float32");
   if (!cpu.avx512) {
     // libtorch 1.13 routes bf16 matmuls to oneDNN only with AVX-512 BW/VL/DQ; without it they

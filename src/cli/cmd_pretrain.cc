@@ -146,6 +146,13 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
                       "Generator hidden/intermediate size as a share of the discriminator's")
           ->capture_default_str();
       command
+          .add_option("--generator-embeddings", o.generator_embeddings,
+                      "shared (the discriminator's embeddings, projected down: ELECTRA's tie) or "
+                      "own (as wide as the generator's hidden size, untied; with "
+                      "--attention-init local the generator then gets the local start too)")
+          ->check(CLI::IsMember({"shared", "own"}))
+          ->capture_default_str();
+      command
           .add_option("--snapshot-every", o.snapshot_every_steps,
                       "Write snapshot/ and the checkpoint every N steps")
           ->capture_default_str();

@@ -1,5 +1,6 @@
 #include "model/inference_encoder.h"
 
+#include <ATen/Parallel.h>
 #include <ATen/core/dispatch/Dispatcher.h>
 
 #include <algorithm>
@@ -10,6 +11,7 @@
 #include "common/error.h"
 #include "model/bert.h"
 #include "model/electra.h"
+#include "model/int8_rows_kernel.h"
 #include "model/layers.h"
 #include "model/packed_attention.h"
 #include "runtime/cpu_capabilities.h"
@@ -78,13 +80,22 @@ bool int8_needs_reduced_range(c10::QEngine engine) {
   return !(support.cpu_isa && runtime::has_int8_dot_product(*support.cpu_isa));
 }
 
+// Runs body(begin, end) over blocks of rows on torch's intra-op threads, blocks of at least
+// ~32k floats so that a small product is not handed between threads.
+template <typename Body>
+void for_row_blocks(std::int64_t rows, std::int64_t cols, const Body& body) {
+  const auto grain = std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(cols, 1));
+  at::parallel_for(0, rows, grain, body);
+}
+
 // A Linear layer packed for one arithmetic: a dense weight in the compute dtype, or an int8
 // weight prepacked for quantized::linear_dynamic, in the given Int8Range. linear_dynamic
 // quantizes its input with one scale per call; the largest token of a batch of 16 essays then
 // sets every token's step, and a trained MiniLM lost 0.019 dev macro-F1 that way. Dividing
 // each row (token) by its largest |value| first, and multiplying the product back, gives every
-// token its own scale (per-token symmetric quantization) for two elementwise passes: the loss
-// fell to 0.007 (docs/performance.md). The bias is therefore added after the rescaling.
+// token its own scale (per-token symmetric quantization): the loss fell to 0.007
+// (docs/performance.md). The bias is therefore added after the rescaling; both passes are the
+// loops of model/int8_rows_kernel.h (they were 21% of int8 prediction as tensor operations).
 class PackedLinear {
  public:
   PackedLinear() = default;
@@ -119,10 +130,31 @@ class PackedLinear {
     if (packed_.isNone()) return torch::linear(x, weight_, bias_);
     static const auto linear_dynamic =
         c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-    const auto row_scale = x.abs().amax(-1, /*keepdim=*/true).clamp_min(1e-12);
-    std::vector<c10::IValue> stack{(x / row_scale).contiguous(), packed_, reduce_range_};
+    const auto input = x.to(torch::kFloat32).contiguous();
+    const auto cols = input.size(-1);
+    const auto rows = input.numel() / std::max<std::int64_t>(cols, 1);
+    auto scaled = torch::empty_like(input);
+    auto row_scale = torch::empty({rows}, input.options());
+    for_row_blocks(rows, cols, [&](std::int64_t begin, std::int64_t end) {
+      scale_rows_to_unit(input.data_ptr<float>() + begin * cols,
+                         scaled.data_ptr<float>() + begin * cols,
+                         row_scale.data_ptr<float>() + begin, static_cast<std::size_t>(end - begin),
+                         static_cast<std::size_t>(cols));
+    });
+    std::vector<c10::IValue> stack{scaled, packed_, reduce_range_};
     linear_dynamic.callBoxed(&stack);
-    return stack.at(0).toTensor().mul_(row_scale).add_(int8_bias_);
+    auto product = stack.at(0).toTensor();
+    if (!product.is_contiguous() || product.scalar_type() != torch::kFloat32) {
+      product = product.to(torch::kFloat32).contiguous();
+    }
+    const auto outputs = product.size(-1);
+    for_row_blocks(rows, outputs, [&](std::int64_t begin, std::int64_t end) {
+      unscale_rows_add_bias(product.data_ptr<float>() + begin * outputs,
+                            row_scale.data_ptr<float>() + begin, int8_bias_.data_ptr<float>(),
+                            static_cast<std::size_t>(end - begin),
+                            static_cast<std::size_t>(outputs));
+    });
+    return product;
   }
 
   const torch::Tensor& weight() const { return weight_; }

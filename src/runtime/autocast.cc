@@ -21,8 +21,8 @@ std::string to_string(MixedPrecision precision) {
 
 MixedPrecision resolve_mixed_precision(const std::string& name, const torch::Device& device) {
   if (name != "auto") return parse_mixed_precision(name);
-  return device.is_cpu() && reduced_precision_support().native_bf16 ? MixedPrecision::bf16
-                                                                    : MixedPrecision::none;
+  return device.is_cpu() && reduced_precision_support().bf16_matrix_units ? MixedPrecision::bf16
+                                                                          : MixedPrecision::none;
 }
 
 namespace {

@@ -16,8 +16,9 @@ enum class MixedPrecision { none, bf16 };
 MixedPrecision parse_mixed_precision(const std::string& name);  // Error on anything else
 std::string to_string(MixedPrecision precision);
 
-// "none" | "bf16" as parse_mixed_precision; "auto": bf16 on a CPU with native bfloat16
-// (AVX512_BF16 or AMX, as oneDNN uses it), none on other CPUs and on CUDA.
+// "none" | "bf16" as parse_mixed_precision; "auto": bf16 on a CPU with AMX as oneDNN uses it
+// (where bf16 steps are faster), none on other CPUs (also with AVX512_BF16 alone, where bf16 is
+// allowed but slower than float32) and on CUDA.
 MixedPrecision resolve_mixed_precision(const std::string& name, const torch::Device& device);
 
 class AutocastScope {

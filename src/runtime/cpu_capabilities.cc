@@ -97,6 +97,7 @@ std::string where(const ReducedPrecisionSupport& s) {
 void decide(ReducedPrecisionSupport& s) {
   s.int8_dot_product = s.isa && has_int8_dot_product(*s.isa);
   s.native_bf16 = s.isa && has_native_bf16(*s.isa);
+  s.bf16_matrix_units = s.isa == OnednnIsa::avx512_core_amx;
 }
 
 }  // namespace

@@ -77,6 +77,10 @@ struct ReducedPrecisionSupport {
   bool reported_by_onednn = false;   // `isa` came from the loaded oneDNN library itself
   bool int8_dot_product = false;     // VNNI: int8 weights and activations keep all 8 bits
   bool native_bf16 = false;          // bf16 allowed on the CPU
+  // AMX: bf16 products several times float32's (8x measured); with AVX512_BF16 alone they were
+  // slower than float32 on both emotune and PyTorch (docs/performance.md), so mixed_precision =
+  // "auto" takes bf16 only here.
+  bool bf16_matrix_units = false;
 };
 
 // For this process: asks the oneDNN library libtorch loaded (dnnl_get_effective_cpu_isa)

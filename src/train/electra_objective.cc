@@ -169,11 +169,15 @@ ElectraPair make_electra_pair(const io::HfConfig& discriminator_config,
   pair.generator = model::ElectraGenerator(generator_config, dropout_of(generator_config));
   model::initialize_weights(*pair.discriminator, discriminator_config.initializer_range);
   model::initialize_weights(*pair.generator, generator_config.initializer_range);
-  pair.generator->share_embeddings(pair.discriminator->electra->embeddings);
+  // ELECTRA ties the two models' embeddings where their sizes agree; a generator with its own
+  // embedding size keeps (and trains) its own.
+  pair.shared_embeddings = generator_config.embedding_size == discriminator_config.embedding_size;
+  if (pair.shared_embeddings)
+    pair.generator->share_embeddings(pair.discriminator->electra->embeddings);
   for (const auto& item : pair.discriminator->named_parameters(true))
     pair.groups.add("discriminator." + item.key(), item.value());
   for (const auto& item : pair.generator->named_parameters(true))
-    if (!item.key().starts_with("electra.embeddings."))
+    if (!pair.shared_embeddings || !item.key().starts_with("electra.embeddings."))
       pair.groups.add("generator." + item.key(), item.value());
   return pair;
 }

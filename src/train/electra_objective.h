@@ -123,7 +123,9 @@ struct ElectraPair {
   model::ElectraDiscriminator discriminator{nullptr};
   model::ElectraGenerator generator{nullptr};
   ParameterGroups groups;
+  bool shared_embeddings = true;  // the generator reads the discriminator's embeddings
 };
+// The generator shares the discriminator's embeddings when their embedding sizes agree.
 // `dropout`, when set, replaces both configs' hidden and attention dropout rates.
 ElectraPair make_electra_pair(const io::HfConfig& discriminator_config,
                               const io::HfConfig& generator_config,

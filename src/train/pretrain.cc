@@ -307,16 +307,19 @@ Models build_models(const Recipe& recipe) {
   const auto generator = parse_config(recipe.generator_config, "generator config");
   static_cast<ElectraPair&>(models) = make_electra_pair(discriminator, generator, recipe.dropout);
   if (recipe.attention_init == "local") {
-    initialize_sinusoidal_positions(
-        models.discriminator->named_parameters(true)["electra.embeddings.position_embeddings.weight"],
-        discriminator.initializer_range);
+    const std::string positions = "electra.embeddings.position_embeddings.weight";
+    initialize_sinusoidal_positions(models.discriminator->named_parameters(true)[positions],
+                                    discriminator.initializer_range);
+    if (!models.shared_embeddings)
+      initialize_sinusoidal_positions(models.generator->named_parameters(true)[positions],
+                                      generator.initializer_range);
     if (!initialize_local_attention(*models.discriminator, discriminator, "electra."))
       throw Error(fmt::format("--attention-init local needs the discriminator's embedding_size "
                               "({}) even and at most its hidden_size ({})",
                               discriminator.embedding_size, discriminator.hidden_size));
-    // The generator reads the same (shared) embeddings; where its hidden size is below the
-    // embedding size (the presets' generators) its projection cannot carry them and it keeps
-    // its random heads.
+    // A generator reading the shared embeddings through a projection down to a smaller hidden
+    // size (the presets' generators by default) cannot carry the sinusoids and keeps its random
+    // heads; one with its own embeddings (--generator-embeddings own) takes the local start.
     initialize_local_attention(*models.generator, generator, "electra.");
   }
   return models;
@@ -437,6 +440,9 @@ void check_options(const PretrainOptions& o) {
     throw Error(fmt::format("--init must be fan-in or config, got '{}'", o.initialization));
   if (o.attention_init != "random" && o.attention_init != "local")
     throw Error(fmt::format("--attention-init must be random or local, got '{}'", o.attention_init));
+  if (o.generator_embeddings != "shared" && o.generator_embeddings != "own")
+    throw Error(fmt::format("--generator-embeddings must be shared or own, got '{}'",
+                            o.generator_embeddings));
   if (o.attention_init == "local" && !o.from.empty())
     throw Error("--attention-init local draws new weights; it does not apply with --from");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1))
@@ -523,7 +529,8 @@ Run prepare_new_run(const PretrainOptions& options) {
   else if (generator_from_checkpoint)
     r.generator_config = read_json(options.from / "generator" / "config.json");
   else
-    r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio);
+    r.generator_config = generator_config_for(r.discriminator_config, options.generator_ratio,
+                                              options.generator_embeddings == "own");
   // Only models drawn afresh: a checkpoint's config keeps the range its weights came from.
   if (options.initialization == "fan-in" && !r.masked_lm_only()) {
     if (options.from.empty())
@@ -580,7 +587,7 @@ json electra_preset(const std::string& name, std::int64_t vocab_size) {
   return config;
 }
 
-json generator_config_for(const json& discriminator_config, double ratio) {
+json generator_config_for(const json& discriminator_config, double ratio, bool own_embeddings) {
   const auto disc = parse_config(discriminator_config, "discriminator config");
   const auto scaled = [&](std::int64_t value) {
     return std::max<std::int64_t>(1, static_cast<std::int64_t>(std::llround(value * ratio)));
@@ -594,7 +601,7 @@ json generator_config_for(const json& discriminator_config, double ratio) {
   config["hidden_size"] = hidden;
   config["num_attention_heads"] = hidden % heads == 0 ? heads : 1;
   config["intermediate_size"] = scaled(disc.intermediate_size);
-  config["embedding_size"] = disc.embedding_size;
+  config["embedding_size"] = own_embeddings ? hidden : disc.embedding_size;
   return config;
 }
 

@@ -73,6 +73,10 @@ struct PretrainOptions : PretrainHyperparameters {
   std::int64_t steps = 0;
   // Generator hidden size (and heads, intermediate size) as a fraction of the discriminator's.
   double generator_ratio = 0.25;
+  // "shared": the generator reads the discriminator's embeddings (ELECTRA's tie), projected down
+  // to its hidden size; "own": its own embeddings as wide as its hidden size (untied, as
+  // ELECTRA does when sizes differ), so that --attention-init local reaches it too.
+  std::string generator_embeddings = "shared";
   std::string device = "cpu";
 };
 
@@ -114,7 +118,8 @@ nlohmann::json electra_preset(const std::string& name, std::int64_t vocab_size);
 
 // The generator's config.json for a discriminator config: same vocabulary and embedding size,
 // hidden/intermediate/heads scaled by `ratio` (at least one head of 64 or fewer dims).
-nlohmann::json generator_config_for(const nlohmann::json& discriminator_config, double ratio);
+nlohmann::json generator_config_for(const nlohmann::json& discriminator_config, double ratio,
+                                    bool own_embeddings = false);
 
 // The preset names electra_preset knows.
 std::vector<std::string> electra_preset_names();

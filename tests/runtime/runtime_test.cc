@@ -147,7 +147,15 @@ TEST(CpuCapabilities, OnednnMaxCpuIsaCapsTheDecision) {
   const auto uncapped = reduced_precision_support(xeon, "");
   EXPECT_TRUE(uncapped.int8_dot_product);
   EXPECT_TRUE(uncapped.native_bf16);
+  EXPECT_FALSE(uncapped.bf16_matrix_units) << "AVX512_BF16 without AMX";
   EXPECT_EQ(bf16_refusal(uncapped), "");
+  const auto sapphire_rapids = parse_cpu_features(cpuinfo(
+      "Xeon", kAvx512 + " avx512_vnni avx_vnni avx512_bf16 amx_tile amx_int8 amx_bf16"));
+  EXPECT_TRUE(reduced_precision_support(sapphire_rapids, "").bf16_matrix_units);
+  EXPECT_TRUE(reduced_precision_support(sapphire_rapids, "").native_bf16);
+  EXPECT_FALSE(reduced_precision_support(sapphire_rapids, "AVX512_CORE_BF16").bf16_matrix_units)
+      << "capped below AMX";
+  EXPECT_TRUE(reduced_precision_support(sapphire_rapids, "AVX512_CORE_BF16").native_bf16);
 
   const auto avx2 = reduced_precision_support(xeon, "AVX2");
   EXPECT_EQ(avx2.isa, OnednnIsa::avx2);
@@ -197,11 +205,12 @@ TEST(CpuCapabilities, TheLoadedOnednnAgreesWithTheDerivation) {
   EXPECT_EQ(here.isa, reduced_precision_support(detect_cpu_features(), here.cap).isa);
 }
 
-TEST(MixedPrecision, AutoTakesBf16ExactlyWhereTheCpuHasNativeBfloat16) {
+TEST(MixedPrecision, AutoTakesBf16ExactlyWhereTheCpuHasAmx) {
   const torch::Device cpu(torch::kCPU);
   const bool native = reduced_precision_support().native_bf16;
-  EXPECT_EQ(resolve_mixed_precision("auto", cpu),
-            native ? MixedPrecision::bf16 : MixedPrecision::none);
+  EXPECT_EQ(resolve_mixed_precision("auto", cpu), reduced_precision_support().bf16_matrix_units
+                                                      ? MixedPrecision::bf16
+                                                      : MixedPrecision::none);
   EXPECT_EQ(resolve_mixed_precision("auto", torch::Device(torch::kCUDA, 0)), MixedPrecision::none);
   EXPECT_EQ(resolve_mixed_precision("none", cpu), MixedPrecision::none);
   EXPECT_EQ(resolve_mixed_precision("bf16", cpu), MixedPrecision::bf16);

@@ -454,6 +454,62 @@ TEST(Pretrain, LocalAttentionStartAndPretrainingDropout) {
   EXPECT_THROW(run_pretraining(bad, quiet()), Error);
 }
 
+TEST(Pretrain, GeneratorWithItsOwnEmbeddingsTakesTheLocalStartToo) {
+  const TempDir dir;
+  auto options = tiny_options(dir / "own");
+  options.steps = 2;
+  options.snapshot_every_steps = 1;
+  options.learning_rate = 1e-12;  // the weights stay (to float precision) where they started
+  options.attention_init = "local";
+  options.dropout = 0.0;
+  options.generator_embeddings = "own";
+  const auto generator_config =
+      generator_config_for(discriminator_config(options), options.generator_ratio, true);
+  const auto hidden = generator_config.at("hidden_size").get<std::int64_t>();
+  ASSERT_EQ(generator_config.at("embedding_size"), hidden);
+  if (hidden % 2 != 0 || hidden / generator_config.at("num_attention_heads").get<int>() < 2)
+    GTEST_SKIP() << "fixture generator of hidden size " << hidden << " cannot take the local start";
+  run_pretraining(options, quiet());
+
+  const auto folder = dir / "own" / "generator";
+  const auto written = read_json(folder / "config.json");
+  EXPECT_EQ(written.at("embedding_size"), hidden);
+  EXPECT_EQ(written.at("hidden_size"), hidden);
+  const auto weights = model::load_tensors(folder / "model.safetensors");
+  const auto& positions = weights.at("electra.embeddings.position_embeddings.weight");
+  EXPECT_EQ(positions.size(1), hidden);
+  auto expected = torch::zeros_like(positions);
+  initialize_sinusoidal_positions(expected, written.at("initializer_range").get<double>());
+  EXPECT_LT(max_abs_difference(positions, expected), 1e-5) << "the generator's own sinusoids";
+  EXPECT_EQ(weights.count("electra.embeddings_project.weight"), 0u);
+  const auto discriminator = model::load_tensors(dir / "own" / "model.safetensors");
+  EXPECT_NE(discriminator.at("electra.embeddings.word_embeddings.weight").sizes(),
+            weights.at("electra.embeddings.word_embeddings.weight").sizes());
+  // Layer 0's first head looks at the previous token from the start (attention logits of
+  // position 5 over positions 0..9, from the position embeddings alone).
+  const auto query = weights.at("electra.encoder.layer.0.attention.self.query.weight");
+  const auto key = weights.at("electra.encoder.layer.0.attention.self.key.weight");
+  const auto head = hidden / generator_config.at("num_attention_heads").get<std::int64_t>();
+  const auto logits = torch::matmul(positions.slice(0, 5, 6).matmul(query.slice(0, 0, head).t()),
+                                    positions.slice(0, 0, 10).matmul(key.slice(0, 0, head).t()).t());
+  EXPECT_EQ(logits.argmax().item<std::int64_t>(), 4) << logits;
+
+  // The snapshot holds the generator's own embeddings, so --resume rebuilds the same pair.
+  auto resumed = options;
+  resumed.resume = true;
+  resumed.steps = 3;
+  EXPECT_NO_THROW(run_pretraining(resumed, quiet()));
+  EXPECT_LT(max_abs_difference(model::load_tensors(folder / "model.safetensors")
+                                   .at("electra.embeddings.position_embeddings.weight"),
+                               expected),
+            1e-5);
+
+  auto bad = tiny_options(dir / "bad");
+  bad.generator_embeddings = "tied";
+  EXPECT_THAT(emotune::testing::error_of([&] { run_pretraining(bad, quiet()); }),
+              HasSubstr("--generator-embeddings must be shared or own"));
+}
+
 TEST(Pretrain, TimeBudgetStopsCleanlyWithACheckpoint) {
   const TempDir dir;
   auto options = tiny_options(dir / "out");
