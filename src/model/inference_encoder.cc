@@ -1,8 +1,5 @@
 #include "model/inference_encoder.h"
 
-#include <ATen/Parallel.h>
-#include <ATen/core/dispatch/Dispatcher.h>
-
 #include <algorithm>
 #include <optional>
 
@@ -11,7 +8,7 @@
 #include "common/error.h"
 #include "model/bert.h"
 #include "model/electra.h"
-#include "model/int8_rows_kernel.h"
+#include "model/int8_linear.h"
 #include "model/layers.h"
 #include "model/packed_attention.h"
 #include "runtime/cpu_capabilities.h"
@@ -80,81 +77,24 @@ bool int8_needs_reduced_range(c10::QEngine engine) {
   return !(support.cpu_isa && runtime::has_int8_dot_product(*support.cpu_isa));
 }
 
-// Runs body(begin, end) over blocks of rows on torch's intra-op threads, blocks of at least
-// ~32k floats so that a small product is not handed between threads.
-template <typename Body>
-void for_row_blocks(std::int64_t rows, std::int64_t cols, const Body& body) {
-  const auto grain = std::max<std::int64_t>(1, 32768 / std::max<std::int64_t>(cols, 1));
-  at::parallel_for(0, rows, grain, body);
-}
-
-// A Linear layer packed for one arithmetic: a dense weight in the compute dtype, or an int8
-// weight prepacked for quantized::linear_dynamic, in the given Int8Range. linear_dynamic
-// quantizes its input with one scale per call; the largest token of a batch of 16 essays then
-// sets every token's step, and a trained MiniLM lost 0.019 dev macro-F1 that way. Dividing
-// each row (token) by its largest |value| first, and multiplying the product back, gives every
-// token its own scale (per-token symmetric quantization): the loss fell to 0.007
-// (docs/performance.md). The bias is therefore added after the rescaling; both passes are the
-// loops of model/int8_rows_kernel.h (they were 21% of int8 prediction as tensor operations).
+// A Linear layer packed for one arithmetic: a dense weight in the compute dtype, or int8
+// (model/int8_linear.h) in the given Int8Range.
 class PackedLinear {
  public:
   PackedLinear() = default;
   PackedLinear(const torch::Tensor& weight, const torch::Tensor& bias,
-               InferencePrecision precision, Int8Range range = Int8Range::full)
-      : reduce_range_(range == Int8Range::seven_bit_activations) {
-    if (precision != InferencePrecision::int8) {
-      const auto dtype = precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
-      weight_ = weight.to(dtype).contiguous();
-      bias_ = bias.to(dtype).contiguous();
+               InferencePrecision precision, Int8Range range = Int8Range::full) {
+    if (precision == InferencePrecision::int8) {
+      int8_ = std::make_shared<Int8Linear>(weight, bias, range);
       return;
     }
-    if (!weight.device().is_cpu()) {
-      throw Error(fmt::format("precision int8 runs on the CPU only (the model is on {})",
-                              weight.device().str()));
-    }
-    const auto w = weight.to(torch::kFloat32).contiguous();
-    // One scale per output row keeps rows with small weights from losing all precision.
-    const double top = range == Int8Range::seven_bit_weights ? 63.0 : 127.0;
-    const auto scales = (w.abs().amax(1) / top).clamp_min(1e-12).to(torch::kDouble);
-    const auto zero_points = torch::zeros({w.size(0)}, torch::kLong);
-    const auto quantized = at::quantize_per_channel(w, scales, zero_points, 0, torch::kQInt8);
-    static const auto prepack =
-        c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_prepack", "");
-    int8_bias_ = bias.to(torch::kFloat32).contiguous();
-    std::vector<c10::IValue> stack{quantized, c10::optional<at::Tensor>()};
-    prepack.callBoxed(&stack);
-    packed_ = std::move(stack.at(0));
+    const auto dtype = precision == InferencePrecision::bf16 ? torch::kBFloat16 : torch::kFloat32;
+    weight_ = weight.to(dtype).contiguous();
+    bias_ = bias.to(dtype).contiguous();
   }
 
   torch::Tensor operator()(const torch::Tensor& x) const {
-    if (packed_.isNone()) return torch::linear(x, weight_, bias_);
-    static const auto linear_dynamic =
-        c10::Dispatcher::singleton().findSchemaOrThrow("quantized::linear_dynamic", "");
-    const auto input = x.to(torch::kFloat32).contiguous();
-    const auto cols = input.size(-1);
-    const auto rows = input.numel() / std::max<std::int64_t>(cols, 1);
-    auto scaled = torch::empty_like(input);
-    auto row_scale = torch::empty({rows}, input.options());
-    for_row_blocks(rows, cols, [&](std::int64_t begin, std::int64_t end) {
-      scale_rows_to_unit(input.data_ptr<float>() + begin * cols,
-                         scaled.data_ptr<float>() + begin * cols,
-                         row_scale.data_ptr<float>() + begin, static_cast<std::size_t>(end - begin),
-                         static_cast<std::size_t>(cols));
-    });
-    std::vector<c10::IValue> stack{scaled, packed_, reduce_range_};
-    linear_dynamic.callBoxed(&stack);
-    auto product = stack.at(0).toTensor();
-    if (!product.is_contiguous() || product.scalar_type() != torch::kFloat32) {
-      product = product.to(torch::kFloat32).contiguous();
-    }
-    const auto outputs = product.size(-1);
-    for_row_blocks(rows, outputs, [&](std::int64_t begin, std::int64_t end) {
-      unscale_rows_add_bias(product.data_ptr<float>() + begin * outputs,
-                            row_scale.data_ptr<float>() + begin, int8_bias_.data_ptr<float>(),
-                            static_cast<std::size_t>(end - begin),
-                            static_cast<std::size_t>(outputs));
-    });
-    return product;
+    return int8_ ? (*int8_)(x) : torch::linear(x, weight_, bias_);
   }
 
   const torch::Tensor& weight() const { return weight_; }
@@ -162,9 +102,7 @@ class PackedLinear {
 
  private:
   torch::Tensor weight_, bias_;
-  c10::IValue packed_;
-  torch::Tensor int8_bias_;
-  bool reduce_range_ = false;
+  std::shared_ptr<const Int8Linear> int8_;
 };
 
 struct PackedLayer {
