@@ -1,5 +1,6 @@
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -125,19 +126,21 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
           .add_option("--rtd-weight", o.rtd_weight,
                       "Weight of the discriminator loss (loss = MLM + w · RTD)")
           ->capture_default_str();
-      command
-          .add_option("--init", o.initialization,
-                      "New weights: fan-in (std 1/sqrt(hidden) per model, what small models "
-                      "need to learn from context) or config (the config's initializer_range)")
-          ->check(CLI::IsMember({"fan-in", "config"}))
-          ->capture_default_str();
-      command
-          .add_option("--attention-init", o.attention_init,
-                      "New weights: local (sinusoidal positions, layer 0's first two heads on "
-                      "the previous and next token: what lets a small discriminator leave its "
-                      "prior on real text within minutes) or random")
-          ->check(CLI::IsMember({"random", "local"}))
-          ->capture_default_str();
+      // An option taking one of a few words.
+      const auto choice = [&command](const std::string& name, std::string& value,
+                                     const std::string& help,
+                                     const std::vector<std::string>& words) {
+        command.add_option(name, value, help)->check(CLI::IsMember(words))->capture_default_str();
+      };
+      choice("--init", o.initialization,
+             "New weights: fan-in (std 1/sqrt(hidden) per model, what small models need to learn "
+             "from context) or config (the config's initializer_range)",
+             {"fan-in", "config"});
+      choice("--attention-init", o.attention_init,
+             "New weights: local (sinusoidal positions, layer 0's first two heads on the previous "
+             "and next token: what lets a small discriminator leave its prior on real text within "
+             "minutes) or random",
+             {"random", "local"});
       command.add_option("--dropout", options->dropout,
                          "Dropout while pre-training (default: the config's, 0.1); the "
                          "checkpoint keeps the config's rate for fine-tuning");
@@ -145,13 +148,11 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
           .add_option("--generator-ratio", o.generator_ratio,
                       "Generator hidden/intermediate size as a share of the discriminator's")
           ->capture_default_str();
-      command
-          .add_option("--generator-embeddings", o.generator_embeddings,
-                      "shared (the discriminator's embeddings, projected down: ELECTRA's tie) or "
-                      "own (as wide as the generator's hidden size, untied; with "
-                      "--attention-init local the generator then gets the local start too)")
-          ->check(CLI::IsMember({"shared", "own"}))
-          ->capture_default_str();
+      choice("--generator-embeddings", o.generator_embeddings,
+             "shared (the discriminator's embeddings, projected down: ELECTRA's tie) or own (as "
+             "wide as the generator's hidden size, untied; with --attention-init local the "
+             "generator then gets the local start too)",
+             {"shared", "own"});
       command
           .add_option("--snapshot-every", o.snapshot_every_steps,
                       "Write snapshot/ and the checkpoint every N steps")
