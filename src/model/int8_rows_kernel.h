@@ -1,5 +1,5 @@
 #pragma once
-// The per-token scaling around a dynamic int8 product (model::InferenceEncoder): each row (token)
+// The per-token scaling around a dynamic int8 product (model/int8_linear.h): each row (token)
 // divided by its largest |value| before the product quantizes it, and multiplied back after.
 // One pass each way instead of the five tensor operations it replaces (abs, amax, div, mul, add),
 // with the same roundings, so answers stay bit for bit those of the tensor operations.
