@@ -398,16 +398,29 @@ TEST(Pretrain, FanInInitialisationIsDrawnAndRecorded) {
   EXPECT_THROW(run_pretraining(bad, quiet()), Error);
 }
 
+// The local attention start with pre-training dropout 0 and a rate so small that the weights
+// stay (to float precision) where they started, for `steps` steps.
+PretrainOptions local_start_options(const fs::path& out, std::int64_t steps) {
+  auto o = tiny_options(out);
+  o.steps = steps;
+  o.learning_rate = 1e-12;
+  o.attention_init = "local";
+  o.dropout = 0.0;
+  return o;
+}
+// What initialize_sinusoidal_positions writes into a tensor shaped like `positions`.
+torch::Tensor sinusoids_like(const torch::Tensor& positions, double std) {
+  auto expected = torch::zeros_like(positions);
+  initialize_sinusoidal_positions(expected, std);
+  return expected;
+}
+
 // --attention-init local and --dropout: written into the checkpoint (sinusoidal positions),
 // kept out of its config.json (fine-tuning keeps the config's dropout), recorded in the recipe,
 // and refused where they cannot apply.
 TEST(Pretrain, LocalAttentionStartAndPretrainingDropout) {
   const TempDir dir;
-  auto options = tiny_options(dir / "local");
-  options.steps = 1;
-  options.learning_rate = 1e-12;  // the weights stay (to float precision) where they started
-  options.attention_init = "local";
-  options.dropout = 0.0;
+  const auto options = local_start_options(dir / "local", 1);
   // Another fixture set may hold embeddings wider than the hidden size: then a named refusal.
   const auto shape = fixture_config("electra_pretraining");
   const auto hidden = shape.at("hidden_size").get<std::int64_t>();
@@ -419,9 +432,9 @@ TEST(Pretrain, LocalAttentionStartAndPretrainingDropout) {
   }
   run_pretraining(options, quiet());
   const auto weights = model::load_tensors(dir / "local" / "model.safetensors");
-  auto expected = torch::zeros_like(weights.at("electra.embeddings.position_embeddings.weight"));
   const auto config = read_json(dir / "local" / "config.json");
-  initialize_sinusoidal_positions(expected, config.at("initializer_range").get<double>());
+  const auto expected = sinusoids_like(weights.at("electra.embeddings.position_embeddings.weight"),
+                                       config.at("initializer_range").get<double>());
   EXPECT_LT(max_abs_difference(weights.at("electra.embeddings.position_embeddings.weight"),
                                expected),
             1e-5);
@@ -456,12 +469,8 @@ TEST(Pretrain, LocalAttentionStartAndPretrainingDropout) {
 
 TEST(Pretrain, GeneratorWithItsOwnEmbeddingsTakesTheLocalStartToo) {
   const TempDir dir;
-  auto options = tiny_options(dir / "own");
-  options.steps = 2;
+  auto options = local_start_options(dir / "own", 2);
   options.snapshot_every_steps = 1;
-  options.learning_rate = 1e-12;  // the weights stay (to float precision) where they started
-  options.attention_init = "local";
-  options.dropout = 0.0;
   options.generator_embeddings = "own";
   const auto generator_config =
       generator_config_for(discriminator_config(options), options.generator_ratio, true);
@@ -478,8 +487,8 @@ TEST(Pretrain, GeneratorWithItsOwnEmbeddingsTakesTheLocalStartToo) {
   const auto weights = model::load_tensors(folder / "model.safetensors");
   const auto& positions = weights.at("electra.embeddings.position_embeddings.weight");
   EXPECT_EQ(positions.size(1), hidden);
-  auto expected = torch::zeros_like(positions);
-  initialize_sinusoidal_positions(expected, written.at("initializer_range").get<double>());
+  const auto expected =
+      sinusoids_like(positions, written.at("initializer_range").get<double>());
   EXPECT_LT(max_abs_difference(positions, expected), 1e-5) << "the generator's own sinusoids";
   EXPECT_EQ(weights.count("electra.embeddings_project.weight"), 0u);
   const auto discriminator = model::load_tensors(dir / "own" / "model.safetensors");
