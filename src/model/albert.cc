@@ -16,12 +16,14 @@ AlbertLayerImpl::AttentionImpl::AttentionImpl(const io::HfConfig& config,
 }
 
 torch::Tensor AlbertLayerImpl::AttentionImpl::forward(const torch::Tensor& hidden,
-                                                      const torch::Tensor& additive_mask) {
+                                                      const torch::Tensor& additive_mask,
+                                                      bool first_only) {
+  const auto queries = first_rows(hidden, first_only);
   const auto context =
-      multi_head_attention(query(hidden), key(hidden), value(hidden), additive_mask, num_heads,
+      multi_head_attention(query(queries), key(hidden), value(hidden), additive_mask, num_heads,
                            dropout.attention, is_training());
   return normalize(LayerNorm,
-                   hidden + apply_dropout(dense(context), dropout.hidden, is_training()));
+                   queries + apply_dropout(dense(context), dropout.hidden, is_training()));
 }
 
 AlbertLayerImpl::AlbertLayerImpl(const io::HfConfig& config, const DropoutRates& dropout)
@@ -37,8 +39,8 @@ AlbertLayerImpl::AlbertLayerImpl(const io::HfConfig& config, const DropoutRates&
 }
 
 torch::Tensor AlbertLayerImpl::forward(const torch::Tensor& hidden,
-                                       const torch::Tensor& additive_mask) {
-  const auto attended = attention(hidden, additive_mask);
+                                       const torch::Tensor& additive_mask, bool first_only) {
+  const auto attended = attention(hidden, additive_mask, first_only);
   // HF's AlbertLayer applies no dropout after ffn_output (its dropout module is unused).
   const auto transformed = ffn_output(activate(activation_, ffn(attended)));
   return normalize(full_layer_layer_norm, transformed + attended);
@@ -54,8 +56,10 @@ AlbertLayerGroupImpl::AlbertLayerGroupImpl(const io::HfConfig& config,
 }
 
 torch::Tensor AlbertLayerGroupImpl::forward(torch::Tensor hidden,
-                                            const torch::Tensor& additive_mask) {
-  for (auto& layer : layers_) hidden = layer(hidden, additive_mask);
+                                            const torch::Tensor& additive_mask,
+                                            bool first_token_last_layer) {
+  for (std::size_t i = 0; i < layers_.size(); ++i)
+    hidden = layers_[i](hidden, additive_mask, first_token_last_layer && i + 1 == layers_.size());
   return hidden;
 }
 
@@ -73,14 +77,16 @@ AlbertTransformerImpl::AlbertTransformerImpl(const io::HfConfig& config,
 
 torch::Tensor AlbertTransformerImpl::forward(const torch::Tensor& embedded,
                                              const torch::Tensor& additive_mask,
-                                             std::vector<torch::Tensor>* hidden_states) {
+                                             std::vector<torch::Tensor>* hidden_states,
+                                             bool first_token_last_layer) {
   auto hidden = embedding_hidden_mapping_in(embedded);
   if (hidden_states != nullptr) hidden_states->push_back(hidden);
   const double layers_per_group =
       static_cast<double>(num_hidden_layers_) / static_cast<double>(groups_.size());
   for (std::int64_t i = 0; i < num_hidden_layers_; ++i) {
     const auto group = static_cast<std::size_t>(static_cast<double>(i) / layers_per_group);
-    hidden = groups_.at(group)(hidden, additive_mask);
+    hidden = groups_.at(group)(hidden, additive_mask,
+                               first_token_last_layer && i + 1 == num_hidden_layers_);
     if (hidden_states != nullptr) hidden_states->push_back(hidden);
   }
   return hidden;
@@ -108,8 +114,9 @@ EncoderOutput AlbertModel::forward_detailed(const torch::Tensor& input_ids,
   EncoderOutput out;
   const auto embedded = embeddings(input_ids, token_type_ids);
   const auto mask = additive_attention_mask(attention_mask, embedded.scalar_type());
-  out.last_hidden_state =
-      encoder(embedded, mask, request.hidden_states ? &out.hidden_states : nullptr);
+  out.last_hidden_state = encoder(embedded, mask,
+                                  request.hidden_states ? &out.hidden_states : nullptr,
+                                  request.first_token_only);
   if (request.pooler && has_pooler())
     out.pooler_output = torch::tanh(pooler(out.last_hidden_state.select(1, 0)));
   return out;

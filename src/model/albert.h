@@ -13,11 +13,14 @@ namespace emotune::model {
 class AlbertLayerImpl : public torch::nn::Module {
  public:
   AlbertLayerImpl(const io::HfConfig& config, const DropoutRates& dropout);
-  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+  // first_only as in layers.h: the first token's output alone, [batch, 1, hidden].
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                        bool first_only = false);
 
   struct AttentionImpl : torch::nn::Module {
     AttentionImpl(const io::HfConfig& config, const DropoutRates& dropout);
-    torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+    torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                          bool first_only = false);
     torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr}, dense{nullptr};
     torch::nn::LayerNorm LayerNorm{nullptr};
     std::int64_t num_heads;
@@ -38,7 +41,9 @@ TORCH_MODULE(AlbertLayer);
 class AlbertLayerGroupImpl : public torch::nn::Module {
  public:
   AlbertLayerGroupImpl(const io::HfConfig& config, const DropoutRates& dropout);
-  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& additive_mask);
+  // first_token_last_layer: the group's last layer computes the first token alone.
+  torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
+                        bool first_token_last_layer = false);
 
   torch::nn::ModuleList albert_layers{nullptr};
 
@@ -52,8 +57,10 @@ TORCH_MODULE(AlbertLayerGroup);
 class AlbertTransformerImpl : public torch::nn::Module {
  public:
   AlbertTransformerImpl(const io::HfConfig& config, const DropoutRates& dropout);
+  // first_token_last_layer: the last layer computes the first token alone ([batch, 1, hidden]).
   torch::Tensor forward(const torch::Tensor& embedded, const torch::Tensor& additive_mask,
-                        std::vector<torch::Tensor>* hidden_states);
+                        std::vector<torch::Tensor>* hidden_states,
+                        bool first_token_last_layer = false);
 
   torch::nn::Linear embedding_hidden_mapping_in{nullptr};
   torch::nn::ModuleList albert_layer_groups{nullptr};

@@ -17,10 +17,14 @@ namespace emotune::model {
 struct EncoderOutputRequest {
   bool hidden_states = false;  // the input of the first layer and the output of every layer
   bool pooler = false;         // tanh(W h[:, 0] + b), for families whose checkpoint has one
+  // The last layer computes the first token alone: last_hidden_state (and the last of
+  // hidden_states) is [batch, 1, hidden], equal to the full pass's first row. For heads that
+  // read only the first token; it skips most of the last layer, forward and backward.
+  bool first_token_only = false;
 };
 
 struct EncoderOutput {
-  torch::Tensor last_hidden_state;  // [batch, length, hidden]
+  torch::Tensor last_hidden_state;  // [batch, length, hidden]; [batch, 1, hidden] if first_token_only
   // [0] = encoder input (after ELECTRA's embeddings_project / ALBERT's
   // embedding_hidden_mapping_in), [k] = output of layer k; empty unless requested.
   std::vector<torch::Tensor> hidden_states;

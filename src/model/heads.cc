@@ -47,7 +47,11 @@ TaskOutputs TaskModelImpl::forward(const torch::Tensor& input_ids,
                                    const torch::Tensor& attention_mask,
                                    const torch::Tensor& token_type_ids,
                                    const torch::Tensor& person) {
-  const auto hidden = encoder_->forward(input_ids, attention_mask, token_type_ids);
+  EncoderOutputRequest first_token;
+  first_token.first_token_only = true;
+  const auto hidden =
+      encoder_->forward_detailed(input_ids, attention_mask, token_type_ids, first_token)
+          .last_hidden_state;
   return head_outputs(dropout_->forward(hidden.select(1, 0)), person);
 }
 

@@ -97,7 +97,7 @@ torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tens
                                    const torch::Tensor& value, const torch::Tensor& additive_mask,
                                    std::int64_t num_heads, double dropout, bool training) {
   const auto batch = query.size(0);
-  const auto length = query.size(1);
+  const auto queries = query.size(1);
   const auto hidden = query.size(2);
   const auto head_size = hidden / num_heads;
   const auto split_heads = [&](const torch::Tensor& t) {
@@ -109,7 +109,11 @@ torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tens
   auto probs = torch::softmax(scores, -1);
   probs = apply_dropout(probs, dropout, training);
   auto context = torch::matmul(probs, split_heads(value));
-  return context.permute({0, 2, 1, 3}).contiguous().view({batch, length, hidden});
+  return context.permute({0, 2, 1, 3}).contiguous().view({batch, queries, hidden});
+}
+
+torch::Tensor first_rows(const torch::Tensor& x, bool first_only) {
+  return first_only ? x.narrow(1, 0, 1) : x;
 }
 
 BertEmbeddingsImpl::BertEmbeddingsImpl(const io::HfConfig& config, std::int64_t embedding_size,
@@ -171,9 +175,9 @@ BertSelfAttentionImpl::BertSelfAttentionImpl(const io::HfConfig& config, double 
 }
 
 torch::Tensor BertSelfAttentionImpl::forward(const torch::Tensor& hidden,
-                                             const torch::Tensor& additive_mask) {
-  return multi_head_attention(query(hidden), key(hidden), value(hidden), additive_mask, num_heads_,
-                              dropout_, is_training());
+                                             const torch::Tensor& additive_mask, bool first_only) {
+  return multi_head_attention(query(first_rows(hidden, first_only)), key(hidden), value(hidden),
+                              additive_mask, num_heads_, dropout_, is_training());
 }
 
 BertResidualOutputImpl::BertResidualOutputImpl(std::int64_t in_features, std::int64_t hidden_size,
@@ -196,8 +200,8 @@ BertAttentionImpl::BertAttentionImpl(const io::HfConfig& config, const DropoutRa
 }
 
 torch::Tensor BertAttentionImpl::forward(const torch::Tensor& hidden,
-                                         const torch::Tensor& additive_mask) {
-  return output(self(hidden, additive_mask), hidden);
+                                         const torch::Tensor& additive_mask, bool first_only) {
+  return output(self(hidden, additive_mask, first_only), first_rows(hidden, first_only));
 }
 
 BertIntermediateImpl::BertIntermediateImpl(const io::HfConfig& config)
@@ -218,8 +222,8 @@ BertLayerImpl::BertLayerImpl(const io::HfConfig& config, const DropoutRates& dro
 }
 
 torch::Tensor BertLayerImpl::forward(const torch::Tensor& hidden,
-                                     const torch::Tensor& additive_mask) {
-  const auto attended = attention(hidden, additive_mask);
+                                     const torch::Tensor& additive_mask, bool first_only) {
+  const auto attended = attention(hidden, additive_mask, first_only);
   return output(intermediate(attended), attended);
 }
 
@@ -232,10 +236,11 @@ BertEncoderImpl::BertEncoderImpl(const io::HfConfig& config, const DropoutRates&
 }
 
 torch::Tensor BertEncoderImpl::forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
-                                       std::vector<torch::Tensor>* hidden_states) {
+                                       std::vector<torch::Tensor>* hidden_states,
+                                       bool first_token_last_layer) {
   if (hidden_states != nullptr) hidden_states->push_back(hidden);
-  for (auto& one : layers_) {
-    hidden = one(hidden, additive_mask);
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    hidden = layers_[i](hidden, additive_mask, first_token_last_layer && i + 1 == layers_.size());
     if (hidden_states != nullptr) hidden_states->push_back(hidden);
   }
   return hidden;

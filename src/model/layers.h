@@ -2,6 +2,11 @@
 
 // The BERT-style building blocks shared by the encoder families, registered under the names
 // HuggingFace's modeling_bert.py uses (ELECTRA and RoBERTa reuse them as HF does).
+//
+// A layer asked for its first token alone (first_only) takes keys and values from every token
+// but queries, attention output, feed-forward and norms for the first row only: when a head
+// reads only the first token of the last layer, that is all of it that matters, and it skips
+// about five sixths of that layer's work, in training as in prediction.
 
 #include <cstdint>
 #include <string>
@@ -18,6 +23,9 @@ enum class Activation { Gelu, GeluNew, GeluPytorchTanh, GeluFast, Relu, Silu, Ta
 // hidden_act spelling of config.json -> Activation; Error for an unknown name.
 Activation parse_activation(const std::string& name);
 torch::Tensor activate(Activation activation, const torch::Tensor& x);
+
+// The first token of every sequence, [batch, 1, features], or x itself when !first_only.
+torch::Tensor first_rows(const torch::Tensor& x, bool first_only);
 
 // Dropout probabilities after EncoderOptions overrides.
 struct DropoutRates {
@@ -41,9 +49,9 @@ torch::Tensor apply_dropout(const torch::Tensor& x, double p, bool training);
 // refuses the mix, so the input is taken to float32 first, as 2.x's autocast does too.
 torch::Tensor normalize(torch::nn::LayerNorm& norm, const torch::Tensor& x);
 
-// Scaled dot-product attention over projected q, k, v [batch, length, hidden], in HF's order
-// of operations (scores = q k^T, then / sqrt(head_dim), + mask, softmax, dropout, · v).
-// Returns the context [batch, length, hidden].
+// Scaled dot-product attention over projected q [batch, queries, hidden] and k, v [batch,
+// length, hidden], in HF's order of operations (scores = q k^T, then / sqrt(head_dim), + mask,
+// softmax, dropout, · v). Returns the context [batch, queries, hidden].
 torch::Tensor multi_head_attention(const torch::Tensor& query, const torch::Tensor& key,
                                    const torch::Tensor& value, const torch::Tensor& additive_mask,
                                    std::int64_t num_heads, double dropout, bool training);
@@ -78,7 +86,10 @@ TORCH_MODULE(BertEmbeddings);
 class BertSelfAttentionImpl : public torch::nn::Module {
  public:
   BertSelfAttentionImpl(const io::HfConfig& config, double attention_dropout);
-  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+  // first_only: queries for the first token alone ([batch, 1, hidden] out); keys and values
+  // still come from every token.
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                        bool first_only = false);
 
   torch::nn::Linear query{nullptr}, key{nullptr}, value{nullptr};
   std::int64_t num_heads() const { return num_heads_; }
@@ -107,7 +118,8 @@ TORCH_MODULE(BertResidualOutput);
 class BertAttentionImpl : public torch::nn::Module {
  public:
   BertAttentionImpl(const io::HfConfig& config, const DropoutRates& dropout);
-  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                        bool first_only = false);
 
   BertSelfAttention self{nullptr};
   BertResidualOutput output{nullptr};
@@ -130,7 +142,9 @@ TORCH_MODULE(BertIntermediate);
 class BertLayerImpl : public torch::nn::Module {
  public:
   BertLayerImpl(const io::HfConfig& config, const DropoutRates& dropout);
-  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask);
+  // first_only: the first token's output alone, [batch, 1, hidden] (see BertSelfAttention).
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& additive_mask,
+                        bool first_only = false);
 
   BertAttention attention{nullptr};
   BertIntermediate intermediate{nullptr};
@@ -143,8 +157,10 @@ class BertEncoderImpl : public torch::nn::Module {
  public:
   BertEncoderImpl(const io::HfConfig& config, const DropoutRates& dropout);
   // Appends the input and every layer's output to `hidden_states` when it is not null.
+  // first_token_last_layer: the last layer computes the first token alone ([batch, 1, hidden]).
   torch::Tensor forward(torch::Tensor hidden, const torch::Tensor& additive_mask,
-                        std::vector<torch::Tensor>* hidden_states);
+                        std::vector<torch::Tensor>* hidden_states,
+                        bool first_token_last_layer = false);
 
   torch::nn::ModuleList layer{nullptr};
   const std::vector<BertLayer>& layers() const { return layers_; }

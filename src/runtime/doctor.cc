@@ -32,7 +32,9 @@ BlasInfo detect_blas() {
     info.config = config();
   } else if (dlsym(RTLD_DEFAULT, "bli_info_get_version_str") != nullptr) {
     info.vendor = "BLIS";
-  } else if (dlsym(RTLD_DEFAULT, "mkl_get_version") != nullptr) {
+  } else if (dlsym(RTLD_DEFAULT, "mkl_get_version") != nullptr ||
+             dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads") != nullptr) {
+    // PyPI's libtorch links MKL in statically and exports only part of its API.
     info.vendor = "MKL";
   } else if (info.library.find("/blas/") != std::string::npos ||
              info.library.find("libblas.so") != std::string::npos) {

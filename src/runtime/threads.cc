@@ -27,6 +27,17 @@ const OpenMpThreads& openmp_threads() {
   return functions;
 }
 
+// MKL (inside PyPI's libtorch) keeps its own count, which the OpenMP one does not limit: a
+// one-thread batch would still open a two-thread team in every small attention GEMM, tens of
+// thousands of thread hand-offs per prediction run. Null where the BLAS is not MKL.
+using MklSetLocalThreads = int (*)(int);
+MklSetLocalThreads mkl_set_local_threads() {
+  // The C entry point; the lower-case names are Fortran's, which take the count by pointer.
+  static const auto function =
+      reinterpret_cast<MklSetLocalThreads>(dlsym(RTLD_DEFAULT, "MKL_Set_Num_Threads_Local"));
+  return function;
+}
+
 }  // namespace
 
 int hardware_threads() {
@@ -54,9 +65,15 @@ CallingThreadIntraOpThreads::CallingThreadIntraOpThreads(int threads) {
   at::internal::lazy_init_num_threads();
   previous_ = omp.get();
   omp.set(threads);
+  if (const auto mkl = mkl_set_local_threads()) {
+    mkl_previous_ = mkl(threads);
+    mkl_set_ = true;
+  }
 }
 
 CallingThreadIntraOpThreads::~CallingThreadIntraOpThreads() {
+  // MKL's previous local count 0 means "follow the process-wide count" again.
+  if (mkl_set_) mkl_set_local_threads()(mkl_previous_);
   if (previous_ > 0) openmp_threads().set(previous_);
 }
 

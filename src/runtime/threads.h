@@ -9,7 +9,7 @@ int configure_threads(int n);
 
 int hardware_threads();
 
-// Limits libtorch's intra-op threads (and with them oneDNN's and an OpenMP BLAS's) on the
+// Limits libtorch's intra-op threads (and with them oneDNN's, an OpenMP BLAS's and MKL's) on the
 // calling thread alone, for the guard's lifetime, leaving the process-wide count
 // (configure_threads) and every other thread as they are: what lets several batches run at
 // once, one thread each. Works with libtorch's OpenMP backend (Debian's and PyPI's builds),
@@ -25,6 +25,8 @@ class CallingThreadIntraOpThreads {
 
  private:
   int previous_ = 0;
+  int mkl_previous_ = 0;
+  bool mkl_set_ = false;
 };
 
 }  // namespace emotune::runtime

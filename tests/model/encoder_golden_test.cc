@@ -1,6 +1,8 @@
 // Parity with HF transformers: every fixture checkpoint against golden/<family>_forward.*.
 
+#include <algorithm>
 #include <cstdio>
+#include <map>
 #include <set>
 #include <string>
 
@@ -94,7 +96,7 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
   const auto batch_size = golden_.index.at("batch_size").get<std::size_t>();
   const auto pooler_golden =
       golden_.has("pooler_batched") ? golden_.at("pooler_batched") : torch::Tensor();
-  double worst_batched = 0, worst_single = 0, worst_pooler = 0;
+  double worst_batched = 0, worst_single = 0, worst_pooler = 0, worst_first_only = 0;
   for (std::size_t start = 0; start < ids.size(); start += batch_size) {
     const std::vector<std::vector<std::int64_t>> rows(
         ids.begin() + start, ids.begin() + std::min(ids.size(), start + batch_size));
@@ -102,22 +104,75 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
     const auto out = encoder_->forward_detailed(input_ids, mask, {}, {.pooler = true});
     const auto count = static_cast<std::int64_t>(rows.size());
     const auto first = static_cast<std::int64_t>(start);
-    worst_batched = std::max(worst_batched, max_abs_diff(out.last_hidden_state.select(1, 0),
-                                                         cls_batched.narrow(0, first, count)));
+    const auto golden_rows = cls_batched.narrow(0, first, count);
+    worst_batched =
+        std::max(worst_batched, max_abs_diff(out.last_hidden_state.select(1, 0), golden_rows));
     if (pooler_golden.defined())
       worst_pooler = std::max(
           worst_pooler, max_abs_diff(out.pooler_output, pooler_golden.narrow(0, first, count)));
+    // The last layer computing the first token alone reaches the same answer.
+    const auto first_only = encoder_->forward_detailed(
+        input_ids, mask, {}, {.pooler = true, .first_token_only = true});
+    ASSERT_EQ(first_only.last_hidden_state.sizes(),
+              (std::vector<std::int64_t>{count, 1, config_.hidden_size}));
+    worst_first_only = std::max(
+        worst_first_only, max_abs_diff(first_only.last_hidden_state.select(1, 0), golden_rows));
+    if (pooler_golden.defined())
+      EXPECT_LE(max_abs_diff(first_only.pooler_output, out.pooler_output), kTolerance);
   }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto [input_ids, mask] = pad_batch({ids[i]}, config_.pad_token_id);
     const auto out = encoder_->forward(input_ids, mask, {});
     worst_single = std::max(worst_single, max_abs_diff(out.select(1, 0)[0], cls_single[i]));
   }
-  std::printf("%s cls_batched %.3g cls_single %.3g pooler_batched %.3g (max|diff|)\n",
-              GetParam().checkpoint.c_str(), worst_batched, worst_single, worst_pooler);
+  std::printf(
+      "%s cls_batched %.3g (last layer first token only %.3g) cls_single %.3g pooler_batched "
+      "%.3g (max|diff|)\n",
+      GetParam().checkpoint.c_str(), worst_batched, worst_first_only, worst_single, worst_pooler);
   EXPECT_LE(worst_batched, kTolerance);
+  EXPECT_LE(worst_first_only, kTolerance);
   EXPECT_LE(worst_single, kTolerance);
   EXPECT_LE(worst_pooler, kTolerance);
+}
+
+// Training through the first-token-only last layer gives every weight the gradient of the full
+// pass, the skipped rows' weights included (the last layer's keys and values still see them).
+TEST_P(EncoderGolden, FirstTokenOnlyGivesTheFullPassGradients) {
+  auto encoder = load_encoder(dir_, {.hidden_dropout = 0.0, .attention_dropout = 0.0});
+  encoder->train();
+  const auto ids = golden_input_ids(GetParam().golden);
+  const std::vector<std::vector<std::int64_t>> rows(ids.begin(),
+                                                    ids.begin() + std::min<std::size_t>(3, ids.size()));
+  const auto [input_ids, mask] = pad_batch(rows, config_.pad_token_id);
+  const auto weights = torch::linspace(-1.0, 1.0, config_.hidden_size);
+  const auto gradients = [&](bool first_token_only) {
+    encoder->zero_grad();
+    const auto out = encoder->forward_detailed(input_ids, mask, {},
+                                               {.first_token_only = first_token_only});
+    (out.last_hidden_state.select(1, 0) * weights).pow(2).sum().backward();
+    std::map<std::string, torch::Tensor> grads;
+    for (const auto& item : encoder->named_parameters())
+      if (item.value().grad().defined()) grads.emplace(item.key(), item.value().grad().clone());
+    return grads;
+  };
+  const auto full = gradients(false);
+  const auto first_only = gradients(true);
+  ASSERT_EQ(full.size(), first_only.size());
+  // Relative to the largest gradient of all: some gradients are zero but for rounding (a key
+  // bias shifts a whole row of scores, which softmax ignores).
+  double largest = 0;
+  for (const auto& [name, grad] : full) largest = std::max(largest, grad.abs().max().item<double>());
+  ASSERT_GT(largest, 0.0);
+  double worst = 0;
+  std::string worst_name;
+  for (const auto& [name, grad] : full) {
+    ASSERT_TRUE(first_only.contains(name)) << name;
+    const auto diff = max_abs_diff(grad, first_only.at(name)) / largest;
+    if (diff > worst) worst = diff, worst_name = name;
+  }
+  std::printf("%s first-token-only gradients: worst relative max|diff| %.3g (%s) over %zu\n",
+              GetParam().checkpoint.c_str(), worst, worst_name.c_str(), full.size());
+  EXPECT_LE(worst, 1e-5) << worst_name;
 }
 
 TEST_P(EncoderGolden, ParameterNamesAreTheBareCheckpointNames) {

@@ -1,3 +1,5 @@
+#include <dlfcn.h>
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -25,13 +27,17 @@ TEST(Threads, ConfigureSetsRequestedCount) {
 
 TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
   runtime::configure_threads(2);
-  int inside = 0, after = 0, other_during = 0;
+  // MKL (PyPI's libtorch) has a count of its own that the guard must limit too.
+  const auto mkl_threads =
+      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads"));
+  int inside = 0, after = 0, other_during = 0, mkl_inside = 0, mkl_after = 0;
   bool active = false;
   std::thread worker([&] {
     {
       runtime::CallingThreadIntraOpThreads one(1);
       active = one.active();
       inside = at::get_num_threads();
+      if (mkl_threads) mkl_inside = mkl_threads();
       // Another thread keeps the process-wide count meanwhile.
       std::thread([&] { other_during = at::get_num_threads(); }).join();
       // A parallel operation here does not reset the count (libtorch's lazy start-up did
@@ -40,6 +46,7 @@ TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
       EXPECT_EQ(at::get_num_threads(), 1);
     }
     after = at::get_num_threads();
+    if (mkl_threads) mkl_after = mkl_threads();
   });
   worker.join();
   EXPECT_EQ(active, runtime::CallingThreadIntraOpThreads::supported());
@@ -48,6 +55,10 @@ TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
   EXPECT_EQ(other_during, 2);
   EXPECT_EQ(after, 2);
   EXPECT_EQ(at::get_num_threads(), 2);
+  if (mkl_threads) {
+    EXPECT_EQ(mkl_inside, 1);
+    EXPECT_EQ(mkl_after, mkl_threads());
+  }
 }
 
 TEST(Process, MallocKeepsFreedMemoryUnlessTheUserTunedIt) {
