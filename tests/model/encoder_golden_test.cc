@@ -117,8 +117,9 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
               (std::vector<std::int64_t>{count, 1, config_.hidden_size}));
     worst_first_only = std::max(
         worst_first_only, max_abs_diff(first_only.last_hidden_state.select(1, 0), golden_rows));
-    if (pooler_golden.defined())
+    if (pooler_golden.defined()) {
       EXPECT_LE(max_abs_diff(first_only.pooler_output, out.pooler_output), kTolerance);
+    }
   }
   for (std::size_t i = 0; i < ids.size(); ++i) {
     const auto [input_ids, mask] = pad_batch({ids[i]}, config_.pad_token_id);
@@ -138,7 +139,10 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
 // Training through the first-token-only last layer gives every weight the gradient of the full
 // pass, the skipped rows' weights included (the last layer's keys and values still see them).
 TEST_P(EncoderGolden, FirstTokenOnlyGivesTheFullPassGradients) {
-  auto encoder = load_encoder(dir_, {.hidden_dropout = 0.0, .attention_dropout = 0.0});
+  EncoderOptions no_dropout;
+  no_dropout.hidden_dropout = 0.0;
+  no_dropout.attention_dropout = 0.0;
+  auto encoder = load_encoder(dir_, no_dropout);
   encoder->train();
   const auto ids = golden_input_ids(GetParam().golden);
   const std::vector<std::vector<std::int64_t>> rows(ids.begin(),
