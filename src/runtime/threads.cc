@@ -65,16 +65,14 @@ CallingThreadIntraOpThreads::CallingThreadIntraOpThreads(int threads) {
   at::internal::lazy_init_num_threads();
   previous_ = omp.get();
   omp.set(threads);
-  if (const auto mkl = mkl_set_local_threads()) {
-    mkl_previous_ = mkl(threads);
-    mkl_set_ = true;
-  }
+  if (const auto mkl = mkl_set_local_threads()) mkl_previous_ = mkl(threads);
 }
 
 CallingThreadIntraOpThreads::~CallingThreadIntraOpThreads() {
+  if (previous_ <= 0) return;  // the constructor set nothing
   // MKL's previous local count 0 means "follow the process-wide count" again.
-  if (mkl_set_) mkl_set_local_threads()(mkl_previous_);
-  if (previous_ > 0) openmp_threads().set(previous_);
+  if (const auto mkl = mkl_set_local_threads()) mkl(mkl_previous_);
+  openmp_threads().set(previous_);
 }
 
 }  // namespace emotune::runtime

@@ -25,8 +25,7 @@ class CallingThreadIntraOpThreads {
 
  private:
   int previous_ = 0;
-  int mkl_previous_ = 0;
-  bool mkl_set_ = false;
+  int mkl_previous_ = 0;  // MKL's local count before the guard, where the BLAS is MKL
 };
 
 }  // namespace emotune::runtime
