@@ -114,9 +114,9 @@ EncoderOutput AlbertModel::forward_detailed(const torch::Tensor& input_ids,
   EncoderOutput out;
   const auto embedded = embeddings(input_ids, token_type_ids);
   const auto mask = additive_attention_mask(attention_mask, embedded.scalar_type());
-  out.last_hidden_state = encoder(embedded, mask,
-                                  request.hidden_states ? &out.hidden_states : nullptr,
-                                  request.first_token_only);
+  out.last_hidden_state =
+      encoder(embedded, mask, request.hidden_states ? &out.hidden_states : nullptr,
+              request.first_token_only);
   if (request.pooler && has_pooler())
     out.pooler_output = torch::tanh(pooler(out.last_hidden_state.select(1, 0)));
   return out;

@@ -21,9 +21,8 @@ EncoderOutput ElectraModel::forward_detailed(const torch::Tensor& input_ids,
   auto hidden = embeddings(input_ids, token_type_ids);
   if (!embeddings_project.is_empty()) hidden = embeddings_project(hidden);
   const auto mask = additive_attention_mask(attention_mask, hidden.scalar_type());
-  out.last_hidden_state = encoder(hidden, mask,
-                                  request.hidden_states ? &out.hidden_states : nullptr,
-                                  request.first_token_only);
+  out.last_hidden_state = encoder(
+      hidden, mask, request.hidden_states ? &out.hidden_states : nullptr, request.first_token_only);
   return out;
 }
 

@@ -24,7 +24,8 @@ struct EncoderOutputRequest {
 };
 
 struct EncoderOutput {
-  torch::Tensor last_hidden_state;  // [batch, length, hidden]; [batch, 1, hidden] if first_token_only
+  // [batch, length, hidden]; [batch, 1, hidden] if first_token_only was requested.
+  torch::Tensor last_hidden_state;
   // [0] = encoder input (after ELECTRA's embeddings_project / ALBERT's
   // embedding_hidden_mapping_in), [k] = output of layer k; empty unless requested.
   std::vector<torch::Tensor> hidden_states;

@@ -111,8 +111,8 @@ TEST_P(EncoderGolden, FirstTokenOfEveryTextBatchedAndAlone) {
       worst_pooler = std::max(
           worst_pooler, max_abs_diff(out.pooler_output, pooler_golden.narrow(0, first, count)));
     // The last layer computing the first token alone reaches the same answer.
-    const auto first_only = encoder_->forward_detailed(
-        input_ids, mask, {}, {.pooler = true, .first_token_only = true});
+    const auto first_only =
+        encoder_->forward_detailed(input_ids, mask, {}, {.pooler = true, .first_token_only = true});
     ASSERT_EQ(first_only.last_hidden_state.sizes(),
               (std::vector<std::int64_t>{count, 1, config_.hidden_size}));
     worst_first_only = std::max(
@@ -145,14 +145,14 @@ TEST_P(EncoderGolden, FirstTokenOnlyGivesTheFullPassGradients) {
   auto encoder = load_encoder(dir_, no_dropout);
   encoder->train();
   const auto ids = golden_input_ids(GetParam().golden);
-  const std::vector<std::vector<std::int64_t>> rows(ids.begin(),
-                                                    ids.begin() + std::min<std::size_t>(3, ids.size()));
+  const std::vector<std::vector<std::int64_t>> rows(
+      ids.begin(), ids.begin() + std::min<std::size_t>(3, ids.size()));
   const auto [input_ids, mask] = pad_batch(rows, config_.pad_token_id);
   const auto weights = torch::linspace(-1.0, 1.0, config_.hidden_size);
   const auto gradients = [&](bool first_token_only) {
     encoder->zero_grad();
-    const auto out = encoder->forward_detailed(input_ids, mask, {},
-                                               {.first_token_only = first_token_only});
+    const auto out =
+        encoder->forward_detailed(input_ids, mask, {}, {.first_token_only = first_token_only});
     (out.last_hidden_state.select(1, 0) * weights).pow(2).sum().backward();
     std::map<std::string, torch::Tensor> grads;
     for (const auto& item : encoder->named_parameters())
@@ -165,7 +165,8 @@ TEST_P(EncoderGolden, FirstTokenOnlyGivesTheFullPassGradients) {
   // Relative to the largest gradient of all: some gradients are zero but for rounding (a key
   // bias shifts a whole row of scores, which softmax ignores).
   double largest = 0;
-  for (const auto& [name, grad] : full) largest = std::max(largest, grad.abs().max().item<double>());
+  for (const auto& [name, grad] : full)
+    largest = std::max(largest, grad.abs().max().item<double>());
   ASSERT_GT(largest, 0.0);
   double worst = 0;
   std::string worst_name;

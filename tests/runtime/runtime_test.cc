@@ -28,8 +28,7 @@ TEST(Threads, ConfigureSetsRequestedCount) {
 TEST(Threads, CallingThreadGuardLimitsOnlyItsThreadAndRestores) {
   runtime::configure_threads(2);
   // MKL (PyPI's libtorch) has a count of its own that the guard must limit too.
-  const auto mkl_threads =
-      reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads"));
+  const auto mkl_threads = reinterpret_cast<int (*)()>(dlsym(RTLD_DEFAULT, "MKL_Get_Max_Threads"));
   int inside = 0, after = 0, other_during = 0, mkl_inside = 0, mkl_after = 0;
   bool active = false;
   std::thread worker([&] {

@@ -487,8 +487,7 @@ TEST(Pretrain, GeneratorWithItsOwnEmbeddingsTakesTheLocalStartToo) {
   const auto weights = model::load_tensors(folder / "model.safetensors");
   const auto& positions = weights.at("electra.embeddings.position_embeddings.weight");
   EXPECT_EQ(positions.size(1), hidden);
-  const auto expected =
-      sinusoids_like(positions, written.at("initializer_range").get<double>());
+  const auto expected = sinusoids_like(positions, written.at("initializer_range").get<double>());
   EXPECT_LT(max_abs_difference(positions, expected), 1e-5) << "the generator's own sinusoids";
   EXPECT_EQ(weights.count("electra.embeddings_project.weight"), 0u);
   const auto discriminator = model::load_tensors(dir / "own" / "model.safetensors");
