@@ -138,6 +138,14 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                        "Run emotune's own ELECTRA pre-training and fine-tune from it (default: "
                        "only when no pretrained encoder is used: with one, it would not fit the "
                        "30 minutes)");
+      command
+          .add_option("--own-weights", o.own_weights,
+                      "What the members fine-tuned from the own checkpoint keep of it: "
+                      "word_embeddings (centred, at the random-init members' scale; the rest "
+                      "drawn as they draw it: minutes of pre-training teach the embeddings, "
+                      "while its layers fine-tune worse than random weights) or all")
+          ->check(CLI::IsMember({"word_embeddings", "all"}))
+          ->capture_default_str();
       command.add_flag("--ablation,!--no-ablation", options->ablation,
                        "Also fine-tune the same systems from random init and submit per track "
                        "whichever scores better on dev (default: only when no pretrained "

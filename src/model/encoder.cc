@@ -1,5 +1,6 @@
 #include "model/encoder.h"
 
+#include <algorithm>
 #include <functional>
 #include <map>
 #include <set>
@@ -175,9 +176,46 @@ std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json
                                         const EncoderOptions& options) {
   const auto config = io::load_hf_config(config_json);
   auto encoder = build_encoder(config, options);
-  initialize_weights(*encoder, config.initializer_range);
+  initialize_weights(*encoder, options.initializer_range.value_or(config.initializer_range));
   apply_placement(*encoder, options);
   return encoder;
+}
+
+void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std) {
+  if (!(std > 0.0))
+    throw Error(fmt::format("word embeddings: the standard deviation must be > 0, got {}", std));
+  const std::string module_name = "embeddings.word_embeddings";
+  const std::string name = module_name + ".weight";
+  std::shared_ptr<torch::nn::EmbeddingImpl> target;
+  for (const auto& item : encoder.named_modules("", /*include_self=*/false))
+    if (item.key() == module_name)
+      target = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(item.value());
+  if (!target)
+    throw Error(fmt::format("the {} encoder has no {}", encoder.model_type(), module_name));
+  const auto file = checkpoint_weights_file(dir);
+  const auto tensors = open_weights(file);
+  const std::string prefixed = encoder.weight_prefix() + "." + name;
+  const auto found = std::find_if(tensors.begin(), tensors.end(), [&](const auto& info) {
+    return info.name == name || info.name == prefixed;
+  });
+  if (found == tensors.end())
+    throw error_in(file, fmt::format("no tensor '{}' (nor '{}')", name, prefixed));
+  if (c10::IntArrayRef(found->shape) != target->weight.sizes())
+    throw error_in(file,
+                   fmt::format("tensor '{}' has shape {} but config.json gives {}", found->name,
+                               shape_text(found->shape), shape_text(target->weight.sizes())));
+  auto embeddings = found->read().to(torch::kFloat64);
+  embeddings -= embeddings.mean(0, /*keepdim=*/true);
+  const double spread = embeddings.std().item<double>();
+  if (!(spread > 0.0))
+    throw error_in(file,
+                   fmt::format("tensor '{}' is constant: nothing to start from", found->name));
+  embeddings *= std / spread;
+  torch::NoGradGuard no_grad;
+  target->weight.copy_(embeddings.to(target->weight.scalar_type()));
+  // As a fresh draw does (HF's init): the padding row stays zero.
+  if (const auto& pad = target->options.padding_idx(); pad.has_value())
+    target->weight[*pad].zero_();
 }
 
 void scale_attention_logits(Encoder& encoder, double factor) {

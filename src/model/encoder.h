@@ -77,6 +77,11 @@ struct EncoderOptions {
   // F16/BF16 checkpoints are converted).
   std::optional<torch::Device> device;
   std::optional<torch::ScalarType> dtype;
+  // Standard deviation of the weights create_encoder draws (default: config.json's
+  // initializer_range). An own pre-trained checkpoint records its pre-training init
+  // (1/sqrt(hidden)), at which a fresh draw fine-tunes far worse than at 0.02
+  // (docs/pretraining.md).
+  std::optional<double> initializer_range;
 };
 
 // Builds the encoder described by `dir`/config.json (model_type bert | roberta | electra |
@@ -103,6 +108,13 @@ std::vector<std::string> supported_model_types();
 // load_encoder). Missing weights, shape mismatches and non-float weights are Errors naming
 // the tensor.
 void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights_file);
+
+// Replaces the encoder's word embeddings ("embeddings.word_embeddings.weight" in every family)
+// by those of the checkpoint in `dir`, centred over the vocabulary and rescaled to standard
+// deviation `std` (the padding row stays zero): a fresh encoder that starts from what minutes of
+// pre-training teach best, the embeddings, and from nothing else (docs/pretraining.md). Error
+// naming the file if the checkpoint has no such tensor or its shape differs.
+void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std);
 
 // Multiplies every attention query and key weight and bias (any family's names: "...query.weight",
 // "...key.bias") by `factor`, so that every attention logit is scaled by factor² before any

@@ -118,14 +118,23 @@ json ensure_pretrained(const QuickstartOptions& options, const fs::path& vocab_d
   return train::run_pretraining(*pretrain, hooks).summary;
 }
 
+// The config.json pre-training starts from (before its fan-in init is recorded).
+json preset_config(const QuickstartOptions& options, const fs::path& vocab_dir) {
+  train::PretrainOptions shape;
+  shape.config = options.pretrain_config;
+  shape.vocab_dir = vocab_dir;
+  return train::discriminator_config(shape);
+}
+
+double preset_initializer_range(const QuickstartOptions& options, const fs::path& vocab_dir) {
+  return preset_config(options, vocab_dir).value("initializer_range", 0.02);
+}
+
 // The random-init members' backbone: the config.json pre-training starts from and the
 // tokenizer, no weights, so that they need not wait for OUT/pretrained.
 void ensure_random_init_backbone(const QuickstartOptions& options, const fs::path& vocab_dir,
                                  const fs::path& dir) {
-  train::PretrainOptions shape;
-  shape.config = options.pretrain_config;
-  shape.vocab_dir = vocab_dir;
-  auto config = train::discriminator_config(shape);
+  auto config = preset_config(options, vocab_dir);
   config["architectures"] = json::array({"ElectraModel"});
   const auto text = config.dump(2) + "\n";
   const auto file = dir / "config.json";
@@ -391,14 +400,28 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       origins.push_back(Origin::encoder);
     }
   }
+  // The own members' initializer_range comes from the preset's config, sized by the vocabulary.
+  ensure_vocab(options, out / "vocab");
   if (options.pretrain) {
+    std::vector<std::string> own_overrides;
+    if (options.own_weights != "all") {
+      // The own checkpoint's config records its pre-training init (fan-in); what is drawn
+      // afresh is drawn as the random-init members draw it.
+      own_overrides = {fmt::format("backbone_weights=\"{}\"", options.own_weights),
+                       fmt::format("initializer_range={}", number_argument(preset_initializer_range(
+                                                               options, out / "vocab")))};
+    }
     for (const auto& member : quick_members) {
-      members.push_back(member);
+      Member copy = member;
+      for (const auto& assignment : own_overrides) {
+        train::apply_override(copy.config, assignment);
+        copy.overrides.push_back(assignment);
+      }
+      members.push_back(std::move(copy));
       origins.push_back(Origin::own_pretrained);
     }
   }
 
-  ensure_vocab(options, out / "vocab");
   const auto baseline = baseline_scores(options, out / "baseline.json");
   QuickstartResult result;
   if (options.ablation) {

@@ -60,6 +60,11 @@ struct QuickstartOptions : PipelineOptions {
   bool ablation = true;             // also fine-tune from random init, submit the better
                                     // (the CLI's default: only without a real encoder)
   bool pretrain = true;             // own ELECTRA pre-training and fine-tuning from it
+  // What the members fine-tuned from the own checkpoint keep of it (train's backbone_weights):
+  // word_embeddings (the rest drawn as the random-init members draw it) or all. Minutes of
+  // pre-training teach the embeddings something; the layers fine-tune worse than random
+  // weights (docs/pretraining.md).
+  std::string own_weights = "word_embeddings";
   // A real pretrained encoder (HF checkpoint folder, e.g. $EMOTUNE_MODELS/all-MiniLM-L6-v2);
   // empty = none. Its members are these configs of encoder_configs_dir, backbone set to it.
   std::filesystem::path encoder_dir;

@@ -249,6 +249,21 @@ const std::vector<KeyHandler>& handlers() {
             c.random_init = as_bool(n, o);
           },
           [](const TrainConfig& c, toml::table& t) { put(t, "random_init", c.random_init); }},
+      // Both written only when set, so that earlier runs' config files stay as they were.
+      KeyHandler{"backbone_weights", false,
+                 [](TrainConfig& c, const toml::node& n, const Origin& o) {
+                   c.backbone_weights = as_string(n, o);
+                 },
+                 [](const TrainConfig& c, toml::table& t) {
+                   if (c.backbone_weights != "all") put(t, "backbone_weights", c.backbone_weights);
+                 }},
+      KeyHandler{"initializer_range", false,
+                 [](TrainConfig& c, const toml::node& n, const Origin& o) {
+                   c.initializer_range = as_double(n, o);
+                 },
+                 [](const TrainConfig& c, toml::table& t) {
+                   if (c.initializer_range) put(t, "initializer_range", *c.initializer_range);
+                 }},
       EMOTUNE_STRING_KEY(device),
       EMOTUNE_STRING_KEY(dtype),
       EMOTUNE_STRING_KEY(mixed_precision),
@@ -410,6 +425,18 @@ void validate(const TrainConfig& config) {
   if (!(config.warmup_ratio >= 0.0 && config.warmup_ratio < 1.0))
     throw fail("warmup_ratio", "must be in [0, 1)");
   if (!(config.max_grad_norm >= 0.0)) throw fail("max_grad_norm", "must be >= 0 (0 = off)");
+  if (config.backbone_weights != "all" && config.backbone_weights != "word_embeddings") {
+    throw fail("backbone_weights",
+               fmt::format("'{}' is not all or word_embeddings", config.backbone_weights));
+  }
+  if (config.random_init && config.backbone_weights != "all") {
+    throw fail("backbone_weights",
+               fmt::format("'{}' keeps part of the backbone, but random_init = true keeps none",
+                           config.backbone_weights));
+  }
+  if (config.initializer_range && !(*config.initializer_range > 0.0)) {
+    throw fail("initializer_range", fmt::format("must be > 0, got {}", *config.initializer_range));
+  }
   if (!(config.attention_scale > 0.0))
     throw fail("attention_scale", fmt::format("must be > 0, got {}", config.attention_scale));
   if (config.head_dropout && !(*config.head_dropout >= 0.0 && *config.head_dropout < 1.0)) {

@@ -59,6 +59,13 @@ struct TrainConfig {
   std::int64_t dev_limit = 0;  // evaluate only the first N dev rows (0 = all)
   std::int64_t max_steps = 0;  // stop after N optimizer steps in total (0 = no limit)
   bool random_init = false;    // fresh encoder weights from config.json (timing, ablations)
+  // all (the backbone's weights) | word_embeddings (a fresh draw, as random_init, except the
+  // backbone's word embeddings, centred and rescaled to the draw's std: what an own checkpoint
+  // pre-trained for minutes transfers best; docs/pretraining.md).
+  std::string backbone_weights = "all";
+  // Std of freshly drawn encoder weights (random_init, backbone_weights = word_embeddings);
+  // unset = the backbone config's initializer_range.
+  std::optional<double> initializer_range;
   std::string device = "cpu";
   std::string dtype = "float32";
   // none | bf16 | auto: the forward pass's products in bfloat16 under torch's autocast,

@@ -89,6 +89,21 @@ double hidden_dropout_of(const fs::path& backbone) {
   return config.value("hidden_dropout_prob", 0.1);
 }
 
+// The backbone as `config` asks: its weights, a fresh draw, or a fresh draw starting from its
+// word embeddings.
+std::shared_ptr<model::Encoder> make_encoder(const TrainConfig& config, const fs::path& backbone) {
+  if (!config.random_init && config.backbone_weights == "all") return model::load_encoder(backbone);
+  const auto config_json = backbone / "config.json";
+  model::EncoderOptions options;
+  options.initializer_range = config.initializer_range;
+  auto encoder = model::create_encoder(config_json, options);
+  if (config.backbone_weights == "word_embeddings")
+    model::start_from_word_embeddings(
+        *encoder, backbone,
+        config.initializer_range.value_or(io::load_hf_config(config_json).initializer_range));
+  return encoder;
+}
+
 double learning_rate_at(const TrainConfig& config, std::int64_t step, std::int64_t total_steps) {
   if (config.lr_schedule != "linear") return config.learning_rate;
   // HF get_linear_schedule_with_warmup: step counts optimizer steps taken before this one, so
@@ -378,8 +393,7 @@ json train_seed(const TrainConfig& config, const TrainingData& data, std::int64_
   if (train_encoded.empty()) throw Error("no training examples");
 
   torch::manual_seed(static_cast<std::uint64_t>(seed));
-  auto encoder = config.random_init ? model::create_encoder(backbone / "config.json")
-                                    : model::load_encoder(backbone);
+  auto encoder = make_encoder(config, backbone);
   if (config.attention_scale != 1.0) model::scale_attention_logits(*encoder, config.attention_scale);
   if (config.reads_person() != data.person_encoder.has_value()) {
     throw Error(
@@ -538,11 +552,7 @@ json run_training(TrainConfig config, const fs::path& data_dir, const fs::path& 
   }
   // Everything that can fail on user input fails here, before the first step.
   (void)text::load_tokenizer(backbone);
-  if (config.random_init) {
-    (void)model::create_encoder(backbone / "config.json");
-  } else {
-    (void)model::load_encoder(backbone);
-  }
+  (void)make_encoder(config, backbone);
   // "auto" becomes what this machine takes, so the run's config.toml records it.
   config.mixed_precision = runtime::to_string(runtime::usable_mixed_precision(
       config.mixed_precision, runtime::parse_device(config.device)));

@@ -262,5 +262,46 @@ TEST(EncoderLoader, ScaleAttentionLogitsTouchesOnlyQueriesAndKeys) {
   }
 }
 
+TEST(EncoderLoader, StartFromWordEmbeddingsKeepsTheirDirectionsAtTheDrawsScale) {
+  for (const std::string family : {"bert", "roberta", "electra", "albert"}) {
+    SCOPED_TRACE(family);
+    const auto checkpoint = load_encoder(fixture(family));
+    EncoderOptions options;
+    options.initializer_range = 0.05;
+    auto fresh = create_encoder(fixture(family) / "config.json", options);
+    auto drawn = fresh->named_parameters(true);
+    const auto drawn_before = drawn["embeddings.position_embeddings.weight"].clone();
+    start_from_word_embeddings(*fresh, fixture(family), 0.05);
+
+    auto from = checkpoint->named_parameters(true)["embeddings.word_embeddings.weight"];
+    auto to = fresh->named_parameters(true)["embeddings.word_embeddings.weight"];
+    const auto pad = io::load_hf_config(fixture(family) / "config.json").pad_token_id;
+    auto expected = from - from.mean(0, true);
+    expected = expected * (0.05 / expected.std().item<double>());
+    expected[pad].zero_();
+    EXPECT_TRUE(torch::allclose(to, expected, 1e-5, 1e-7));
+    EXPECT_EQ(to[pad].abs().max().item<double>(), 0.0);
+    // Everything else stays the fresh draw, at the std asked for rather than config.json's.
+    EXPECT_TRUE(torch::equal(fresh->named_parameters(true)["embeddings.position_embeddings.weight"],
+                             drawn_before));
+    EXPECT_NEAR(drawn_before.std().item<double>(), 0.05, 0.01);
+  }
+}
+
+TEST(EncoderLoader, StartFromWordEmbeddingsRefusesAnotherShape) {
+  EditedCheckpoint other_vocab("bert", [](auto& tensors) {
+    for (auto& [name, tensor] : tensors)
+      if (name.ends_with("word_embeddings.weight")) tensor = tensor.narrow(0, 0, 10).clone();
+  });
+  auto fresh = create_encoder(fixture("bert") / "config.json");
+  try {
+    start_from_word_embeddings(*fresh, other_vocab.path(), 0.02);
+    FAIL() << "expected an error";
+  } catch (const Error& e) {
+    EXPECT_THAT(e.what(), HasSubstr("model.safetensors"));
+    EXPECT_THAT(e.what(), HasSubstr("word_embeddings.weight' has shape [10,"));
+  }
+}
+
 }  // namespace
 }  // namespace emotune::model

@@ -17,6 +17,7 @@
 #include <tuple>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -27,6 +28,7 @@ namespace {
 
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
+using ::testing::Not;
 using testing::run_cli;
 using testing::shell_quote;
 using testing::source_dir;
@@ -85,6 +87,16 @@ TEST_F(QuickstartCliTest, RunsEveryStepAndPrintsTheTable) {
     EXPECT_TRUE(fs::is_regular_file(out() / "logs" / (std::string(log) + ".log"))) << log;
   EXPECT_TRUE(fs::is_regular_file(out() / "random-init" / "config.json"));
   EXPECT_FALSE(fs::exists(out() / "random-init" / "model.safetensors"));
+  // The own members keep the checkpoint's word embeddings and draw the rest as the random-init
+  // members do (the checkpoint's config records its fan-in pre-training init instead).
+  const auto random_config =
+      nlohmann::json::parse(read_file(out() / "random-init" / "config.json"));
+  const auto own = read_file(out() / "runs" / "multitask" / "config.toml");
+  EXPECT_THAT(own, HasSubstr("backbone_weights = 'word_embeddings'"));
+  EXPECT_THAT(own, HasSubstr(fmt::format("initializer_range = {}",
+                                         random_config.at("initializer_range").get<double>())));
+  EXPECT_THAT(read_file(out() / "runs" / "multitask-random-init" / "config.toml"),
+              Not(HasSubstr("backbone_weights")));
   const auto baseline = nlohmann::json::parse(read_file(out() / "baseline.json"));
   EXPECT_GT(baseline.at("macro_f1").get<double>(), 0.2) << "the baseline is fitted on all of train";
 }
@@ -214,6 +226,7 @@ TEST_F(QuickstartCliTest, APretrainedEncoderInTheModelCacheIsFineTunedInsteadOfP
   const auto config = read_file(out / "runs" / "multitask-all-MiniLM-L6-v2" / "config.toml");
   EXPECT_THAT(config, HasSubstr("backbone = '" + (models / "all-MiniLM-L6-v2").string() + "'"));
   EXPECT_THAT(config, HasSubstr("random_init = false"));
+  EXPECT_THAT(config, Not(HasSubstr("backbone_weights")));
   const auto emotion = read_file(out / "runs" / "emotion-ba-all-MiniLM-L6-v2" / "config.toml");
   EXPECT_THAT(emotion, HasSubstr("augment = 'ba'"));
 

@@ -61,7 +61,7 @@ TEST(Config, WrongTypesAndOutOfRangeValuesAreErrors) {
        {"learning_rate=2", "batch_size=0", "adam_beta2=1", "lr_schedule=cosine", "augment=xx",
         "dtype=int8", "tasks=empathy,empathy", "max_length=1", "selection_metric=macro_f1",
         "tasks=anger", "head_bias_init=mean", "mixed_precision=fp16", "attention_scale=0",
-        "attention_scale=-1"}) {
+        "attention_scale=-1", "backbone_weights=embeddings", "initializer_range=0"}) {
     auto copy = config;
     EXPECT_THROW(
         {
@@ -135,6 +135,24 @@ TEST(Config, AttentionScaleIsWrittenOnlyWhenSet) {
   TempDir temp;
   write_file_atomic(temp / "c.toml", to_toml(config));
   EXPECT_DOUBLE_EQ(load_config(temp / "c.toml").attention_scale, 0.1);
+}
+
+TEST(Config, BackboneWeightsAndInitializerRangeAreWrittenOnlyWhenSet) {
+  TrainConfig config;
+  config.backbone = "/m/x";
+  EXPECT_EQ(to_toml(config).find("backbone_weights"), std::string::npos);
+  EXPECT_EQ(to_toml(config).find("initializer_range"), std::string::npos);
+  apply_override(config, "backbone_weights=word_embeddings");
+  apply_override(config, "initializer_range=0.02");
+  validate(config);
+  TempDir temp;
+  write_file_atomic(temp / "c.toml", to_toml(config));
+  const auto back = load_config(temp / "c.toml");
+  EXPECT_EQ(back.backbone_weights, "word_embeddings");
+  EXPECT_DOUBLE_EQ(back.initializer_range.value_or(0), 0.02);
+  // A fresh draw keeps nothing of the backbone: asking for its word embeddings contradicts it.
+  apply_override(config, "random_init=true");
+  EXPECT_NE(error_of([&] { validate(config); }).find("random_init"), std::string::npos);
 }
 
 TEST(Config, InputsKeyReadsPersonAndIsChecked) {
