@@ -63,6 +63,24 @@ std::string shape_text(c10::IntArrayRef shape) {
   return fmt::format("[{}]", fmt::join(shape, ", "));
 }
 
+// A checkpoint tensor's name in the encoder: bare base-model names and those under the
+// family's task/pre-training class prefix ("electra.") both count.
+std::string encoder_name_of(const std::string& tensor_name, const std::string& prefix) {
+  return tensor_name.starts_with(prefix) ? tensor_name.substr(prefix.size()) : tensor_name;
+}
+
+// Errors naming the file unless `info` can fill `parameter`: a float tensor of its shape.
+void check_fits(const CheckpointTensor& info, const torch::Tensor& parameter) {
+  if (!c10::isFloatingType(info.dtype))
+    throw error_in(info.file,
+                   fmt::format("tensor '{}' has dtype {}; a weight must be F32, F16, BF16 or F64",
+                               info.name, dtype_text(info.dtype)));
+  if (c10::IntArrayRef(info.shape) != parameter.sizes())
+    throw error_in(info.file,
+                   fmt::format("tensor '{}' has shape {} but config.json gives {}", info.name,
+                               shape_text(info.shape), shape_text(parameter.sizes())));
+}
+
 void apply_placement(Encoder& encoder, const EncoderOptions& options) {
   if (options.dtype && !c10::isFloatingType(*options.dtype))
     throw Error(
@@ -105,8 +123,7 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights
   std::map<std::string, const CheckpointTensor*> matched;
   std::vector<std::string> ignored;
   for (const auto& info : tensors) {
-    const std::string name =
-        info.name.starts_with(prefix) ? info.name.substr(prefix.size()) : info.name;
+    const std::string name = encoder_name_of(info.name, prefix);
     if (parameters.contains(name)) {
       const auto [it, inserted] = matched.emplace(name, &info);
       if (!inserted)
@@ -151,14 +168,7 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights
   torch::NoGradGuard no_grad;
   for (const auto& [name, info] : matched) {
     auto& parameter = parameters[name];
-    if (!c10::isFloatingType(info->dtype))
-      throw error_in(info->file,
-                     fmt::format("tensor '{}' has dtype {}; a weight must be F32, F16, BF16 or F64",
-                                 info->name, dtype_text(info->dtype)));
-    if (c10::IntArrayRef(info->shape) != parameter.sizes())
-      throw error_in(info->file,
-                     fmt::format("tensor '{}' has shape {} but config.json gives {}", info->name,
-                                 shape_text(info->shape), shape_text(parameter.sizes())));
+    check_fits(*info, parameter);
     parameter.copy_(info->read());
   }
 }
@@ -174,7 +184,10 @@ std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
 
 std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json,
                                         const EncoderOptions& options) {
-  const auto config = io::load_hf_config(config_json);
+  return create_encoder(io::load_hf_config(config_json), options);
+}
+
+std::shared_ptr<Encoder> create_encoder(const io::HfConfig& config, const EncoderOptions& options) {
   auto encoder = build_encoder(config, options);
   initialize_weights(*encoder, options.initializer_range.value_or(config.initializer_range));
   apply_placement(*encoder, options);
@@ -194,16 +207,13 @@ void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& d
     throw Error(fmt::format("the {} encoder has no {}", encoder.model_type(), module_name));
   const auto file = checkpoint_weights_file(dir);
   const auto tensors = open_weights(file);
-  const std::string prefixed = encoder.weight_prefix() + "." + name;
+  const std::string prefix = encoder.weight_prefix() + ".";
   const auto found = std::find_if(tensors.begin(), tensors.end(), [&](const auto& info) {
-    return info.name == name || info.name == prefixed;
+    return encoder_name_of(info.name, prefix) == name;
   });
   if (found == tensors.end())
-    throw error_in(file, fmt::format("no tensor '{}' (nor '{}')", name, prefixed));
-  if (c10::IntArrayRef(found->shape) != target->weight.sizes())
-    throw error_in(file,
-                   fmt::format("tensor '{}' has shape {} but config.json gives {}", found->name,
-                               shape_text(found->shape), shape_text(target->weight.sizes())));
+    throw error_in(file, fmt::format("no tensor '{}' (nor '{}{}')", name, prefix, name));
+  check_fits(*found, target->weight);
   auto embeddings = found->read().to(torch::kFloat64);
   embeddings -= embeddings.mean(0, /*keepdim=*/true);
   const double spread = embeddings.std().item<double>();

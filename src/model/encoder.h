@@ -95,6 +95,8 @@ std::shared_ptr<Encoder> load_encoder(const std::filesystem::path& dir,
 // The same architecture with freshly initialised weights (config.json only).
 std::shared_ptr<Encoder> create_encoder(const std::filesystem::path& config_json,
                                         const EncoderOptions& options = {});
+std::shared_ptr<Encoder> create_encoder(const io::HfConfig& config,
+                                        const EncoderOptions& options = {});
 
 // The architecture of `config` (registry by model_type), weights as libtorch initialises
 // them (no HF init, no loading); options.device/dtype are not applied.

@@ -16,6 +16,7 @@
 #include "common/error.h"
 #include "common/files.h"
 #include "data/training_texts.h"
+#include "io/hf_config.h"
 #include "pipeline/child_jobs.h"
 #include "pipeline/reproduce.h"
 #include "text/vocab_trainer.h"
@@ -126,15 +127,9 @@ json preset_config(const QuickstartOptions& options, const fs::path& vocab_dir) 
   return train::discriminator_config(shape);
 }
 
-double preset_initializer_range(const QuickstartOptions& options, const fs::path& vocab_dir) {
-  return preset_config(options, vocab_dir).value("initializer_range", 0.02);
-}
-
-// The random-init members' backbone: the config.json pre-training starts from and the
-// tokenizer, no weights, so that they need not wait for OUT/pretrained.
-void ensure_random_init_backbone(const QuickstartOptions& options, const fs::path& vocab_dir,
-                                 const fs::path& dir) {
-  auto config = preset_config(options, vocab_dir);
+// The random-init members' backbone: the config.json pre-training starts from (`config`) and
+// the tokenizer, no weights, so that they need not wait for OUT/pretrained.
+void ensure_random_init_backbone(json config, const fs::path& vocab_dir, const fs::path& dir) {
   config["architectures"] = json::array({"ElectraModel"});
   const auto text = config.dump(2) + "\n";
   const auto file = dir / "config.json";
@@ -400,16 +395,20 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
       origins.push_back(Origin::encoder);
     }
   }
-  // The own members' initializer_range comes from the preset's config, sized by the vocabulary.
+  // The preset's config (sized by the vocabulary) is the random-init members' backbone and
+  // gives the own members' initializer_range.
   ensure_vocab(options, out / "vocab");
+  const auto preset =
+      options.pretrain || options.ablation ? preset_config(options, out / "vocab") : json();
   if (options.pretrain) {
     std::vector<std::string> own_overrides;
     if (options.own_weights != "all") {
       // The own checkpoint's config records its pre-training init (fan-in); what is drawn
       // afresh is drawn as the random-init members draw it.
+      const auto range =
+          io::parse_hf_config(preset.dump(), options.pretrain_config).initializer_range;
       own_overrides = {fmt::format("backbone_weights=\"{}\"", options.own_weights),
-                       fmt::format("initializer_range={}", number_argument(preset_initializer_range(
-                                                               options, out / "vocab")))};
+                       fmt::format("initializer_range={}", number_argument(range))};
     }
     for (const auto& member : quick_members) {
       Member copy = member;
@@ -426,7 +425,7 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
   QuickstartResult result;
   if (options.ablation) {
     const auto random_init_dir = fs::absolute(out / "random-init");
-    ensure_random_init_backbone(options, out / "vocab", random_init_dir);
+    ensure_random_init_backbone(preset, out / "vocab", random_init_dir);
     for (const auto& member : quick_members) {
       Member copy = member;
       copy.name += "-random-init";

@@ -93,14 +93,12 @@ double hidden_dropout_of(const fs::path& backbone) {
 // word embeddings.
 std::shared_ptr<model::Encoder> make_encoder(const TrainConfig& config, const fs::path& backbone) {
   if (!config.random_init && config.backbone_weights == "all") return model::load_encoder(backbone);
-  const auto config_json = backbone / "config.json";
+  const auto hf_config = io::load_hf_config(backbone / "config.json");
   model::EncoderOptions options;
-  options.initializer_range = config.initializer_range;
-  auto encoder = model::create_encoder(config_json, options);
+  options.initializer_range = config.initializer_range.value_or(hf_config.initializer_range);
+  auto encoder = model::create_encoder(hf_config, options);
   if (config.backbone_weights == "word_embeddings")
-    model::start_from_word_embeddings(
-        *encoder, backbone,
-        config.initializer_range.value_or(io::load_hf_config(config_json).initializer_range));
+    model::start_from_word_embeddings(*encoder, backbone, *options.initializer_range);
   return encoder;
 }
 
