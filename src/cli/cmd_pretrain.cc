@@ -141,6 +141,11 @@ void run_pretrain(PretrainCommandOptions& options, const GlobalOptions& globals)
              "and next token: what lets a small discriminator leave its prior on real text within "
              "minutes) or random",
              {"random", "local"});
+      choice("--word-embeddings", o.word_embeddings,
+             "New weights: cooccurrence (the word embeddings start from the corpus's "
+             "co-occurrence counts, PPMI reduced by SVD, in seconds: neighbours minutes of "
+             "pre-training do not teach) or random",
+             {"random", "cooccurrence"});
       command.add_option("--dropout", options->dropout,
                          "Dropout while pre-training (default: the config's, 0.1); the "
                          "checkpoint keeps the config's rate for fine-tuning");

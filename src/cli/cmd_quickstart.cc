@@ -107,6 +107,12 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                       "ELECTRA shape to pre-train: tiny, mini, small, base or a config.json")
           ->capture_default_str();
       command
+          .add_option("--pretrain-word-embeddings", o.pretrain_word_embeddings,
+                      "Pre-training's start for the word embeddings: cooccurrence (PPMI reduced "
+                      "by SVD over the training texts) or random")
+          ->check(CLI::IsMember({"cooccurrence", "random"}))
+          ->capture_default_str();
+      command
           .add_option("--vocab-size", o.vocab_size,
                       "WordPiece vocabulary learned from the training texts; small encoders "
                       "trained on ~2000 labelled essays generalise better with a small one")

@@ -194,17 +194,28 @@ std::shared_ptr<Encoder> create_encoder(const io::HfConfig& config, const Encode
   return encoder;
 }
 
-void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std) {
-  if (!(std > 0.0))
-    throw Error(fmt::format("word embeddings: the standard deviation must be > 0, got {}", std));
+namespace {
+
+std::shared_ptr<torch::nn::EmbeddingImpl> word_embedding_module(Encoder& encoder) {
   const std::string module_name = "embeddings.word_embeddings";
-  const std::string name = module_name + ".weight";
-  std::shared_ptr<torch::nn::EmbeddingImpl> target;
   for (const auto& item : encoder.named_modules("", /*include_self=*/false))
     if (item.key() == module_name)
-      target = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(item.value());
-  if (!target)
-    throw Error(fmt::format("the {} encoder has no {}", encoder.model_type(), module_name));
+      if (auto target = std::dynamic_pointer_cast<torch::nn::EmbeddingImpl>(item.value()))
+        return target;
+  throw Error(fmt::format("the {} encoder has no {}", encoder.model_type(), module_name));
+}
+
+void check_positive_std(double std) {
+  if (!(std > 0.0))
+    throw Error(fmt::format("word embeddings: the standard deviation must be > 0, got {}", std));
+}
+
+}  // namespace
+
+void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std) {
+  check_positive_std(std);
+  const auto target = word_embedding_module(encoder);
+  const std::string name = "embeddings.word_embeddings.weight";
   const auto file = checkpoint_weights_file(dir);
   const auto tensors = open_weights(file);
   const std::string prefix = encoder.weight_prefix() + ".";
@@ -214,15 +225,26 @@ void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& d
   if (found == tensors.end())
     throw error_in(file, fmt::format("no tensor '{}' (nor '{}{}')", name, prefix, name));
   check_fits(*found, target->weight);
-  auto embeddings = found->read().to(torch::kFloat64);
-  embeddings -= embeddings.mean(0, /*keepdim=*/true);
-  const double spread = embeddings.std().item<double>();
-  if (!(spread > 0.0))
-    throw error_in(file,
-                   fmt::format("tensor '{}' is constant: nothing to start from", found->name));
-  embeddings *= std / spread;
+  try {
+    start_from_word_embeddings(encoder, found->read(), std);
+  } catch (const Error& e) {
+    throw error_in(file, fmt::format("tensor '{}': {}", found->name, e.what()));
+  }
+}
+
+void start_from_word_embeddings(Encoder& encoder, const torch::Tensor& embeddings, double std) {
+  check_positive_std(std);
+  const auto target = word_embedding_module(encoder);
+  if (embeddings.sizes() != target->weight.sizes())
+    throw Error(fmt::format("word embeddings of shape {} cannot replace the encoder's {}",
+                            shape_text(embeddings.sizes()), shape_text(target->weight.sizes())));
+  auto centred = embeddings.to(torch::kFloat64);
+  centred = centred - centred.mean(0, /*keepdim=*/true);
+  const double spread = centred.std().item<double>();
+  if (!(spread > 0.0)) throw Error("the word embeddings are constant: nothing to start from");
+  centred *= std / spread;
   torch::NoGradGuard no_grad;
-  target->weight.copy_(embeddings.to(target->weight.scalar_type()));
+  target->weight.copy_(centred.to(target->weight.scalar_type()));
   // As a fresh draw does (HF's init): the padding row stays zero.
   if (const auto& pad = target->options.padding_idx(); pad.has_value())
     target->weight[*pad].zero_();

@@ -117,6 +117,9 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights
 // pre-training teach best, the embeddings, and from nothing else (docs/pretraining.md). Error
 // naming the file if the checkpoint has no such tensor or its shape differs.
 void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std);
+// The same from a tensor of the encoder's word embedding shape (`emotune pretrain`'s
+// co-occurrence start); Error on another shape or a constant tensor.
+void start_from_word_embeddings(Encoder& encoder, const torch::Tensor& embeddings, double std);
 
 // Multiplies every attention query and key weight and bias (any family's names: "...query.weight",
 // "...key.bias") by `factor`, so that every attention logit is scaled by factor² before any

@@ -101,6 +101,7 @@ std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions
   pretrain.max_length = options.pretrain_max_length;
   pretrain.batch_size = options.pretrain_batch_size;
   pretrain.learning_rate = options.pretrain_learning_rate;
+  pretrain.word_embeddings = options.pretrain_word_embeddings;
   pretrain.resume = !train::existing_snapshot(dir / "snapshot").empty();
   pretrain.budget_minutes = std::max(0.25, (budget_seconds - spent) / 60.0);
   spdlog::info("quickstart 3/6: {} ELECTRA pre-training ({}) for {:.1f} minutes -> {}",
@@ -169,6 +170,8 @@ std::vector<std::string> pretrain_command(const QuickstartOptions& options,
                                    std::to_string(pretrain.batch_size),
                                    "--lr",
                                    number_argument(pretrain.learning_rate),
+                                   "--word-embeddings",
+                                   pretrain.word_embeddings,
                                    "--budget-minutes",
                                    number_argument(pretrain.budget_minutes),
                                    "--no-progress"};

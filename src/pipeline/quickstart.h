@@ -53,6 +53,9 @@ struct QuickstartOptions : PipelineOptions {
   std::int64_t pretrain_max_length = 128;
   std::int64_t pretrain_batch_size = 32;
   double pretrain_learning_rate = 1e-4;  // higher rates left RTD at its prior here
+  // train::PretrainHyperparameters::word_embeddings: the own members start from these, and
+  // co-occurrence ones lift Track II above random init (docs/pretraining.md).
+  std::string pretrain_word_embeddings = "cooccurrence";
   // 4000 rather than `vocab`'s 16000: with 1860 labelled essays, the embedding of a rare
   // wordpiece is barely trained, and Track I dev r rose from ~0.30 to ~0.37 (docs/pretraining.md).
   std::size_t vocab_size = 4000;

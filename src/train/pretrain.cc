@@ -20,9 +20,11 @@
 #include "io/hf_config.h"
 #include "model/checkpoint.h"
 #include "model/electra_pretraining.h"
+#include "model/encoder.h"
 #include "runtime/device.h"
 #include "text/tokenizer.h"
 #include "train/batcher.h"
+#include "train/cooccurrence_embeddings.h"
 #include "train/electra_objective.h"
 #include "train/local_attention_init.h"
 #include "train/optim.h"
@@ -52,34 +54,35 @@ struct Recipe : PretrainHyperparameters {
 };
 
 json to_json(const Recipe& r) {
-  return json{{"data_dir", r.data_dir},
-              {"objective", r.objective},
-              {"discriminator_config", r.discriminator_config},
-              {"generator_config", r.generator_config},
-              {"max_length", r.max_length},
-              {"batch_size", r.batch_size},
-              {"seed", r.seed},
-              {"learning_rate", r.learning_rate},
-              {"warmup_steps", r.warmup_steps},
-              {"warmup_ratio", r.warmup_ratio ? json(*r.warmup_ratio) : json(nullptr)},
-              {"weight_decay", r.weight_decay},
-              {"initialization", r.initialization},
-              {"attention_init", r.attention_init},
-              {"dropout", r.dropout ? json(*r.dropout) : json(nullptr)},
-              {"max_grad_norm", r.max_grad_norm},
-              {"mask_probability", r.mask_probability},
-              {"rtd_weight", r.rtd_weight},
-              {"snapshot_every_steps", r.snapshot_every_steps},
-              {"log_every_steps", r.log_every_steps},
-              {"text_limit", r.text_limit},
-              {"from", r.from},
-              {"masking",
-               r.masked_lm_only()
-                   ? "ELECTRA's generator: round(p·n) of the non-special tokens per sequence; "
-                     "85% of them become [MASK], 15% stay (no random replacements); the "
-                     "MLM loss is over all of them"
-                   : "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
-                     "them become [MASK], 15% stay; the generator samples every one"}};
+  return json{
+      {"data_dir", r.data_dir},
+      {"objective", r.objective},
+      {"discriminator_config", r.discriminator_config},
+      {"generator_config", r.generator_config},
+      {"max_length", r.max_length},
+      {"batch_size", r.batch_size},
+      {"seed", r.seed},
+      {"learning_rate", r.learning_rate},
+      {"warmup_steps", r.warmup_steps},
+      {"warmup_ratio", r.warmup_ratio ? json(*r.warmup_ratio) : json(nullptr)},
+      {"weight_decay", r.weight_decay},
+      {"initialization", r.initialization},
+      {"attention_init", r.attention_init},
+      {"word_embeddings", r.word_embeddings},
+      {"dropout", r.dropout ? json(*r.dropout) : json(nullptr)},
+      {"max_grad_norm", r.max_grad_norm},
+      {"mask_probability", r.mask_probability},
+      {"rtd_weight", r.rtd_weight},
+      {"snapshot_every_steps", r.snapshot_every_steps},
+      {"log_every_steps", r.log_every_steps},
+      {"text_limit", r.text_limit},
+      {"from", r.from},
+      {"masking", r.masked_lm_only()
+                      ? "ELECTRA's generator: round(p·n) of the non-special tokens per sequence; "
+                        "85% of them become [MASK], 15% stay (no random replacements); the "
+                        "MLM loss is over all of them"
+                      : "ELECTRA: round(p·n) of the non-special tokens per sequence; 85% of "
+                        "them become [MASK], 15% stay; the generator samples every one"}};
 }
 
 Recipe recipe_from_json(const json& j) {
@@ -100,6 +103,7 @@ Recipe recipe_from_json(const json& j) {
   // Snapshots before the option drew from the configs' initializer_range.
   r.initialization = j.value("initialization", "config");
   r.attention_init = j.value("attention_init", "random");  // snapshots before the option
+  r.word_embeddings = j.value("word_embeddings", "random");  // snapshots before the option
   if (j.contains("dropout") && !j.at("dropout").is_null()) r.dropout = j.at("dropout").get<double>();
   r.max_grad_norm = j.at("max_grad_norm").get<double>();
   r.mask_probability = j.at("mask_probability").get<double>();
@@ -325,6 +329,35 @@ Models build_models(const Recipe& recipe) {
   return models;
 }
 
+// The word embeddings of both models from the corpus's co-occurrence counts (the generator's only
+// when it has its own; shared ones are the discriminator's), each at the std its draw had.
+void start_word_embeddings_from_cooccurrence(Models& models, const Recipe& recipe,
+                                             const std::vector<std::vector<std::int64_t>>& corpus,
+                                             const text::SpecialTokenIds& special) {
+  const auto started = std::chrono::steady_clock::now();
+  const auto discriminator = parse_config(recipe.discriminator_config, "discriminator config");
+  const auto generator = parse_config(recipe.generator_config, "generator config");
+  const auto dim = std::max(discriminator.embedding_size,
+                            models.shared_embeddings ? 0 : generator.embedding_size);
+  CooccurrenceOptions cooccurrence;
+  cooccurrence.seed = static_cast<std::uint64_t>(recipe.seed);
+  const auto table = ppmi_embeddings(
+      corpus, discriminator.vocab_size, dim,
+      {special.cls, special.sep, special.pad, special.mask, special.unk}, cooccurrence);
+  model::start_from_word_embeddings(*models.discriminator->electra,
+                                    table.narrow(1, 0, discriminator.embedding_size),
+                                    discriminator.initializer_range);
+  if (!models.shared_embeddings)
+    model::start_from_word_embeddings(*models.generator->electra,
+                                      table.narrow(1, 0, generator.embedding_size),
+                                      generator.initializer_range);
+  spdlog::info(
+      "pretrain: word embeddings from co-occurrence counts (PPMI, window {}, SVD to {}) "
+      "in {:.1f} s",
+      cooccurrence.window, dim,
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+}
+
 void load_snapshot_weights(Models& models, const fs::path& file) {
   const auto tensors = model::load_tensors(file);
   torch::NoGradGuard no_grad;
@@ -445,6 +478,11 @@ void check_options(const PretrainOptions& o) {
                             o.generator_embeddings));
   if (o.attention_init == "local" && !o.from.empty())
     throw Error("--attention-init local draws new weights; it does not apply with --from");
+  if (o.word_embeddings != "random" && o.word_embeddings != "cooccurrence")
+    throw Error(fmt::format("--word-embeddings must be random or cooccurrence, got '{}'",
+                            o.word_embeddings));
+  if (o.word_embeddings == "cooccurrence" && !o.from.empty())
+    throw Error("--word-embeddings cooccurrence starts new weights; it does not apply with --from");
   if (o.dropout && !(*o.dropout >= 0 && *o.dropout < 1))
     throw Error(fmt::format("--dropout must be in [0, 1), got {}", *o.dropout));
 }
@@ -519,6 +557,12 @@ Run prepare_new_run(const PretrainOptions& options) {
   if (disc.vocab_size < vocab)
     throw Error(fmt::format("the model's vocab_size {} is smaller than the tokenizer's {} ({})",
                             disc.vocab_size, vocab, tokenizer_dir.string()));
+  if (options.word_embeddings == "cooccurrence" && disc.vocab_size > kMaxCooccurrenceVocabulary)
+    throw Error(
+        fmt::format("--word-embeddings cooccurrence counts a dense vocabulary × vocabulary "
+                    "matrix: at most {} entries, the model has {} (use --word-embeddings "
+                    "random, or a smaller `emotune vocab --size`)",
+                    kMaxCooccurrenceVocabulary, disc.vocab_size));
   if (options.max_length > disc.max_position_embeddings)
     throw Error(fmt::format("--max-length {} exceeds the model's max_position_embeddings {}",
                             options.max_length, disc.max_position_embeddings));
@@ -685,6 +729,8 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
                               weights.string(), /*require_head=*/false);
     if (!had_head)
       spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
+  } else if (recipe.word_embeddings == "cooccurrence") {
+    start_word_embeddings_from_cooccurrence(models, recipe, sequences, special);
   }
   if (models.discriminator) {
     models.discriminator->to(device);

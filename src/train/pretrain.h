@@ -44,6 +44,12 @@ struct PretrainHyperparameters {
   // previous and next token (train/local_attention_init.h); "random": drawn like the rest.
   // New weights only (not with `from`).
   std::string attention_init = "random";
+  // "cooccurrence": the word embeddings start from the corpus's co-occurrence statistics (PPMI
+  // reduced by SVD, train/cooccurrence_embeddings.h; seconds), centred and scaled to the std of
+  // the draw they replace: minutes of pre-training do not teach neighbours like these, and
+  // fine-tuning from them scores higher in Track II (docs/pretraining.md); "random": drawn like
+  // the rest. New weights only (not with `from`).
+  std::string word_embeddings = "random";
   // Dropout while pre-training (hidden and attention); unset = the config's (0.1). The
   // checkpoint's config.json keeps the config's rates for fine-tuning.
   std::optional<double> dropout;

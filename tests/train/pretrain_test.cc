@@ -15,12 +15,15 @@
 #include "common/error.h"
 #include "common/error_of.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "common/test_paths.h"
+#include "data/training_texts.h"
 #include "io/safetensors.h"
 #include "model/checkpoint.h"
 #include "model/encoder.h"
-#include "common/json_file.h"
 #include "text/tokenizer.h"
+#include "text/vocab_trainer.h"
+#include "train/cooccurrence_embeddings.h"
 #include "train/local_attention_init.h"
 #include "train/train_helpers.h"
 
@@ -516,6 +519,73 @@ TEST(Pretrain, GeneratorWithItsOwnEmbeddingsTakesTheLocalStartToo) {
   bad.generator_embeddings = "tied";
   EXPECT_THAT(emotune::testing::error_of([&] { run_pretraining(bad, quiet()); }),
               HasSubstr("--generator-embeddings must be shared or own"));
+}
+
+// --word-embeddings cooccurrence: the checkpoint's word embeddings are the corpus's PPMI-SVD
+// vectors, centred and at the draw's std; the recipe records it; refused with --from and for a
+// vocabulary too large for the dense count matrix.
+TEST(Pretrain, WordEmbeddingsCanStartFromCooccurrenceCounts) {
+  const TempDir dir;
+  data::TrainingTextOptions texts;
+  texts.limit_per_source = 200;
+  text::VocabTrainOptions vocab_options;
+  vocab_options.vocab_size = 400;
+  text::train_vocab(data::load_training_texts(emotune::testing::data_dir(), texts).texts,
+                    dir / "vocab", vocab_options);
+  // The fixture's shape with the vocabulary's size.
+  auto shape = fixture_config("electra_pretraining");
+  shape.erase("vocab_size");
+  write_json(dir / "config.json", shape);
+
+  auto options = tiny_options(dir / "cooccurrence");
+  options.config = (dir / "config.json").string();
+  options.vocab_dir = dir / "vocab";
+  options.text_limit = texts.limit_per_source;
+  options.steps = 1;
+  options.learning_rate = 1e-12;
+  options.word_embeddings = "cooccurrence";
+  run_pretraining(options, quiet());
+  auto random = options;
+  random.out_dir = dir / "random";
+  random.word_embeddings = "random";
+  run_pretraining(random, quiet());
+
+  const std::string name = "electra.embeddings.word_embeddings.weight";
+  const auto table = model::load_tensors(dir / "cooccurrence" / "model.safetensors").at(name);
+  const auto drawn = model::load_tensors(dir / "random" / "model.safetensors").at(name);
+  const auto config = read_json(dir / "cooccurrence" / "config.json");
+  const auto range = config.at("initializer_range").get<double>();
+  EXPECT_NEAR(table.std().item<double>() / range, 1.0, 0.02);
+  EXPECT_LT(table.mean(0).abs().max().item<double>(), 0.1 * range) << "centred";
+  EXPECT_GT(max_abs_difference(table, drawn), range);
+  // Special tokens are never counted: [SEP] and [MASK] share one row (zero before centring),
+  // a word does not.
+  const auto tokenizer = text::load_tokenizer(dir / "vocab");
+  const auto& special = tokenizer->special_ids();
+  const auto the = tokenizer->encode_without_specials("the").at(0);
+  EXPECT_LT(max_abs_difference(table[special.sep], table[special.mask]), 1e-6);
+  EXPECT_GT(max_abs_difference(table[special.sep], table[the]), 0.1 * range);
+  EXPECT_EQ(read_json(dir / "cooccurrence" / "pretraining.json").at("recipe").at("word_embeddings"),
+            "cooccurrence");
+  EXPECT_EQ(read_json(dir / "random" / "pretraining.json").at("recipe").at("word_embeddings"),
+            "random");
+
+  auto from = options;
+  from.out_dir = dir / "from";
+  from.from = dir / "cooccurrence";
+  from.vocab_dir.clear();
+  EXPECT_THAT(emotune::testing::error_of([&] { run_pretraining(from, quiet()); }),
+              HasSubstr("does not apply with --from"));
+  auto bad = options;
+  bad.out_dir = dir / "bad";
+  bad.word_embeddings = "glove";
+  EXPECT_THAT(emotune::testing::error_of([&] { run_pretraining(bad, quiet()); }),
+              HasSubstr("--word-embeddings must be random or cooccurrence"));
+  auto large = tiny_options(dir / "large");
+  large.word_embeddings = "cooccurrence";
+  if (discriminator_config(large).at("vocab_size").get<std::int64_t>() > kMaxCooccurrenceVocabulary)
+    EXPECT_THAT(emotune::testing::error_of([&] { run_pretraining(large, quiet()); }),
+                HasSubstr("counts a dense vocabulary × vocabulary matrix"));
 }
 
 TEST(Pretrain, TimeBudgetStopsCleanlyWithACheckpoint) {
