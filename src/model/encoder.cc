@@ -235,7 +235,8 @@ void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& d
 void start_from_word_embeddings(Encoder& encoder, const torch::Tensor& embeddings, double std) {
   check_positive_std(std);
   const auto target = word_embedding_module(encoder);
-  if (embeddings.sizes() != target->weight.sizes())
+  if (embeddings.dim() != 2 || embeddings.size(1) != target->weight.size(1) ||
+      embeddings.size(0) > target->weight.size(0))
     throw Error(fmt::format("word embeddings of shape {} cannot replace the encoder's {}",
                             shape_text(embeddings.sizes()), shape_text(target->weight.sizes())));
   auto centred = embeddings.to(torch::kFloat64);
@@ -244,7 +245,7 @@ void start_from_word_embeddings(Encoder& encoder, const torch::Tensor& embedding
   if (!(spread > 0.0)) throw Error("the word embeddings are constant: nothing to start from");
   centred *= std / spread;
   torch::NoGradGuard no_grad;
-  target->weight.copy_(centred.to(target->weight.scalar_type()));
+  target->weight.narrow(0, 0, embeddings.size(0)).copy_(centred.to(target->weight.scalar_type()));
   // As a fresh draw does (HF's init): the padding row stays zero.
   if (const auto& pad = target->options.padding_idx(); pad.has_value())
     target->weight[*pad].zero_();

@@ -117,8 +117,10 @@ void load_encoder_weights(Encoder& encoder, const std::filesystem::path& weights
 // pre-training teach best, the embeddings, and from nothing else (docs/pretraining.md). Error
 // naming the file if the checkpoint has no such tensor or its shape differs.
 void start_from_word_embeddings(Encoder& encoder, const std::filesystem::path& dir, double std);
-// The same from a tensor of the encoder's word embedding shape (`emotune pretrain`'s
-// co-occurrence start); Error on another shape or a constant tensor.
+// The same from a tensor (`emotune pretrain`'s co-occurrence start) of the encoder's embedding
+// width and at most its vocabulary's rows: it replaces the first rows, the rest keep their draw
+// (a config may declare more entries than the tokenizer has). Error on another shape or a
+// constant tensor.
 void start_from_word_embeddings(Encoder& encoder, const torch::Tensor& embeddings, double std);
 
 // Multiplies every attention query and key weight and bias (any family's names: "...query.weight",

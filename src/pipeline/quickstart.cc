@@ -11,15 +11,16 @@
 #include <spdlog/spdlog.h>
 
 #include "baseline/baseline.h"
-#include "common/json_file.h"
-#include "pipeline/stacked_systems.h"
 #include "common/error.h"
 #include "common/files.h"
+#include "common/json_file.h"
 #include "data/training_texts.h"
 #include "io/hf_config.h"
 #include "pipeline/child_jobs.h"
 #include "pipeline/reproduce.h"
+#include "pipeline/stacked_systems.h"
 #include "text/vocab_trainer.h"
+#include "train/cooccurrence_embeddings.h"
 #include "train/pretrain.h"
 #include "train/run_dir.h"
 
@@ -351,6 +352,14 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
                             options.budget_minutes));
   if (!(options.pretrain_share > 0 && options.pretrain_share < 1))
     throw Error("quickstart: the pre-training share must be in (0, 1)");
+  if (options.pretrain && options.encoder_dir.empty() &&
+      options.pretrain_word_embeddings == "cooccurrence" &&
+      options.vocab_size > static_cast<std::size_t>(train::kMaxCooccurrenceVocabulary))
+    throw Error(
+        fmt::format("quickstart: --pretrain-word-embeddings cooccurrence needs a "
+                    "vocabulary of at most {} entries, --vocab-size is {} (or give "
+                    "--pretrain-word-embeddings random)",
+                    train::kMaxCooccurrenceVocabulary, options.vocab_size));
   if (!options.pretrain && !options.ablation && options.encoder_dir.empty())
     throw Error(
         "quickstart: nothing to fine-tune: no pretrained encoder, no pre-training and no "

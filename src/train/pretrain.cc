@@ -330,20 +330,23 @@ Models build_models(const Recipe& recipe) {
 }
 
 // The word embeddings of both models from the corpus's co-occurrence counts (the generator's only
-// when it has its own; shared ones are the discriminator's), each at the std its draw had.
+// when it has its own; shared ones are the discriminator's), each at the std its draw had. Rows
+// past the tokenizer's vocabulary (a config may declare more) keep their draw.
 void start_word_embeddings_from_cooccurrence(Models& models, const Recipe& recipe,
                                              const std::vector<std::vector<std::int64_t>>& corpus,
-                                             const text::SpecialTokenIds& special) {
+                                             const text::Tokenizer& tokenizer) {
   const auto started = std::chrono::steady_clock::now();
   const auto discriminator = parse_config(recipe.discriminator_config, "discriminator config");
   const auto generator = parse_config(recipe.generator_config, "generator config");
   const auto dim = std::max(discriminator.embedding_size,
                             models.shared_embeddings ? 0 : generator.embedding_size);
+  const auto& special = tokenizer.special_ids();
+  const auto seen = static_cast<std::int64_t>(tokenizer.vocab_size());
   CooccurrenceOptions cooccurrence;
   cooccurrence.seed = static_cast<std::uint64_t>(recipe.seed);
   const auto table = ppmi_embeddings(
-      corpus, discriminator.vocab_size, dim,
-      {special.cls, special.sep, special.pad, special.mask, special.unk}, cooccurrence);
+      corpus, seen, dim, {special.cls, special.sep, special.pad, special.mask, special.unk},
+      cooccurrence);
   model::start_from_word_embeddings(*models.discriminator->electra,
                                     table.narrow(1, 0, discriminator.embedding_size),
                                     discriminator.initializer_range);
@@ -557,12 +560,12 @@ Run prepare_new_run(const PretrainOptions& options) {
   if (disc.vocab_size < vocab)
     throw Error(fmt::format("the model's vocab_size {} is smaller than the tokenizer's {} ({})",
                             disc.vocab_size, vocab, tokenizer_dir.string()));
-  if (options.word_embeddings == "cooccurrence" && disc.vocab_size > kMaxCooccurrenceVocabulary)
-    throw Error(
-        fmt::format("--word-embeddings cooccurrence counts a dense vocabulary × vocabulary "
-                    "matrix: at most {} entries, the model has {} (use --word-embeddings "
-                    "random, or a smaller `emotune vocab --size`)",
-                    kMaxCooccurrenceVocabulary, disc.vocab_size));
+  if (options.word_embeddings == "cooccurrence" && vocab > kMaxCooccurrenceVocabulary)
+    throw error_in(tokenizer_dir,
+                   fmt::format("--word-embeddings cooccurrence counts a dense vocabulary × "
+                               "vocabulary matrix: at most {} entries, this tokenizer has {} (use "
+                               "--word-embeddings random, or a smaller `emotune vocab --size`)",
+                               kMaxCooccurrenceVocabulary, vocab));
   if (options.max_length > disc.max_position_embeddings)
     throw Error(fmt::format("--max-length {} exceeds the model's max_position_embeddings {}",
                             options.max_length, disc.max_position_embeddings));
@@ -730,7 +733,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
     if (!had_head)
       spdlog::info("pretrain: {} has no discriminator head; starting one", from.string());
   } else if (recipe.word_embeddings == "cooccurrence") {
-    start_word_embeddings_from_cooccurrence(models, recipe, sequences, special);
+    start_word_embeddings_from_cooccurrence(models, recipe, sequences, *tokenizer);
   }
   if (models.discriminator) {
     models.discriminator->to(device);

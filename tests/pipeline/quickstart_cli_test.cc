@@ -22,6 +22,7 @@
 
 #include "common/files.h"
 #include "common/test_paths.h"
+#include "train/cooccurrence_embeddings.h"
 
 namespace emotune {
 namespace {
@@ -257,6 +258,15 @@ TEST_F(QuickstartCliTest, APretrainedEncoderInTheModelCacheIsFineTunedInsteadOfP
               read_file(out / "systems" / "test" / submitted / file))
         << track;
   }
+}
+
+TEST_F(QuickstartCliTest, CooccurrenceEmbeddingsRefuseATooLargeVocabularyBeforeAnythingRuns) {
+  const testing::TempDir temp;
+  const auto result = run_cli(tiny_arguments(temp.path() / "out") + " --no-encoder --vocab-size " +
+                              std::to_string(train::kMaxCooccurrenceVocabulary + 1));
+  EXPECT_NE(result.exit_code, 0);
+  EXPECT_THAT(result.err, HasSubstr("--pretrain-word-embeddings cooccurrence needs a vocabulary"));
+  EXPECT_FALSE(fs::exists(temp.path() / "out" / "vocab"));
 }
 
 TEST_F(QuickstartCliTest, AnEncoderFolderWithoutConfigIsAClearError) {
