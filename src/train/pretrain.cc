@@ -238,6 +238,12 @@ std::vector<std::vector<std::int64_t>> pack_texts(const std::vector<std::string>
   return sequences;
 }
 
+// The tokens that are never masked, never sampled as replacements and never counted: [CLS],
+// [SEP], padding, [MASK] and [UNK] (-1 where the tokenizer has none).
+std::vector<std::int64_t> special_token_list(const text::SpecialTokenIds& special) {
+  return {special.cls, special.sep, special.pad, special.mask, special.unk};
+}
+
 struct UnigramReference {
   double top1_share = 0;  // the most frequent non-special token's share: top-1 without context
   double entropy = 0;     // nats: the MLM loss of the unigram distribution
@@ -245,12 +251,12 @@ struct UnigramReference {
 
 UnigramReference unigram_reference(const std::vector<std::vector<std::int64_t>>& sequences,
                                    const text::SpecialTokenIds& special) {
+  const auto specials = special_token_list(special);
   std::map<std::int64_t, double> counts;
   double total = 0;
   for (const auto& sequence : sequences)
     for (const auto id : sequence)
-      if (id != special.cls && id != special.sep && id != special.pad && id != special.mask &&
-          id != special.unk) {
+      if (std::find(specials.begin(), specials.end(), id) == specials.end()) {
         counts[id] += 1;
         total += 1;
       }
@@ -340,13 +346,11 @@ void start_word_embeddings_from_cooccurrence(Models& models, const Recipe& recip
   const auto generator = parse_config(recipe.generator_config, "generator config");
   const auto dim = std::max(discriminator.embedding_size,
                             models.shared_embeddings ? 0 : generator.embedding_size);
-  const auto& special = tokenizer.special_ids();
   const auto seen = static_cast<std::int64_t>(tokenizer.vocab_size());
   CooccurrenceOptions cooccurrence;
   cooccurrence.seed = static_cast<std::uint64_t>(recipe.seed);
-  const auto table = ppmi_embeddings(
-      corpus, seen, dim, {special.cls, special.sep, special.pad, special.mask, special.unk},
-      cooccurrence);
+  const auto table =
+      ppmi_embeddings(corpus, seen, dim, special_token_list(tokenizer.special_ids()), cooccurrence);
   model::start_from_word_embeddings(*models.discriminator->electra,
                                     table.narrow(1, 0, discriminator.embedding_size),
                                     discriminator.initializer_range);
@@ -775,7 +779,7 @@ PretrainResult run_pretraining(const PretrainOptions& options, const PretrainHoo
   // Special tokens are never masked and never sampled as replacements.
   const auto tokenizer_vocab = static_cast<std::int64_t>(tokenizer->vocab_size());
   auto sample_mask = torch::zeros({tokenizer_vocab}, torch::kBool);
-  for (const auto id : {special.cls, special.sep, special.pad, special.mask, special.unk})
+  for (const auto id : special_token_list(special))
     if (id >= 0) sample_mask[id] = true;
   const auto disc_vocab = recipe.discriminator_config.at("vocab_size").get<std::int64_t>();
   if (disc_vocab > tokenizer_vocab) {
