@@ -107,6 +107,13 @@ void run_quickstart(QuickstartCliOptions& options, const GlobalOptions& globals)
                       "ELECTRA shape to pre-train: tiny, mini, small, base or a config.json")
           ->capture_default_str();
       command
+          .add_option("--pretrain-recipe", o.pretrain_recipe,
+                      "Pre-training recipe: context (lr 1e-3, layer 0 starting on the "
+                      "neighbouring tokens, dropout 0, a half-width generator with its own "
+                      "embeddings) or plain (`emotune pretrain`'s defaults)")
+          ->check(CLI::IsMember({"context", "plain"}))
+          ->capture_default_str();
+      command
           .add_option("--pretrain-word-embeddings", o.pretrain_word_embeddings,
                       "Pre-training's start for the word embeddings: cooccurrence (PPMI reduced "
                       "by SVD over the training texts) or random")

@@ -77,6 +77,17 @@ Scores baseline_scores(const QuickstartOptions& options, const fs::path& file) {
   return scores;
 }
 
+// The recipes QuickstartOptions::pretrain_recipe names (it says why); "plain" keeps `emotune
+// pretrain`'s defaults.
+void apply_pretrain_recipe(const std::string& recipe, train::PretrainOptions& pretrain) {
+  if (recipe != "context") return;
+  pretrain.learning_rate = 1e-3;
+  pretrain.attention_init = "local";
+  pretrain.dropout = 0.0;
+  pretrain.generator_ratio = 0.5;
+  pretrain.generator_embeddings = "own";
+}
+
 // The pre-training still to run, or nullopt (with `summary` read) when OUT/pretrained holds a
 // finished or budget-stopped run.
 std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions& options,
@@ -101,7 +112,7 @@ std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions
   pretrain.vocab_dir = vocab_dir;
   pretrain.max_length = options.pretrain_max_length;
   pretrain.batch_size = options.pretrain_batch_size;
-  pretrain.learning_rate = options.pretrain_learning_rate;
+  apply_pretrain_recipe(options.pretrain_recipe, pretrain);
   pretrain.word_embeddings = options.pretrain_word_embeddings;
   pretrain.resume = !train::existing_snapshot(dir / "snapshot").empty();
   pretrain.budget_minutes = std::max(0.25, (budget_seconds - spent) / 60.0);
@@ -171,11 +182,21 @@ std::vector<std::string> pretrain_command(const QuickstartOptions& options,
                                    std::to_string(pretrain.batch_size),
                                    "--lr",
                                    number_argument(pretrain.learning_rate),
+                                   "--warmup-steps",
+                                   std::to_string(pretrain.warmup_steps),
+                                   "--attention-init",
+                                   pretrain.attention_init,
                                    "--word-embeddings",
                                    pretrain.word_embeddings,
+                                   "--generator-ratio",
+                                   number_argument(pretrain.generator_ratio),
+                                   "--generator-embeddings",
+                                   pretrain.generator_embeddings,
                                    "--budget-minutes",
                                    number_argument(pretrain.budget_minutes),
                                    "--no-progress"};
+  if (pretrain.dropout)
+    command.insert(command.end(), {"--dropout", number_argument(*pretrain.dropout)});
   if (pretrain.resume) command.push_back("--resume");
   return command;
 }
@@ -352,6 +373,9 @@ QuickstartResult quickstart(const QuickstartOptions& options) {
                             options.budget_minutes));
   if (!(options.pretrain_share > 0 && options.pretrain_share < 1))
     throw Error("quickstart: the pre-training share must be in (0, 1)");
+  if (options.pretrain_recipe != "context" && options.pretrain_recipe != "plain")
+    throw Error(fmt::format("quickstart: unknown pre-training recipe '{}' (context or plain)",
+                            options.pretrain_recipe));
   if (options.pretrain && options.encoder_dir.empty() &&
       options.pretrain_word_embeddings == "cooccurrence" &&
       options.vocab_size > static_cast<std::size_t>(train::kMaxCooccurrenceVocabulary))

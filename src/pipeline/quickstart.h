@@ -52,7 +52,12 @@ struct QuickstartOptions : PipelineOptions {
   std::string pretrain_config = "tiny";  // train::electra_preset name or config.json
   std::int64_t pretrain_max_length = 128;
   std::int64_t pretrain_batch_size = 32;
-  double pretrain_learning_rate = 1e-4;  // higher rates left RTD at its prior here
+  // "context" (lr 1e-3, layer 0 starting on the neighbouring tokens, dropout 0, a half-width
+  // generator with its own embeddings): both networks learn within the budget and the own
+  // members beat random init in both tracks; "plain" (`emotune pretrain`'s defaults: lr 1e-4, a
+  // quarter-width generator sharing the embeddings): the quick start of sessions 5-20, whose
+  // discriminator stays near its prior (docs/pretraining.md, session 21).
+  std::string pretrain_recipe = "context";
   // train::PretrainHyperparameters::word_embeddings: the own members start from these, and
   // co-occurrence ones lift Track II above random init (docs/pretraining.md).
   std::string pretrain_word_embeddings = "cooccurrence";

@@ -75,6 +75,17 @@ TEST_F(QuickstartCliTest, RunsEveryStepAndPrintsTheTable) {
       nlohmann::json::parse(read_file(out() / "pretrained" / "pretraining.json"));
   EXPECT_GT(pretraining.at("steps_done").get<int>(), 0);
   EXPECT_TRUE(fs::is_regular_file(out() / "pretrained" / "model.safetensors"));
+  // The default "context" recipe reaches the child process: lr 1e-3, the local attention start,
+  // dropout 0, a half-width generator with embeddings as wide as itself.
+  const auto& recipe = pretraining.at("recipe");
+  EXPECT_EQ(recipe.at("learning_rate").get<double>(), 1e-3);
+  EXPECT_EQ(recipe.at("attention_init"), "local");
+  EXPECT_EQ(recipe.at("dropout").get<double>(), 0.0);
+  EXPECT_EQ(recipe.at("word_embeddings"), "cooccurrence");
+  const auto& generator = recipe.at("generator_config");
+  EXPECT_EQ(generator.at("hidden_size").get<int>() * 2,
+            recipe.at("discriminator_config").at("hidden_size").get<int>());
+  EXPECT_EQ(generator.at("embedding_size"), generator.at("hidden_size"));
   for (const char* member :
        {"multitask", "emotion", "multitask-random-init", "emotion-random-init"})
     EXPECT_TRUE(fs::is_regular_file(out() / "runs" / member / "summary.json")) << member;
@@ -126,9 +137,17 @@ TEST_F(QuickstartCliTest, EachTrackSubmitsTheSystemThatScoresBetterOnDev) {
 
 TEST_F(QuickstartCliTest, InOneProcessWithoutTheAblationThePreTrainedSystemsAreSubmitted) {
   const testing::TempDir temp;
-  const auto result = run_cli(tiny_arguments(temp.path()) + " --jobs 1 --no-ablation --seeds 1");
+  const auto result = run_cli(tiny_arguments(temp.path()) +
+                              " --jobs 1 --no-ablation --seeds 1 --pretrain-recipe plain");
   ASSERT_EQ(result.exit_code, 0) << result.err;
   EXPECT_FALSE(fs::exists(temp.path() / "logs")) << "no child process";
+  // "plain" is `emotune pretrain`'s defaults.
+  const auto recipe =
+      nlohmann::json::parse(read_file(temp.path() / "pretrained" / "pretraining.json"))
+          .at("recipe");
+  EXPECT_EQ(recipe.at("learning_rate").get<double>(), 1e-4);
+  EXPECT_EQ(recipe.at("attention_init"), "random");
+  EXPECT_TRUE(recipe.at("dropout").is_null());
   EXPECT_FALSE(fs::exists(temp.path() / "runs" / "multitask-random-init"));
   EXPECT_FALSE(fs::exists(temp.path() / "random-init"));
   const auto table = read_file(temp.path() / "quickstart.md");
