@@ -116,8 +116,9 @@ std::optional<train::PretrainOptions> pretraining_to_run(const QuickstartOptions
   pretrain.word_embeddings = options.pretrain_word_embeddings;
   pretrain.resume = !train::existing_snapshot(dir / "snapshot").empty();
   pretrain.budget_minutes = std::max(0.25, (budget_seconds - spent) / 60.0);
-  spdlog::info("quickstart 3/6: {} ELECTRA pre-training ({}) for {:.1f} minutes -> {}",
+  spdlog::info("quickstart 3/6: {} ELECTRA pre-training ({}, {} recipe) for {:.1f} minutes -> {}",
                pretrain.resume ? "resuming" : "starting", options.pretrain_config,
+               pretrain.resume ? std::string("the snapshot's") : options.pretrain_recipe,
                pretrain.budget_minutes, dir.string());
   return pretrain;
 }
