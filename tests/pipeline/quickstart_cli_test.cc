@@ -23,6 +23,7 @@
 #include "common/files.h"
 #include "common/test_paths.h"
 #include "train/cooccurrence_embeddings.h"
+#include "train/pretrain.h"
 
 namespace emotune {
 namespace {
@@ -83,8 +84,10 @@ TEST_F(QuickstartCliTest, RunsEveryStepAndPrintsTheTable) {
   EXPECT_EQ(recipe.at("dropout").get<double>(), 0.0);
   EXPECT_EQ(recipe.at("word_embeddings"), "cooccurrence");
   const auto& generator = recipe.at("generator_config");
-  EXPECT_EQ(generator.at("hidden_size").get<int>() * 2,
-            recipe.at("discriminator_config").at("hidden_size").get<int>());
+  const auto half_width = train::generator_config_for(recipe.at("discriminator_config"), 0.5,
+                                                      /*own_embeddings=*/true);
+  EXPECT_EQ(generator.at("hidden_size"), half_width.at("hidden_size"));
+  EXPECT_EQ(generator.at("num_attention_heads"), half_width.at("num_attention_heads"));
   EXPECT_EQ(generator.at("embedding_size"), generator.at("hidden_size"));
   for (const char* member :
        {"multitask", "emotion", "multitask-random-init", "emotion-random-init"})
